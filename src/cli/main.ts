@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * leakscope's entry point: dispatch to one file per command, turn errors into one line and an
+ * exit code (1 for failures, 2 for usage errors). No stack traces unless LEAKSCOPE_DEBUG=1.
+ */
+import { isLeakscopeError } from '../core/errors.js';
+import { processIO, type CliIO } from './io.js';
+import { commands } from './registry.js';
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout(`leakscope ${VERSION}\n`);
+    return 0;
+  }
+  const spec = commands[name];
+  if (!spec) {
+    io.stderr(`leakscope: unknown command "${name}" (run "leakscope help" for the list)\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`${spec.usage.trimEnd()}\n`);
+    return 0;
+  }
+  try {
+    return await spec.run(rest, io);
+  } catch (e) {
+    if (isLeakscopeError(e)) {
+      io.stderr(`leakscope ${name}: ${e.message}\n`);
+      return e.code === 'E_USAGE' ? 2 : 1;
+    }
+    const err = e as Error;
+    if (process.env.LEAKSCOPE_DEBUG) io.stderr(`${err.stack}\n`);
+    io.stderr(`leakscope ${name}: internal error: ${err?.message ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const VERSION = '0.1.0';
+
+function usage(): string {
+  const lines = ['usage: leakscope <command> [flags] <source>...', '', 'commands:'];
+  for (const [n, spec] of Object.entries(commands)) lines.push(`  ${n.padEnd(10)} ${spec.summary}`);
+  lines.push('', 'Run "leakscope <command> --help" for its flags.');
+  return lines.join('\n') + '\n';
+}
+
+// Run when executed directly (bin or `node dist/src/cli/main.js`).
+const invokedDirectly = process.argv[1] && /(?:^|[\\/])(?:main\.js|leakscope)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`leakscope: internal error: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,9 @@
+/**
+ * The command table. Each command lives in its own file under commands/; add one line here.
+ */
+import type { CommandSpec } from './io.js';
+import { infoCommand } from './commands/info.js';
+
+export const commands: Record<string, CommandSpec> = {
+  info: infoCommand,
+};

@@ -1,0 +1,4 @@
+/** leakscope's core API: the profile model, its codecs and its algebra. */
+export * from './core/errors.js';
+export * from './core/profile.js';
+export { decodeProfile, encodeProfile } from './formats/pprof.js';

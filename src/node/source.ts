@@ -1,0 +1,132 @@
+/**
+ * The edge where bytes come from: files, stdin and http(s) URLs, with gzip detected by its magic
+ * number. Everything here may touch the file system, the network or zlib; nothing above it does.
+ */
+import { readFile } from 'node:fs/promises';
+import { gunzipSync, constants as zconst } from 'node:zlib';
+import { existsSync } from 'node:fs';
+import { LeakscopeError } from '../core/errors.js';
+import type { Profile } from '../core/profile.js';
+import { decodeProfile, looksLikeProfile } from '../formats/pprof.js';
+
+/** Decompressed output may be at most this many times the input, and never above 4 GiB. */
+const MAX_GUNZIP_RATIO = 1000;
+const MAX_GUNZIP_BYTES = 2 ** 32 - 1;
+
+export function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+}
+
+/** gunzips when the bytes are gzip; returns them as they are otherwise. Bounded output. */
+export function maybeGunzip(buf: Uint8Array, name = 'input'): Uint8Array {
+  if (!isGzip(buf)) return buf;
+  const limit = Math.min(MAX_GUNZIP_BYTES, Math.max(64 * 1024 * 1024, buf.length * MAX_GUNZIP_RATIO));
+  try {
+    return gunzipSync(buf, { maxOutputLength: limit });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_BUFFER_TOO_LARGE' || err.code === 'ERR_OUT_OF_RANGE') {
+      throw new LeakscopeError('E_TOO_LARGE', `${name}: gzip data expands beyond ${limit} bytes; refusing to decompress`);
+    }
+    if (err.code === 'Z_BUF_ERROR' || err.errno === zconst.Z_BUF_ERROR) {
+      throw new LeakscopeError('E_TRUNCATED', `${name}: truncated gzip data (unexpected end of file)`);
+    }
+    throw new LeakscopeError('E_CORRUPT', `${name}: corrupt gzip data (${err.message})`);
+  }
+}
+
+export function isUrl(source: string): boolean {
+  return /^https?:\/\//i.test(source);
+}
+
+export interface FetchOptions {
+  /** adds `seconds=N` to the query, like pprof's -seconds */
+  seconds?: number;
+  /** overall timeout in ms; default: 60 s, or 1.5 × seconds + 5 s when seconds is set */
+  timeoutMs?: number;
+  /** sent as `Authorization: Bearer <token>` */
+  token?: string;
+  /** called with progress messages (never printed by this module) */
+  onStatus?: (msg: string) => void;
+}
+
+export function withSeconds(url: string, seconds: number | undefined): string {
+  if (seconds === undefined) return url;
+  const u = new URL(url);
+  u.searchParams.set('seconds', String(seconds));
+  return u.toString();
+}
+
+/** Fetches a URL's body as bytes, with a timeout and one-line errors for every failure. */
+export async function fetchBytes(url: string, opts: FetchOptions = {}): Promise<Uint8Array> {
+  const full = withSeconds(url, opts.seconds);
+  const timeout = opts.timeoutMs ?? (opts.seconds !== undefined ? opts.seconds * 1500 + 5000 : 60000);
+  const headers: Record<string, string> = {};
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  opts.onStatus?.(`Fetching profile over HTTP from ${full}`);
+  let res: Response;
+  try {
+    res = await fetch(full, { headers, signal: AbortSignal.timeout(timeout) });
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+      throw new LeakscopeError('E_FETCH', `${full}: no answer within ${Math.round(timeout / 1000)}s`);
+    }
+    const cause = err.cause?.code ?? err.cause?.message ?? err.message;
+    throw new LeakscopeError('E_FETCH', `${full}: cannot connect (${cause})`);
+  }
+  if (res.status !== 200) {
+    let text = '';
+    try {
+      text = (await res.text()).trim().split('\n')[0]!.slice(0, 200);
+    } catch {
+      /* body unreadable: the status says enough */
+    }
+    throw new LeakscopeError('E_FETCH', `${full}: server answered ${res.status} ${res.statusText}${text ? `: ${text}` : ''}`);
+  }
+  try {
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw new LeakscopeError('E_FETCH', `${full}: connection lost while reading the body (${(e as Error).message})`);
+  }
+}
+
+export async function readSourceBytes(source: string, opts: FetchOptions = {}): Promise<Uint8Array> {
+  if (source === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+  if (isUrl(source)) return fetchBytes(source, opts);
+  if (!existsSync(source) && /^[\w.-]+:\d+\//.test(source)) return fetchBytes(`http://${source}`, opts);
+  try {
+    return await readFile(source);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new LeakscopeError('E_IO', `${source}: no such file`);
+    if (err.code === 'EISDIR') throw new LeakscopeError('E_IO', `${source}: is a directory, not a profile`);
+    if (err.code === 'EACCES') throw new LeakscopeError('E_IO', `${source}: permission denied`);
+    throw new LeakscopeError('E_IO', `${source}: ${err.message}`);
+  }
+}
+
+/** bytes → Profile, gzip or raw; errors name the source. */
+export function parseProfileBytes(bytes: Uint8Array, name: string): Profile {
+  const raw = maybeGunzip(bytes, name);
+  try {
+    return decodeProfile(raw);
+  } catch (e) {
+    if (e instanceof LeakscopeError) {
+      // Bytes that were never gzip and fail at the very first field are not a profile at all.
+      if (!isGzip(bytes) && (e.code === 'E_CORRUPT' || e.code === 'E_TRUNCATED') && !looksLikeProfile(raw)) {
+        throw new LeakscopeError('E_NOT_PROFILE', `${name}: not a pprof profile (neither gzip nor profile.proto)`);
+      }
+      throw new LeakscopeError(e.code, `${name}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+export async function loadProfile(source: string, opts: FetchOptions = {}): Promise<Profile> {
+  return parseProfileBytes(await readSourceBytes(source, opts), source);
+}
