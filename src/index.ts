@@ -2,3 +2,4 @@
 export * from './core/errors.js';
 export * from './core/profile.js';
 export { decodeProfile, encodeProfile } from './formats/pprof.js';
+export * from './core/select.js';
