@@ -3,7 +3,9 @@
  */
 import type { CommandSpec } from './io.js';
 import { infoCommand } from './commands/info.js';
+import { convertCommand } from './commands/convert.js';
 
 export const commands: Record<string, CommandSpec> = {
   info: infoCommand,
+  convert: convertCommand,
 };
