@@ -71,7 +71,7 @@ export const convertCommand: CommandSpec = {
 Inputs may be pprof profiles (gzip'd or not) or collapsed stacks; several inputs are merged.`,
   async run(argv, io: ByteIO) {
     const { values, positionals } = parseCommandArgs<Values>(argv, options, 'convert');
-    if (!values.to) throw new LeakscopeError('E_USAGE', `convert: --to is required (one of ${FORMATS.join(', ')})`);
+    if (!values.to) throw new LeakscopeError('E_USAGE', `--to is required (one of ${FORMATS.join(', ')})`);
     if (!(FORMATS as readonly string[]).includes(values.to)) {
       throw new LeakscopeError('E_USAGE', `--to must be one of ${FORMATS.join(', ')}, got "${values.to}"`);
     }
