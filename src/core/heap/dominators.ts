@@ -1,0 +1,295 @@
+/**
+ * Which edges retain, the dominator tree (iterative Lengauer–Tarjan) and retained sizes.
+ *
+ * Invariants:
+ * - `retainingEdges` is the ONE predicate used for dominators, retained sizes, leak folding and
+ *   retainer paths, so that "A retains B" means the same everywhere;
+ * - `idom[root] === root`; every other node's idom is an ordinal whose DFS number is smaller, so
+ *   walking `order` backwards visits every node after everything it dominates;
+ * - retained(n) = selfSize(n) + Σ retained(children of n in the dominator tree).
+ */
+import type { HeapGraph } from './graph.js';
+
+const PAIR_IN_WEAKMAP = /pair in WeakMap \(table @(\d+)\)$/;
+
+/**
+ * Bit e is set when edge e keeps its target alive, with the rules Chrome DevTools (and memlab,
+ * which copied them) use:
+ * - weak edges do not retain: the GC clears them;
+ * - shortcut edges only count from the root: V8 adds them as summaries (root → global object,
+ *   bound function → bound arguments) next to the real edges, so counting them elsewhere would make
+ *   a summary look like a second owner;
+ * - self edges say nothing about dominance;
+ * - an edge from an object the GC roots do not reach through strong edges ("not page-owned", e.g.
+ *   reachable only weakly or through the debugger) to one they do reach is ignored, otherwise such
+ *   bystanders would become dominators of live objects;
+ * - the WeakMap table → value edge: V8 writes an ephemeron as table → value and key → value; the
+ *   value lives exactly as long as the key, so it is credited to the key, not the table.
+ */
+export function retainingEdges(g: HeapGraph): Uint8Array {
+  const n = g.nodeCount;
+  const m = g.edgeCount;
+  const raw = g.raw;
+  const fe = raw.firstEdge;
+  const to = raw.edgeTo;
+  const et = raw.edgeType;
+  const weak = g.t.eWeak;
+  const shortcut = g.t.eShortcut;
+  const internal = g.t.eInternal;
+
+  // Page-owned: reachable from the root through its non-shortcut edges, then strong edges.
+  const page = new Uint8Array(n);
+  const stack = new Uint32Array(n);
+  let sp = 0;
+  page[0] = 1;
+  for (let e = fe[0]!; e < fe[1]!; e++) {
+    if (et[e] === shortcut || et[e] === weak) continue;
+    const w = to[e]!;
+    if (!page[w]) {
+      page[w] = 1;
+      stack[sp++] = w;
+    }
+  }
+  while (sp > 0) {
+    const v = stack[--sp]!;
+    for (let e = fe[v]!; e < fe[v + 1]!; e++) {
+      if (et[e] === weak) continue;
+      const w = to[e]!;
+      if (!page[w]) {
+        page[w] = 1;
+        stack[sp++] = w;
+      }
+    }
+  }
+
+  // WeakMap pair names: string index -> table id (only strings that are such names)
+  const pairTable = new Map<number, number>();
+  const strings = g.strings;
+  const names = raw.edgeNameOrIndex;
+
+  const bits = new Uint8Array((m + 7) >>> 3);
+  for (let v = 0; v < n; v++) {
+    const pv = page[v]!;
+    for (let e = fe[v]!; e < fe[v + 1]!; e++) {
+      const ty = et[e]!;
+      if (ty === weak) continue;
+      if (ty === shortcut && v !== 0) continue;
+      const w = to[e]!;
+      if (w === v) continue;
+      if (v !== 0 && !pv && page[w]) continue;
+      if (ty === internal) {
+        const s = names[e]!;
+        let table = pairTable.get(s);
+        if (table === undefined) {
+          const str = strings[s]!;
+          const mm = str.length > 30 && str.charCodeAt(str.length - 1) === 41 ? PAIR_IN_WEAKMAP.exec(str) : null;
+          table = mm ? Number(mm[1]) : -1;
+          if (mm) pairTable.set(s, table);
+        }
+        if (table >= 0 && table === raw.nodeId[v]) continue;
+      }
+      bits[e >>> 3]! |= 1 << (e & 7);
+    }
+  }
+  return bits;
+}
+
+export function isRetaining(bits: Uint8Array, e: number): boolean {
+  return (bits[e >>> 3]! & (1 << (e & 7))) !== 0;
+}
+
+export interface Dominators {
+  /** per ordinal: immediate dominator's ordinal (root: itself) */
+  idom: Uint32Array;
+  /** ordinals in DFS preorder; order[0] is the root, a node's idom comes before it */
+  order: Uint32Array;
+  /** per ordinal: self size plus the sizes of everything it dominates */
+  retained: Float64Array;
+  /** nodes not reachable from the root through retaining edges (attached to the root) */
+  unreachable: number;
+}
+
+const NONE = 0xffffffff;
+
+/** Minimal graph view for the dominator algorithm (also used by the tests' generated graphs). */
+export interface DomGraph {
+  nodeCount: number;
+  firstEdge: Uint32Array;
+  edgeTo: Uint32Array;
+  firstRetainer: Uint32Array;
+  retainerNode: Uint32Array;
+  retainerEdge: Uint32Array;
+  selfSize: ArrayLike<number>;
+}
+
+export function graphForDominators(g: HeapGraph): DomGraph {
+  return {
+    nodeCount: g.nodeCount,
+    firstEdge: g.raw.firstEdge,
+    edgeTo: g.raw.edgeTo,
+    firstRetainer: g.firstRetainer,
+    retainerNode: g.retainerNode,
+    retainerEdge: g.retainerEdge,
+    selfSize: g.raw.nodeSelfSize,
+  };
+}
+
+/**
+ * Lengauer–Tarjan ("A fast algorithm for finding dominators in a flowgraph", 1979), simple
+ * link/eval with path compression. Iterative throughout: real heaps have chains millions deep
+ * (linked lists), which overflow any recursive DFS or compress.
+ *
+ * Nodes the root does not reach through retaining edges are attached to the root as DevTools does:
+ * first those with no retaining retainer at all (only weak ones), each starting a DFS of its own
+ * subgraph, then whatever remains (unreachable cycles).
+ */
+export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
+  const n = d.nodeCount;
+  const fe = d.firstEdge;
+  const to = d.edgeTo;
+  const fr = d.firstRetainer;
+  const rn = d.retainerNode;
+  const re = d.retainerEdge;
+
+  const dfn = new Uint32Array(n); // ordinal -> dfs number + 1 (0 = unvisited)
+  const vertex = new Uint32Array(n); // dfs number -> ordinal
+  const parent = new Uint32Array(n); // dfs number -> parent's dfs number
+  const virtualRoot = new Uint8Array(n); // dfs number -> started from the root by attachment
+  let stackNode: Uint32Array = new Uint32Array(n);
+  let stackEdge: Uint32Array = new Uint32Array(n);
+  let count = 0;
+
+  const dfsFrom = (start: number, parentDfn: number): void => {
+    dfn[start] = count + 1;
+    vertex[count] = start;
+    parent[count] = parentDfn;
+    count++;
+    let sp = 0;
+    stackNode[0] = start;
+    stackEdge[0] = fe[start]!;
+    while (sp >= 0) {
+      const v = stackNode[sp]!;
+      let e = stackEdge[sp]!;
+      const end = fe[v + 1]!;
+      while (e < end && ((bits[e >>> 3]! & (1 << (e & 7))) === 0 || dfn[to[e]!] !== 0)) e++;
+      if (e < end) {
+        stackEdge[sp] = e + 1;
+        const w = to[e]!;
+        dfn[w] = count + 1;
+        vertex[count] = w;
+        parent[count] = dfn[v]! - 1;
+        count++;
+        sp++;
+        stackNode[sp] = w;
+        stackEdge[sp] = fe[w]!;
+      } else sp--;
+    }
+  };
+
+  dfsFrom(0, 0);
+  const reached = count;
+  if (count < n) {
+    // pass 1: unvisited nodes without any retaining retainer
+    for (let v = 0; v < n; v++) {
+      if (dfn[v] !== 0) continue;
+      let retained = false;
+      for (let k = fr[v]!; k < fr[v + 1]!; k++) {
+        const e = re[k]!;
+        if ((bits[e >>> 3]! & (1 << (e & 7))) !== 0) {
+          retained = true;
+          break;
+        }
+      }
+      if (retained) continue;
+      virtualRoot[count] = 1;
+      dfsFrom(v, 0);
+    }
+    // pass 2: the rest (cycles only reachable from themselves)
+    for (let v = 0; v < n; v++) {
+      if (dfn[v] !== 0) continue;
+      virtualRoot[count] = 1;
+      dfsFrom(v, 0);
+    }
+  }
+
+  // Lengauer–Tarjan in DFS-number space. The DFS stacks are reused as bucket lists.
+  const semi = new Uint32Array(n);
+  const label = new Uint32Array(n);
+  const ancestor = new Uint32Array(n).fill(NONE);
+  const idom = new Uint32Array(n);
+  const bucketHead = stackNode.fill(NONE);
+  const bucketNext = stackEdge;
+  stackNode = stackEdge = new Uint32Array(0);
+  const cstack = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    semi[i] = i;
+    label[i] = i;
+  }
+
+  const evalNode = (v: number): number => {
+    if (ancestor[v] === NONE) return v;
+    // compress, iteratively: collect the chain up to the node below the forest root
+    let top = 0;
+    let s = v;
+    while (ancestor[ancestor[s]!] !== NONE) {
+      cstack[top++] = s;
+      s = ancestor[s]!;
+    }
+    while (top > 0) {
+      const x = cstack[--top]!;
+      const a = ancestor[x]!;
+      if (semi[label[a]!]! < semi[label[x]!]!) label[x] = label[a]!;
+      ancestor[x] = ancestor[a]!;
+    }
+    return label[v]!;
+  };
+
+  for (let w = n - 1; w >= 1; w--) {
+    const ow = vertex[w]!;
+    let sw = semi[w]!;
+    if (virtualRoot[w]) sw = 0;
+    for (let k = fr[ow]!; k < fr[ow + 1]!; k++) {
+      const e = re[k]!;
+      if ((bits[e >>> 3]! & (1 << (e & 7))) === 0) continue;
+      const v = dfn[rn[k]!]! - 1;
+      const u = evalNode(v);
+      if (semi[u]! < sw) sw = semi[u]!;
+    }
+    semi[w] = sw;
+    bucketNext[w] = bucketHead[sw]!;
+    bucketHead[sw] = w;
+    const p = parent[w]!;
+    ancestor[w] = p;
+    let v = bucketHead[p]!;
+    bucketHead[p] = NONE;
+    while (v !== NONE) {
+      const next = bucketNext[v]!;
+      const u = evalNode(v);
+      idom[v] = semi[u]! < semi[v]! ? u : p;
+      v = next;
+    }
+  }
+  for (let w = 1; w < n; w++) if (idom[w] !== semi[w]) idom[w] = idom[idom[w]!]!;
+  idom[0] = 0;
+
+  // back to ordinals
+  const idomOrd = new Uint32Array(n);
+  for (let w = 0; w < n; w++) idomOrd[vertex[w]!] = vertex[idom[w]!]!;
+  const retained = new Float64Array(n);
+  const self = d.selfSize;
+  for (let v = 0; v < n; v++) retained[v] = self[v]!;
+  for (let w = n - 1; w >= 1; w--) retained[vertex[idom[w]!]!]! += retained[vertex[w]!]!;
+  return { idom: idomOrd, order: vertex, retained, unreachable: n - reached };
+}
+
+/** The dominator tree as CSR: children of v are domChildren[firstChild[v] .. firstChild[v+1]-1]. */
+export function dominatorChildren(idom: Uint32Array): { firstChild: Uint32Array; children: Uint32Array } {
+  const n = idom.length;
+  const firstChild = new Uint32Array(n + 1);
+  for (let v = 1; v < n; v++) firstChild[idom[v]! + 1]!++;
+  for (let v = 0; v < n; v++) firstChild[v + 1]! += firstChild[v]!;
+  const fill = firstChild.slice(0, n);
+  const children = new Uint32Array(Math.max(0, n - 1));
+  for (let v = 1; v < n; v++) children[fill[idom[v]!]!++] = v;
+  return { firstChild, children };
+}

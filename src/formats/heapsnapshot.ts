@@ -1,0 +1,638 @@
+/**
+ * A streaming V8 `.heapsnapshot` parser. Push byte (or string) chunks in any sizes; `finish()`
+ * returns the snapshot as flat typed arrays. Pure: no I/O, no clock.
+ *
+ * Why hand-written: a snapshot of a big heap is several GB of JSON. V8 strings stop near 512 MB
+ * and JSON.parse of a 500 MB file needs many times its size in memory. Here the header (`snapshot`
+ * with `meta`) is the only part handed to JSON.parse; `nodes`, `edges` and `locations` go through a
+ * decimal scanner straight into typed arrays pre-sized from `node_count` / `edge_count`, and the
+ * `strings` section is tokenized string by string. Sections we do not use (`trace_tree`, `samples`,
+ * …) are skipped with a bracket-depth scanner.
+ *
+ * Every field and type is resolved by name from `snapshot.meta`: Node 24 dropped `trace_node_id`,
+ * Node 18 has no `object shape`, and `node_types.length` need not equal `node_fields.length`.
+ *
+ * Invariants of the result:
+ * - node data is columnar, indexed by node ordinal (0 = the root);
+ * - `firstEdge` has nodeCount + 1 entries; node i's edges are firstEdge[i] .. firstEdge[i+1]-1;
+ * - `edgeTo` holds node ordinals (the file's `to_node` divided by the node field count);
+ * - `edgeNameOrIndex` is a string index for named edge types and an element index otherwise;
+ * - `locations` holds (node ordinal, script id, line, column) quadruples sorted by ordinal, with
+ *   the 0-based line and column as V8 writes them.
+ */
+import { LeakscopeError } from '../core/errors.js';
+
+export interface HeapSnapshotMeta {
+  nodeFields: string[];
+  nodeTypes: string[];
+  edgeFields: string[];
+  edgeTypes: string[];
+  locationFields: string[];
+}
+
+export interface RawHeapSnapshot {
+  meta: HeapSnapshotMeta;
+  nodeCount: number;
+  edgeCount: number;
+  /** index into meta.nodeTypes */
+  nodeType: Uint8Array;
+  /** index into strings */
+  nodeName: Uint32Array;
+  /** stable object id; a Float64Array only when some id exceeds 2^32 - 1 */
+  nodeId: Uint32Array | Float64Array;
+  nodeSelfSize: Float64Array;
+  firstEdge: Uint32Array;
+  /** index into meta.edgeTypes */
+  edgeType: Uint8Array;
+  edgeNameOrIndex: Uint32Array;
+  edgeTo: Uint32Array;
+  /** (ordinal, scriptId, line, column) quadruples, sorted by ordinal */
+  locations: Uint32Array;
+  strings: string[];
+}
+
+const enum Phase {
+  Header,
+  Key,
+  Colon,
+  Value,
+  Numbers,
+  Strings,
+  Skip,
+  Done,
+}
+
+const enum Target {
+  Nodes,
+  Edges,
+  Locations,
+}
+
+/** The largest header we accept before deciding the input is not a heap snapshot. */
+const MAX_HEADER_BYTES = 1 << 20;
+
+const ascii = new TextDecoder('latin1');
+
+function bad(msg: string): LeakscopeError {
+  return new LeakscopeError('E_SNAPSHOT', msg);
+}
+
+function isWs(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+export class HeapSnapshotParser {
+  private phase = Phase.Header;
+  private header: Uint8Array[] = [];
+  private headerBytes = 0;
+  private key = '';
+  private keyInProgress = false;
+
+  // header-derived layout
+  private meta!: HeapSnapshotMeta;
+  private nodeCount = 0;
+  private edgeCount = 0;
+  private nodeFieldCount = 0;
+  private edgeFieldCount = 0;
+  private nfType = -1;
+  private nfName = -1;
+  private nfId = -1;
+  private nfSelf = -1;
+  private nfEdges = -1;
+  private efType = -1;
+  private efName = -1;
+  private efTo = -1;
+  private lfObject = -1;
+  private lfScript = -1;
+  private lfLine = -1;
+  private lfColumn = -1;
+  private locationFieldCount = 0;
+
+  // columns
+  private nodeType = new Uint8Array(0);
+  private nodeName = new Uint32Array(0);
+  private nodeId: Uint32Array | Float64Array = new Uint32Array(0);
+  private nodeSelfSize = new Float64Array(0);
+  private firstEdge = new Uint32Array(1);
+  private edgeType = new Uint8Array(0);
+  private edgeName = new Uint32Array(0);
+  private edgeTo = new Uint32Array(0);
+  private locs: number[] = [];
+  private locRow: number[] = [];
+  private strings: string[] = [];
+
+  // number scanner state
+  private target = Target.Nodes;
+  private numVal = 0;
+  private inNum = false;
+  private count = 0; // numbers seen in the current array
+  private fpos = 0; // field position within the current row
+  private row = 0; // current row (node ordinal, edge index, location index)
+  private fieldsPerRow = 1;
+  private seen = new Set<string>();
+
+  // string scanner state
+  private inStr = false;
+  private esc = 0; // 0 none, 1 after backslash, 2..5 in \uXXXX
+  private hex = 0;
+  private cur = '';
+  private utf8: InstanceType<typeof TextDecoder> | null = null;
+
+  // skip scanner state
+  private depth = 0;
+  private skipInStr = false;
+  private skipEsc = false;
+
+  /** total bytes pushed so far */
+  bytes = 0;
+
+  push(chunk: Uint8Array | string): void {
+    const buf = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
+    this.bytes += buf.length;
+    let i = 0;
+    if (this.phase === Phase.Header) {
+      i = this.takeHeader(buf);
+      if (i < 0) return;
+    }
+    const n = buf.length;
+    while (i < n) {
+      switch (this.phase) {
+        case Phase.Key:
+          i = this.scanKey(buf, i);
+          break;
+        case Phase.Colon: {
+          const c = buf[i]!;
+          if (c === 58) this.phase = Phase.Value;
+          else if (!isWs(c)) throw bad(`malformed heap snapshot: expected ':' after "${this.key}"`);
+          i++;
+          break;
+        }
+        case Phase.Value:
+          i = this.startValue(buf, i);
+          break;
+        case Phase.Numbers:
+          i = this.scanNumbers(buf, i);
+          break;
+        case Phase.Strings:
+          i = this.scanStrings(buf, i);
+          break;
+        case Phase.Skip:
+          i = this.scanSkip(buf, i);
+          break;
+        case Phase.Done:
+          for (; i < n; i++) if (!isWs(buf[i]!)) throw bad('malformed heap snapshot: data after the end of the JSON object');
+          break;
+        default:
+          throw bad('malformed heap snapshot');
+      }
+    }
+  }
+
+  /** Accumulates the header until `"nodes"`; returns the offset in buf after it, or -1. */
+  private takeHeader(buf: Uint8Array): number {
+    if (this.headerBytes === 0) {
+      let k = 0;
+      while (k < buf.length && isWs(buf[k]!)) k++;
+      if (k < buf.length && buf[k] !== 123) throw bad('not a heap snapshot (does not start with a JSON object)');
+    }
+    const prevBytes = this.headerBytes;
+    const take = Math.min(buf.length, MAX_HEADER_BYTES - prevBytes + 16);
+    this.header.push(buf.subarray(0, take));
+    this.headerBytes += take;
+    const all = new Uint8Array(this.headerBytes);
+    let o = 0;
+    for (const h of this.header) {
+      all.set(h, o);
+      o += h.length;
+    }
+    const text = ascii.decode(all);
+    const m = /"nodes"\s*:/.exec(text);
+    if (!m) {
+      if (this.headerBytes > MAX_HEADER_BYTES) throw bad('not a heap snapshot (no "nodes" section in the first 1 MB)');
+      if (take < buf.length) throw bad('not a heap snapshot');
+      this.header = [all];
+      return -1;
+    }
+    const headText = text.slice(0, m.index).replace(/[\s,]+$/, '') + '}';
+    let head: { snapshot?: { meta?: Record<string, unknown>; node_count?: unknown; edge_count?: unknown } };
+    try {
+      head = JSON.parse(headText) as typeof head;
+    } catch {
+      throw bad('not a heap snapshot (header is not valid JSON)');
+    }
+    this.setHeader(head);
+    this.header = [];
+    this.key = 'nodes';
+    this.phase = Phase.Value;
+    const end = m.index + m[0].length; // offset in the accumulated header
+    return end - prevBytes; // offset in this chunk (header is ASCII: chars = bytes)
+  }
+
+  private setHeader(head: { snapshot?: { meta?: Record<string, unknown>; node_count?: unknown; edge_count?: unknown } }): void {
+    const s = head.snapshot;
+    const meta = s?.meta;
+    if (!s || !meta || typeof meta !== 'object') throw bad('not a heap snapshot (no snapshot.meta)');
+    const strArr = (v: unknown, what: string): string[] => {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad(`heap snapshot meta: ${what} is missing or not a list of names`);
+      return v as string[];
+    };
+    const nodeFields = strArr(meta.node_fields, 'node_fields');
+    const edgeFields = strArr(meta.edge_fields, 'edge_fields');
+    const nt = meta.node_types as unknown[];
+    const et = meta.edge_types as unknown[];
+    if (!Array.isArray(nt) || !Array.isArray(et)) throw bad('heap snapshot meta: node_types/edge_types missing');
+    // Types are positional with the fields: the enum sits at the position of the `type` field.
+    const nodeTypes = strArr(nt[nodeFields.indexOf('type')], 'node_types[type]');
+    const edgeTypes = strArr(et[edgeFields.indexOf('type')], 'edge_types[type]');
+    const locationFields = meta.location_fields === undefined ? [] : strArr(meta.location_fields, 'location_fields');
+    this.meta = { nodeFields, nodeTypes, edgeFields, edgeTypes, locationFields };
+    const need = (arr: string[], name: string, what: string): number => {
+      const k = arr.indexOf(name);
+      if (k < 0) throw bad(`heap snapshot meta: ${what} has no "${name}"`);
+      return k;
+    };
+    this.nfType = need(nodeFields, 'type', 'node_fields');
+    this.nfName = need(nodeFields, 'name', 'node_fields');
+    this.nfId = need(nodeFields, 'id', 'node_fields');
+    this.nfSelf = need(nodeFields, 'self_size', 'node_fields');
+    this.nfEdges = need(nodeFields, 'edge_count', 'node_fields');
+    this.efType = need(edgeFields, 'type', 'edge_fields');
+    this.efName = need(edgeFields, 'name_or_index', 'edge_fields');
+    this.efTo = need(edgeFields, 'to_node', 'edge_fields');
+    this.nodeFieldCount = nodeFields.length;
+    this.edgeFieldCount = edgeFields.length;
+    this.locationFieldCount = locationFields.length;
+    this.lfObject = locationFields.indexOf('object_index');
+    this.lfScript = locationFields.indexOf('script_id');
+    this.lfLine = locationFields.indexOf('line');
+    this.lfColumn = locationFields.indexOf('column');
+    if (nodeTypes.length > 255 || edgeTypes.length > 255) throw bad('heap snapshot meta: too many node or edge types');
+    const nc = s.node_count;
+    const ec = s.edge_count;
+    if (typeof nc !== 'number' || !Number.isInteger(nc) || nc < 1) throw bad('heap snapshot: node_count is missing or invalid');
+    if (typeof ec !== 'number' || !Number.isInteger(ec) || ec < 0) throw bad('heap snapshot: edge_count is missing or invalid');
+    if (nc >= 2 ** 32 - 1 || ec >= 2 ** 32 - 1) throw new LeakscopeError('E_TOO_LARGE', `heap snapshot too large: ${nc} nodes, ${ec} edges`);
+    this.nodeCount = nc;
+    this.edgeCount = ec;
+    // Memory is bounded by the input: each node takes at least nodeFieldCount*2 bytes of JSON.
+    // We cannot know the file size here, so we allocate from the header; a lying header fails in
+    // finish() ("nodes section shorter than node_count") after at most these arrays were allocated.
+    try {
+      this.nodeType = new Uint8Array(nc);
+      this.nodeName = new Uint32Array(nc);
+      this.nodeId = new Uint32Array(nc);
+      this.nodeSelfSize = new Float64Array(nc);
+      this.firstEdge = new Uint32Array(nc + 1);
+      this.edgeType = new Uint8Array(ec);
+      this.edgeName = new Uint32Array(ec);
+      this.edgeTo = new Uint32Array(ec);
+    } catch {
+      throw new LeakscopeError('E_TOO_LARGE', `heap snapshot too large to load: ${nc} nodes, ${ec} edges`);
+    }
+  }
+
+  private scanKey(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    if (!this.keyInProgress) {
+      for (; i < n; i++) {
+        const c = buf[i]!;
+        if (c === 34) {
+          this.keyInProgress = true;
+          this.key = '';
+          i++;
+          break;
+        }
+        if (c === 125) {
+          this.phase = Phase.Done;
+          return i + 1;
+        }
+        if (!isWs(c) && c !== 44) throw bad('malformed heap snapshot: expected a section name');
+      }
+      if (!this.keyInProgress) return i;
+    }
+    const start = i;
+    for (; i < n; i++) if (buf[i] === 34) break;
+    this.key += ascii.decode(buf.subarray(start, i));
+    if (this.key.length > 256) throw bad('malformed heap snapshot: section name too long');
+    if (i < n) {
+      this.keyInProgress = false;
+      this.phase = Phase.Colon;
+      i++;
+    }
+    return i;
+  }
+
+  private startValue(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    for (; i < n; i++) {
+      const c = buf[i]!;
+      if (isWs(c)) continue;
+      const k = this.key;
+      if (c === 91 && (k === 'nodes' || k === 'edges' || k === 'locations' || k === 'strings')) {
+        if (this.seen.has(k)) throw bad(`malformed heap snapshot: duplicate "${k}" section`);
+        this.seen.add(k);
+        this.count = 0;
+        this.inNum = false;
+        this.numVal = 0;
+        if (k === 'strings') {
+          this.phase = Phase.Strings;
+          this.inStr = false;
+        } else {
+          this.phase = Phase.Numbers;
+          this.target = k === 'nodes' ? Target.Nodes : k === 'edges' ? Target.Edges : Target.Locations;
+          this.fpos = 0;
+          this.row = 0;
+          this.fieldsPerRow = k === 'nodes' ? this.nodeFieldCount : k === 'edges' ? this.edgeFieldCount : Math.max(1, this.locationFieldCount);
+          if (k === 'edges' && !this.seen.has('nodes')) throw bad('malformed heap snapshot: "edges" before "nodes"');
+        }
+        return i + 1;
+      }
+      if (k === 'nodes' || k === 'edges' || k === 'strings') throw bad(`malformed heap snapshot: "${k}" is not an array`);
+      this.phase = Phase.Skip;
+      this.depth = 0;
+      this.skipInStr = false;
+      this.skipEsc = false;
+      return i;
+    }
+    return i;
+  }
+
+  private scanNumbers(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    let val = this.numVal;
+    let inNum = this.inNum;
+    for (; i < n; i++) {
+      const c = buf[i]!;
+      if (c >= 48 && c <= 57) {
+        val = val * 10 + (c - 48);
+        inNum = true;
+        continue;
+      }
+      if (inNum) {
+        this.emit(val);
+        val = 0;
+        inNum = false;
+      }
+      if (c === 44 || isWs(c)) continue;
+      if (c === 93) {
+        this.endNumbers();
+        this.numVal = 0;
+        this.inNum = false;
+        this.phase = Phase.Key;
+        return i + 1;
+      }
+      throw bad(`malformed heap snapshot: unexpected character '${String.fromCharCode(c)}' in "${this.key}"`);
+    }
+    this.numVal = val;
+    this.inNum = inNum;
+    return i;
+  }
+
+  private emit(v: number): void {
+    const k = this.count++;
+    const f = this.fpos;
+    const ord = this.row;
+    if (++this.fpos === this.fieldsPerRow) {
+      this.fpos = 0;
+      this.row++;
+    }
+    if (this.target === Target.Nodes) {
+      if (ord >= this.nodeCount) throw bad('malformed heap snapshot: "nodes" is longer than node_count says');
+      if (f === this.nfType) {
+        if (v >= this.meta.nodeTypes.length) throw bad(`malformed heap snapshot: node type ${v} out of range`);
+        this.nodeType[ord] = v;
+      } else if (f === this.nfName) this.nodeName[ord] = v > 0xffffffff ? 0xffffffff : v;
+      else if (f === this.nfId) {
+        if (v > 0xffffffff && this.nodeId instanceof Uint32Array) this.nodeId = Float64Array.from(this.nodeId);
+        this.nodeId[ord] = v;
+      } else if (f === this.nfSelf) this.nodeSelfSize[ord] = v;
+      else if (f === this.nfEdges) {
+        const next = this.firstEdge[ord]! + v;
+        if (next > this.edgeCount) throw bad('malformed heap snapshot: node edge counts exceed edge_count');
+        this.firstEdge[ord + 1] = next;
+      }
+    } else if (this.target === Target.Edges) {
+      const e = ord;
+      if (e >= this.edgeCount) throw bad('malformed heap snapshot: "edges" is longer than edge_count says');
+      if (f === this.efType) {
+        if (v >= this.meta.edgeTypes.length) throw bad(`malformed heap snapshot: edge type ${v} out of range`);
+        this.edgeType[e] = v;
+      } else if (f === this.efName) this.edgeName[e] = v > 0xffffffff ? 0xffffffff : v;
+      else if (f === this.efTo) {
+        const nf = this.nodeFieldCount;
+        const ord = Math.floor(v / nf);
+        if (ord * nf !== v || ord >= this.nodeCount) throw bad(`malformed heap snapshot: edge ${e} points to ${v}, not a node`);
+        this.edgeTo[e] = ord;
+      }
+    } else {
+      const lf = this.locationFieldCount;
+      if (lf === 0 || k < 0) return;
+      const row = this.locRow;
+      row[f] = v;
+      if (f === lf - 1) {
+        const obj = this.lfObject >= 0 ? row[this.lfObject]! : 0;
+        const nf = this.nodeFieldCount;
+        const ord = Math.floor(obj / nf);
+        if (this.lfObject >= 0 && ord * nf === obj && ord < this.nodeCount) {
+          this.locs.push(ord, this.lfScript >= 0 ? row[this.lfScript]! : 0, this.lfLine >= 0 ? row[this.lfLine]! : 0, this.lfColumn >= 0 ? row[this.lfColumn]! : 0);
+        }
+      }
+    }
+  }
+
+  private endNumbers(): void {
+    if (this.target === Target.Nodes) {
+      if (this.count !== this.nodeCount * this.nodeFieldCount) {
+        throw bad(`malformed heap snapshot: "nodes" has ${this.count} numbers, expected ${this.nodeCount} × ${this.nodeFieldCount}`);
+      }
+      if (this.firstEdge[this.nodeCount] !== this.edgeCount) {
+        throw bad(`malformed heap snapshot: node edge counts add up to ${this.firstEdge[this.nodeCount]}, edge_count is ${this.edgeCount}`);
+      }
+    } else if (this.target === Target.Edges) {
+      if (this.count !== this.edgeCount * this.edgeFieldCount) {
+        throw bad(`malformed heap snapshot: "edges" has ${this.count} numbers, expected ${this.edgeCount} × ${this.edgeFieldCount}`);
+      }
+    }
+  }
+
+  private scanStrings(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    while (i < n) {
+      if (!this.inStr) {
+        const c = buf[i++]!;
+        if (c === 34) {
+          this.inStr = true;
+          this.cur = '';
+          this.esc = 0;
+        } else if (c === 93) {
+          this.phase = Phase.Key;
+          return i;
+        } else if (c !== 44 && !isWs(c)) throw bad('malformed heap snapshot: unexpected character in "strings"');
+        continue;
+      }
+      if (this.esc === 0) {
+        let j = i;
+        let hi = 0;
+        let c = 0;
+        for (; j < n; j++) {
+          c = buf[j]!;
+          if (c === 34 || c === 92) break;
+          hi |= c;
+        }
+        if (j > i) {
+          if (hi < 0x80 && this.utf8 === null) {
+            this.cur += j - i < 2048 ? String.fromCharCode.apply(null, buf.subarray(i, j) as unknown as number[]) : ascii.decode(buf.subarray(i, j));
+          } else {
+            // raw UTF-8 (V8 escapes non-ASCII, other writers may not); may be split across chunks
+            this.utf8 ??= new TextDecoder('utf-8');
+            this.cur += this.utf8.decode(buf.subarray(i, j), { stream: true });
+          }
+        }
+        if (j === n) return n;
+        if (this.utf8 !== null) {
+          this.cur += this.utf8.decode();
+          this.utf8 = null;
+        }
+        if (c === 34) {
+          this.strings.push(this.cur);
+          this.cur = '';
+          this.inStr = false;
+        } else this.esc = 1;
+        i = j + 1;
+      } else if (this.esc === 1) {
+        const c = buf[i++]!;
+        switch (c) {
+          case 110:
+            this.cur += '\n';
+            break;
+          case 116:
+            this.cur += '\t';
+            break;
+          case 114:
+            this.cur += '\r';
+            break;
+          case 98:
+            this.cur += '\b';
+            break;
+          case 102:
+            this.cur += '\f';
+            break;
+          case 117:
+            this.esc = 2;
+            this.hex = 0;
+            continue;
+          default:
+            if (c === 34 || c === 92 || c === 47) this.cur += String.fromCharCode(c);
+            else throw bad('malformed heap snapshot: bad escape in "strings"');
+        }
+        this.esc = 0;
+      } else {
+        const c = buf[i++]!;
+        const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+        if (d < 0) throw bad('malformed heap snapshot: bad \\u escape in "strings"');
+        this.hex = this.hex * 16 + d;
+        if (++this.esc === 6) {
+          this.cur += String.fromCharCode(this.hex);
+          this.esc = 0;
+        }
+      }
+    }
+    return i;
+  }
+
+  private scanSkip(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    for (; i < n; i++) {
+      const c = buf[i]!;
+      if (this.skipInStr) {
+        if (this.skipEsc) this.skipEsc = false;
+        else if (c === 92) this.skipEsc = true;
+        else if (c === 34) {
+          this.skipInStr = false;
+          if (this.depth === 0) {
+            this.phase = Phase.Key;
+            return i + 1;
+          }
+        }
+        continue;
+      }
+      if (c === 34) this.skipInStr = true;
+      else if (c === 91 || c === 123) this.depth++;
+      else if (c === 93 || c === 125) {
+        if (this.depth === 0) {
+          // a scalar value ended by the closing brace of the top-level object
+          this.phase = Phase.Key;
+          return i;
+        }
+        if (--this.depth === 0) {
+          this.phase = Phase.Key;
+          return i + 1;
+        }
+      } else if (c === 44 && this.depth === 0) {
+        this.phase = Phase.Key;
+        return i;
+      }
+    }
+    return i;
+  }
+
+  /** Validates and returns the snapshot. Throws E_TRUNCATED when the input ended early. */
+  finish(): RawHeapSnapshot {
+    if (this.phase === Phase.Header) {
+      if (this.headerBytes === 0) throw bad('not a heap snapshot (empty input)');
+      throw bad('not a heap snapshot (no "nodes" section)');
+    }
+    if (this.phase !== Phase.Done) {
+      throw new LeakscopeError('E_TRUNCATED', `truncated heap snapshot (input ends inside "${this.key}" after ${this.bytes} bytes)`);
+    }
+    for (const k of ['nodes', 'edges', 'strings']) if (!this.seen.has(k)) throw bad(`malformed heap snapshot: no "${k}" section`);
+    const strings = this.strings;
+    const ns = strings.length;
+    const nodeName = this.nodeName;
+    for (let i = 0; i < this.nodeCount; i++) if (nodeName[i]! >= ns) throw bad(`malformed heap snapshot: node ${i} names string ${nodeName[i]}, only ${ns} strings`);
+    const named = new Uint8Array(this.meta.edgeTypes.length);
+    for (let t = 0; t < named.length; t++) {
+      const name = this.meta.edgeTypes[t];
+      named[t] = name === 'element' || name === 'hidden' ? 0 : 1;
+    }
+    const et = this.edgeType;
+    const en = this.edgeName;
+    for (let e = 0; e < this.edgeCount; e++) if (named[et[e]!] && en[e]! >= ns) throw bad(`malformed heap snapshot: edge ${e} names string ${en[e]}, only ${ns} strings`);
+    // locations: quadruples sorted by ordinal (V8 writes them in node order; sort if not)
+    const q = this.locs.length / 4;
+    let sorted = true;
+    for (let k = 1; k < q; k++) if (this.locs[k * 4]! < this.locs[(k - 1) * 4]!) sorted = false;
+    const locations = new Uint32Array(this.locs.length);
+    if (sorted) locations.set(this.locs);
+    else {
+      const order = Array.from({ length: q }, (_, k) => k).sort((a, b) => this.locs[a * 4]! - this.locs[b * 4]!);
+      order.forEach((src, dst) => {
+        for (let f = 0; f < 4; f++) locations[dst * 4 + f] = this.locs[src * 4 + f]!;
+      });
+    }
+    this.locs = [];
+    return {
+      meta: this.meta,
+      nodeCount: this.nodeCount,
+      edgeCount: this.edgeCount,
+      nodeType: this.nodeType,
+      nodeName: this.nodeName,
+      nodeId: this.nodeId,
+      nodeSelfSize: this.nodeSelfSize,
+      firstEdge: this.firstEdge,
+      edgeType: this.edgeType,
+      edgeNameOrIndex: this.edgeName,
+      edgeTo: this.edgeTo,
+      locations,
+      strings,
+    };
+  }
+}
+
+/** Parses a whole snapshot held in memory (tests, small inputs). */
+export function parseHeapSnapshot(input: Uint8Array | string, chunkSize = 1 << 20): RawHeapSnapshot {
+  const p = new HeapSnapshotParser();
+  if (typeof input === 'string') p.push(input);
+  else for (let o = 0; o < input.length; o += chunkSize) p.push(input.subarray(o, Math.min(input.length, o + chunkSize)));
+  return p.finish();
+}
