@@ -214,3 +214,51 @@ export function makeProfile(opts: MakeProfileOptions = {}): Profile {
     docUrl: rich ? 'https://example.com/docs/profiles' : '',
   };
 }
+
+/**
+ * A plain, comparable picture of a profile's content: strings resolved, ids instead of indices,
+ * int64 values as decimal strings (exact, bigValues included; -0 and 0 alike). Two profiles hold
+ * the same data exactly when their snapshots are deepStrictEqual — string-table order and
+ * encoding choices do not matter.
+ */
+export function profileSnapshot(p: Profile): unknown {
+  const t = p.samples;
+  const nt = p.sampleTypes.length;
+  const samples: unknown[] = [];
+  for (let s = 0; s < t.count; s++) {
+    const stack: number[] = [];
+    for (let k = t.stackStart[s]!; k < t.stackStart[s + 1]!; k++) stack.push(p.locations[t.stack[k]!]!.id);
+    const values: string[] = [];
+    for (let k = 0; k < nt; k++) {
+      const big = t.bigValues?.get(s * nt + k);
+      values.push(big !== undefined ? big.toString() : String(t.values[s * nt + k]! + 0));
+    }
+    const labels: string[] = [];
+    for (let k = t.labelStart[s]!; k < t.labelStart[s + 1]!; k++) {
+      labels.push(JSON.stringify([p.strings[t.labelKey[k]!], p.strings[t.labelStr[k]!], String(t.labelNum[k]! + 0), p.strings[t.labelUnit[k]!]]));
+    }
+    samples.push({ stack, values, labels });
+  }
+  return {
+    sampleTypes: p.sampleTypes.map((v) => ({ type: v.type, unit: v.unit })),
+    samples,
+    mappings: p.mappings.map((m) => ({ ...m, memoryStart: String(m.memoryStart), memoryLimit: String(m.memoryLimit), fileOffset: String(m.fileOffset) })),
+    locations: p.locations.map((l) => ({
+      id: l.id,
+      mapping: l.mapping >= 0 ? p.mappings[l.mapping]!.id : 0,
+      address: String(l.address),
+      isFolded: l.isFolded,
+      lines: l.lines.map((ln) => ({ fn: ln.fn >= 0 ? p.functions[ln.fn]!.id : 0, line: ln.line, column: ln.column })),
+    })),
+    functions: p.functions.map((f) => ({ ...f })),
+    dropFrames: p.dropFrames,
+    keepFrames: p.keepFrames,
+    timeNanos: String(p.timeNanos),
+    durationNanos: String(p.durationNanos),
+    periodType: p.periodType ? { type: p.periodType.type, unit: p.periodType.unit } : null,
+    period: String(p.period + 0),
+    comments: p.comments.slice(),
+    defaultSampleType: p.defaultSampleType,
+    docUrl: p.docUrl,
+  };
+}
