@@ -374,6 +374,11 @@ export function decodeProfile(buf: Uint8Array): Profile {
 
   // Samples
   const nt = sampleTypes.length;
+  // Every sample must carry nt values of at least one byte each: refuse before allocating
+  // sampleCount × nt slots (tiny inputs could otherwise ask for many gigabytes).
+  if (nt > 0 && sampleCount * nt > buf.length) {
+    throw malformed(`${sampleCount} samples × ${nt} sample types cannot fit in ${buf.length} bytes (values missing)`);
+  }
   const b = new SampleTableBuilder(nt, sampleCount);
   const nstr = strings.length;
   for (let s = 0; s < sampleCount; s++) {
