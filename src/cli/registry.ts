@@ -3,9 +3,11 @@
  */
 import type { CommandSpec } from './io.js';
 import { infoCommand } from './commands/info.js';
+import { topCommand } from './commands/top.js';
 import { convertCommand } from './commands/convert.js';
 
 export const commands: Record<string, CommandSpec> = {
+  top: topCommand,
   info: infoCommand,
   convert: convertCommand,
 };

@@ -1,0 +1,140 @@
+/**
+ * Flags shared by the pprof-style report commands (top, list, peek, traces, tree, diff) and the
+ * loading of their sources: several sources are merged; --base/--diff-base subtract a base.
+ */
+import { mergeProfiles, subtractBase } from '../core/algebra.js';
+import { LeakscopeError } from '../core/errors.js';
+import type { Profile } from '../core/profile.js';
+import { loadProfile, type FetchOptions } from '../node/source.js';
+import { checkGranularity, type ReportOptions } from '../report/prepare.js';
+import { floatOption, intOption } from './args.js';
+
+export const reportFlagSpec = {
+  'sample-index': { type: 'string' },
+  granularity: { type: 'string' },
+  focus: { type: 'string' },
+  ignore: { type: 'string' },
+  hide: { type: 'string' },
+  show: { type: 'string' },
+  'show-from': { type: 'string' },
+  nodecount: { type: 'string' },
+  'node-fraction': { type: 'string' },
+  cum: { type: 'boolean' },
+  flat: { type: 'boolean' },
+  unit: { type: 'string' },
+  json: { type: 'boolean' },
+  seconds: { type: 'string' },
+  timeout: { type: 'string' },
+  token: { type: 'string' },
+  base: { type: 'string', multiple: true },
+  'diff-base': { type: 'string', multiple: true },
+  normalize: { type: 'boolean' },
+  noinlines: { type: 'boolean' },
+  'trim-path': { type: 'string' },
+  'source-path': { type: 'string' },
+} as const;
+
+export interface ReportFlagValues {
+  'sample-index'?: string;
+  granularity?: string;
+  focus?: string;
+  ignore?: string;
+  hide?: string;
+  show?: string;
+  'show-from'?: string;
+  nodecount?: string;
+  'node-fraction'?: string;
+  cum?: boolean;
+  flat?: boolean;
+  unit?: string;
+  json?: boolean;
+  seconds?: string;
+  timeout?: string;
+  token?: string;
+  base?: string[];
+  'diff-base'?: string[];
+  normalize?: boolean;
+  noinlines?: boolean;
+  'trim-path'?: string;
+  'source-path'?: string;
+}
+
+export const reportFlagHelp = `  --sample-index X       sample type by name or 0-based index (pprof -sample_index; also -inuse_space, -alloc_objects…)
+  --granularity G        functions (default) | filefunctions | files | lines | addresses (also -lines, -files…)
+  --focus RE             keep samples with a frame matching RE (function or file name)
+  --ignore RE            drop samples with a frame matching RE
+  --hide RE              drop frames matching RE, keep the rest of the sample
+  --show RE              keep only frames matching RE
+  --show-from RE         drop frames above the highest match of RE
+  --nodecount N          at most N rows (0 = all)
+  --node-fraction F      drop rows with |cum| below F × total (default 0.005; pprof -nodefraction)
+  --cum                  sort by cum instead of flat
+  --unit U               output unit: minimum (default), auto, B, kB, MB, ns, ms, s…
+  --base FILE            subtract FILE (cumulative profiles from one process; pprof -base)
+  --diff-base FILE       compare against FILE; percentages relative to it (pprof -diff_base)
+  --normalize            scale the source to the base's total before subtracting
+  --noinlines            attribute inlined frames to their outermost caller
+  --trim-path P          prefixes to trim from file names (colon-separated)
+  --source-path P        where to find source files (list); also used to trim file names
+  --json                 machine-readable output
+  --seconds N            for URLs: profile duration (adds seconds=N)
+  --timeout S            for URLs: give up after S seconds
+  --token T              bearer token for a leakscope agent (or LEAKSCOPE_TOKEN)`;
+
+export function reportOptionsFrom(v: ReportFlagValues): ReportOptions {
+  const o: ReportOptions = {};
+  if (v['sample-index'] !== undefined) o.sampleIndex = v['sample-index'];
+  if (v.granularity !== undefined) o.granularity = checkGranularity(v.granularity);
+  if (v.focus !== undefined) o.focus = v.focus;
+  if (v.ignore !== undefined) o.ignore = v.ignore;
+  if (v.hide !== undefined) o.hide = v.hide;
+  if (v.show !== undefined) o.show = v.show;
+  if (v['show-from'] !== undefined) o.showFrom = v['show-from'];
+  const nc = intOption(v.nodecount, 'nodecount', 0);
+  if (nc !== undefined) o.nodeCount = nc;
+  const nf = floatOption(v['node-fraction'], 'node-fraction', 0, 1);
+  if (nf !== undefined) o.nodeFraction = nf;
+  if (v.cum) o.cum = true;
+  if (v.unit !== undefined) o.unit = v.unit;
+  if (v.noinlines) o.noInlines = true;
+  if (v['trim-path'] !== undefined) o.trimPath = v['trim-path'];
+  if (v['source-path'] !== undefined) o.sourcePath = v['source-path'];
+  return o;
+}
+
+export function fetchOptionsFrom(v: ReportFlagValues): FetchOptions {
+  const o: FetchOptions = {};
+  const seconds = intOption(v.seconds, 'seconds', 1, 86400);
+  if (seconds !== undefined) o.seconds = seconds;
+  const timeout = floatOption(v.timeout, 'timeout', 0.001, 86400);
+  if (timeout !== undefined) o.timeoutMs = timeout * 1000;
+  const token = v.token ?? process.env.LEAKSCOPE_TOKEN;
+  if (token) o.token = token;
+  return o;
+}
+
+/** Loads and merges sources (pprof merges several sources into one profile). */
+export async function loadMerged(sources: string[], fetch: FetchOptions): Promise<Profile> {
+  const ps = await Promise.all(sources.map((s) => loadProfile(s, fetch)));
+  return ps.length === 1 ? ps[0]! : mergeProfiles(ps);
+}
+
+/** Sources plus --base / --diff-base, as pprof's fetchProfiles combines them. */
+export async function loadReportInput(positionals: string[], v: ReportFlagValues, command: string): Promise<Profile> {
+  if (positionals.length === 0) throw new LeakscopeError('E_USAGE', `${command}: no profile given`);
+  const base = v.base ?? [];
+  const diffBase = v['diff-base'] ?? [];
+  if (base.length > 0 && diffBase.length > 0) {
+    throw new LeakscopeError('E_USAGE', `${command}: --base and --diff-base cannot be used together`);
+  }
+  if (v.normalize && base.length === 0 && diffBase.length === 0) {
+    throw new LeakscopeError('E_USAGE', `${command}: --normalize needs a base profile (--base or --diff-base)`);
+  }
+  const fetch = fetchOptionsFrom(v);
+  const [src, b] = await Promise.all([
+    loadMerged(positionals, fetch),
+    base.length + diffBase.length > 0 ? loadMerged([...base, ...diffBase], fetch) : Promise.resolve(undefined),
+  ]);
+  if (!b) return src;
+  return subtractBase(src, b, { diff: diffBase.length > 0, normalize: Boolean(v.normalize) });
+}

@@ -1,0 +1,295 @@
+/**
+ * The call graph behind pprof's reports (internal/graph): nodes identified by what the chosen
+ * granularity keeps of a frame, flat value charged to the leaf, cum charged once per stack to each
+ * distinct node on it (recursion counts once), and inline flags from the edges into a node.
+ *
+ * Built for size: per-location node ids are computed once; the sample loop only touches typed
+ * arrays (a per-node stamp makes "once per stack" O(1)); edges are tracked only where inlining
+ * can make a difference.
+ */
+import type { Profile } from './profile.js';
+
+export type Granularity = 'functions' | 'filefunctions' | 'files' | 'lines' | 'addresses';
+
+export interface NodeInfo {
+  name: string;
+  file: string;
+  line: number;
+  address: bigint;
+  objfile: string;
+}
+
+export interface GraphOptions {
+  /** index of the sample type to use */
+  valueIndex: number;
+  granularity: Granularity;
+  /** attribute inlined frames to their outermost caller */
+  noInlines?: boolean;
+  /** pprof's -trim_path prefixes (in addition to /proc/self/cwd/) */
+  trimPath?: string;
+  /** pprof's -source_path, used by the path heuristic */
+  sourcePath?: string;
+}
+
+export interface Graph {
+  infos: NodeInfo[];
+  /** per node id */
+  flat: Float64Array;
+  cum: Float64Array;
+  /** 0 none, 1 inline, 2 partial-inline */
+  inline: Uint8Array;
+  /** node ids with flat != 0 or cum != 0, unsorted */
+  nodes: number[];
+}
+
+/** Go's path/filepath.Clean for slash paths. */
+export function cleanPath(p: string): string {
+  if (p === '') return '.';
+  const rooted = p.startsWith('/');
+  const parts = p.split('/');
+  const out: string[] = [];
+  for (const part of parts) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
+      else if (!rooted) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  const s = (rooted ? '/' : '') + out.join('/');
+  return s === '' ? (rooted ? '/' : '.') : s;
+}
+
+function baseName(p: string): string {
+  const s = p.replace(/\/+$/, '');
+  const i = s.lastIndexOf('/');
+  return i >= 0 ? s.slice(i + 1) : s || '/';
+}
+
+/** pprof's trimPath heuristic for file names. */
+export function trimFilePath(path: string, trimPath = '', sourcePath = ''): string {
+  if (trimPath === '') {
+    for (const dir of sourcePath.split(':').filter((d) => d !== '')) {
+      const want = '/' + baseName(dir) + '/';
+      const found = path.indexOf(want);
+      if (found !== -1) return path.slice(found + want.length);
+    }
+  }
+  const prefixes = [...trimPath.split(':').filter((x) => x !== ''), '/proc/self/cwd/./', '/proc/self/cwd/'];
+  for (let t of prefixes) {
+    if (!t.endsWith('/')) t += '/';
+    if (path.startsWith(t)) return path.slice(t.length);
+  }
+  return path;
+}
+
+/** pprof's NodeInfo.NameComponents joined by a space. */
+export function printableName(i: NodeInfo): string {
+  const parts: string[] = [];
+  if (i.address !== 0n) parts.push(i.address.toString(16).padStart(16, '0'));
+  if (i.name !== '') parts.push(i.name);
+  if (i.line !== 0) parts.push(`${i.file}:${i.line}`);
+  else if (i.file !== '') parts.push(i.file);
+  else if (i.name !== '') {
+    /* function name already there */
+  } else if (i.objfile !== '') parts.push(`[${baseName(i.objfile)}]`);
+  else parts.push('<unknown>');
+  return parts.join(' ');
+}
+
+/** Node identities for every line of every location: locNodeStart/locNodes, plus the infos. */
+export interface NodeTable {
+  infos: NodeInfo[];
+  keys: string[];
+  locStart: Uint32Array;
+  /** node id per location line, outermost LAST (as in Location.lines) */
+  locNodes: Int32Array;
+}
+
+export function buildNodeTable(p: Profile, o: GraphOptions): NodeTable {
+  const keyIndex = new Map<string, number>();
+  const infos: NodeInfo[] = [];
+  const keys: string[] = [];
+  const locStart = new Uint32Array(p.locations.length + 1);
+  let total = 0;
+  for (const l of p.locations) total += Math.max(1, o.noInlines ? Math.min(1, l.lines.length) : l.lines.length);
+  const locNodes = new Int32Array(total);
+  const g = o.granularity;
+  const keepFn = g !== 'files';
+  const keepFile = g === 'filefunctions' || g === 'files' || g === 'lines' || g === 'addresses';
+  const keepLine = g === 'lines' || g === 'addresses';
+  const keepAddr = g === 'addresses';
+  const cleanCache = new Map<string, string>();
+  const cleanFile = (f: string): string => {
+    let c = cleanCache.get(f);
+    if (c === undefined) {
+      c = f === '' ? '' : cleanPath(trimFilePath(f, o.trimPath, o.sourcePath));
+      cleanCache.set(f, c);
+    }
+    return c;
+  };
+  let k = 0;
+  for (let li = 0; li < p.locations.length; li++) {
+    const loc = p.locations[li]!;
+    locStart[li] = k;
+    const objfile = loc.mapping >= 0 ? p.mappings[loc.mapping]!.file : '';
+    let lines = loc.lines;
+    if (o.noInlines && lines.length > 1) lines = lines.slice(lines.length - 1);
+    const address = keepAddr ? loc.address : 0n;
+    const count = Math.max(1, lines.length);
+    for (let j = 0; j < count; j++) {
+      const ln = lines[j];
+      let info: NodeInfo;
+      if (!ln || ln.fn < 0) {
+        info = { name: '', file: '', line: 0, address, objfile };
+      } else {
+        const fn = p.functions[ln.fn]!;
+        const name = keepFn ? fn.name : '';
+        info = {
+          name,
+          file: keepFile ? cleanFile(fn.filename) : '',
+          line: keepLine ? ln.line : 0,
+          address,
+          objfile: name === '' ? objfile : '',
+        };
+      }
+      const key = `${info.address}\u0000${info.name}\u0000${info.file}\u0000${info.line}\u0000${info.objfile}`;
+      let id = keyIndex.get(key);
+      if (id === undefined) {
+        id = infos.length;
+        infos.push(info);
+        keys.push(key);
+        keyIndex.set(key, id);
+      }
+      locNodes[k++] = id;
+    }
+  }
+  locStart[p.locations.length] = k;
+  return { infos, keys, locStart, locNodes };
+}
+
+/**
+ * Builds the graph over the samples of `p`. `kept`, when given, marks the node ids that stay
+ * (pprof's KeptNodes): the others vanish from stacks, and a sample whose leaf vanished charges
+ * its flat value to nobody.
+ */
+export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?: Uint8Array): Graph {
+  const n = table.infos.length;
+  const flat = new Float64Array(n);
+  const cum = new Float64Array(n);
+  const stamp = new Int32Array(n).fill(-1);
+  const { locStart, locNodes } = table;
+  const nodeOf = kept ? new Int32Array(locNodes.length) : locNodes;
+  if (kept) for (let i = 0; i < locNodes.length; i++) nodeOf[i] = kept[locNodes[i]!] ? locNodes[i]! : -1;
+
+  // Nodes that can be an inlined callee: they appear before the last line of some location.
+  const inlinable = new Uint8Array(n);
+  let anyInlinable = false;
+  for (let li = 0; li < p.locations.length; li++) {
+    const a = locStart[li]!;
+    const z = locStart[li + 1]!;
+    for (let i = a; i < z - 1; i++) {
+      const id = nodeOf[i]!;
+      if (id >= 0) {
+        inlinable[id] = 1;
+        anyInlinable = true;
+      }
+    }
+  }
+  // For inlinable nodes: parents seen through inline edges and through non-inline edges.
+  const inlineParents = anyInlinable ? new Map<number, Set<number>>() : undefined;
+  const plainParents = anyInlinable ? new Map<number, Set<number>>() : undefined;
+  const addParent = (m: Map<number, Set<number>>, child: number, parent: number) => {
+    let s = m.get(child);
+    if (!s) m.set(child, (s = new Set()));
+    s.add(parent);
+  };
+
+  const t = p.samples;
+  const nt = p.sampleTypes.length;
+  const vi = o.valueIndex;
+  const values = t.values;
+  const stack = t.stack;
+  const stackStart = t.stackStart;
+  for (let s = 0; s < t.count; s++) {
+    const w = values[s * nt + vi]!;
+    if (w === 0) continue;
+    let parent = -1;
+    let residual = false;
+    const a = stackStart[s]!;
+    for (let i = stackStart[s + 1]! - 1; i >= a; i--) {
+      const l = stack[i]!;
+      const ls = locStart[l]!;
+      const le = locStart[l + 1]!;
+      for (let ni = le - 1; ni >= ls; ni--) {
+        const node = nodeOf[ni]!;
+        if (node < 0) {
+          residual = true;
+          continue;
+        }
+        if (stamp[node] !== s) {
+          stamp[node] = s;
+          cum[node]! += w;
+        }
+        if (anyInlinable && inlinable[node] && parent >= 0 && parent !== node) {
+          addParent(ni !== le - 1 ? inlineParents! : plainParents!, node, parent);
+        }
+        parent = node;
+        residual = false;
+      }
+    }
+    if (parent >= 0 && !residual) flat[parent]! += w;
+  }
+
+  const inline = new Uint8Array(n);
+  if (anyInlinable) {
+    for (const [child, parents] of inlineParents!) {
+      const plain = plainParents!.get(child);
+      let hasInlineEdge = false;
+      for (const par of parents) {
+        if (!plain || !plain.has(par)) {
+          hasInlineEdge = true;
+          break;
+        }
+      }
+      if (!hasInlineEdge) continue;
+      inline[child] = plain && plain.size > 0 ? 2 : 1;
+    }
+  }
+
+  const nodes: number[] = [];
+  for (let i = 0; i < n; i++) if (flat[i] !== 0 || cum[i] !== 0) nodes.push(i);
+  return { infos: table.infos, flat, cum, inline, nodes };
+}
+
+/** Sorts node ids as pprof's FlatNameOrder / CumNameOrder. */
+export function sortNodes(g: Graph, byCum: boolean, names: string[]): number[] {
+  const { flat, cum } = g;
+  const order = g.nodes.slice();
+  order.sort((l, r) => {
+    if (byCum) {
+      const a = Math.abs(cum[l]!);
+      const b = Math.abs(cum[r]!);
+      if (a !== b) return b - a;
+    } else {
+      const a = Math.abs(flat[l]!);
+      const b = Math.abs(flat[r]!);
+      if (a !== b) return b - a;
+    }
+    const nl = names[l]!;
+    const nr = names[r]!;
+    if (nl !== nr) return nl < nr ? -1 : 1;
+    if (byCum) {
+      const a = Math.abs(flat[l]!);
+      const b = Math.abs(flat[r]!);
+      if (a !== b) return b - a;
+    } else {
+      const a = Math.abs(cum[l]!);
+      const b = Math.abs(cum[r]!);
+      if (a !== b) return b - a;
+    }
+    return l - r;
+  });
+  return order;
+}

@@ -1,0 +1,151 @@
+/**
+ * The leak finder over a series of snapshots S1 … Sn of one process (n ≥ 3).
+ *
+ * 1. Leaked: objects born between S1 and S2 (id in S2, not in S1) and alive in every later
+ *    snapshot. Only program objects count (objects, closures, natives, regexps, strings); V8's
+ *    internals (`system / …`, code, hidden arrays, shapes) are plumbing, not leaks.
+ * 2. Folded: a leaked object dominated by another leaked object counts inside it, so each row is a
+ *    leaking root with everything it holds.
+ * 3. Grouped by (class, retainer path of the root's immediate dominator): objects kept by the same
+ *    holder — one Map, one listeners array, one timer list — form one group, whatever their
+ *    position in it.
+ * 4. Kept only when the group grows with the workload: counting, among the objects of the group in
+ *    Sn, those that already existed in S1, S2, …, Sn must give a strictly increasing series. One-time
+ *    objects (a console stream created once, a lazily loaded module) give [0, k, k] and drop out.
+ */
+import type { HeapAnalysis } from './analysis.js';
+import { hasId, type SortedIds } from './ids.js';
+import { Locations, formatLocation } from './locations.js';
+import { PathKeys, PathLabeler, pathTo, retainerTree } from './paths.js';
+
+export interface LeakGroup {
+  className: string;
+  count: number;
+  retainedSize: number;
+  /** per snapshot: objects of this group alive in the last snapshot that existed then */
+  growth: number[];
+  retainerPath: string[];
+  location: string | null;
+  /** id of the representative object (the largest), in the last snapshot */
+  representativeId: number;
+}
+
+export interface LeakReport {
+  snapshots: number;
+  /** leaked objects before folding */
+  leakedObjects: number;
+  groups: LeakGroup[];
+}
+
+export interface LeakOptions {
+  /** groups with fewer leaking roots are dropped (default 1) */
+  minCount?: number;
+  /** keep groups that do not grow (default false) */
+  includeFlat?: boolean;
+}
+
+/**
+ * @param last   the analysed last snapshot Sn
+ * @param earlier sorted ids of S1 … S(n-1), in order
+ */
+export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOptions = {}): LeakReport {
+  const g = last.graph;
+  const n = g.nodeCount;
+  const k = earlier.length + 1;
+  const t = g.t;
+  const raw = g.raw;
+  const idom = last.dom.idom;
+  const minCount = opts.minCount ?? 1;
+
+  const candidate = (v: number): boolean => {
+    const ty = raw.nodeType[v]!;
+    if (ty === t.object || ty === t.native) {
+      const nm = g.name(v);
+      return !nm.startsWith('system /') && nm !== '';
+    }
+    return ty === t.closure || ty === t.regexp || ty === t.string || ty === t.consString || ty === t.slicedString;
+  };
+
+  // 1. leaked set
+  const leaked = new Uint8Array(n);
+  let leakedCount = 0;
+  for (let v = 1; v < n; v++) {
+    const id = raw.nodeId[v]!;
+    if (hasId(earlier[0]!, id)) continue;
+    let alive = true;
+    for (let s = 1; s < earlier.length && alive; s++) alive = hasId(earlier[s]!, id);
+    if (!alive || !candidate(v)) continue;
+    leaked[v] = 1;
+    leakedCount++;
+  }
+
+  // 2. fold by the dominator tree: preorder guarantees idom is decided first
+  const inside = new Uint8Array(n);
+  const order = last.dom.order;
+  for (let i = 1; i < n; i++) {
+    const v = order[i]!;
+    const d = idom[v]!;
+    inside[v] = d !== 0 && (leaked[d] || inside[d]) ? 1 : 0;
+  }
+
+  // 3. group leaking roots
+  const tree = retainerTree(g, last.retaining);
+  const labeler = new PathLabeler(g);
+  const keys = new PathKeys(g, tree, labeler);
+  interface Acc {
+    label: string;
+    count: number;
+    retained: number;
+    rep: number;
+    growth: number[];
+  }
+  const groups = new Map<string, Acc>();
+  const candidateClass = new Uint8Array(g.classNames.length);
+  const retained = last.dom.retained;
+  for (let v = 1; v < n; v++) {
+    if (!leaked[v] || inside[v]) continue;
+    const label = labeler.nodeLabel(v);
+    if (!label) continue;
+    const key = `${label}\u0002${keys.keyOf(idom[v]!)}`;
+    let acc = groups.get(key);
+    if (!acc) {
+      acc = { label, count: 0, retained: 0, rep: v, growth: new Array<number>(k).fill(0) };
+      groups.set(key, acc);
+    }
+    acc.count++;
+    acc.retained += retained[v]!;
+    if (retained[v]! > retained[acc.rep]!) acc.rep = v;
+    candidateClass[g.classOf[v]!] = 1;
+  }
+
+  // 4. growth across the series, over all objects of each group in Sn
+  for (let v = 1; v < n; v++) {
+    if (!candidateClass[g.classOf[v]!] || !candidate(v)) continue;
+    const label = labeler.nodeLabel(v);
+    const acc = groups.get(`${label}\u0002${keys.keyOf(idom[v]!)}`);
+    if (!acc) continue;
+    const id = raw.nodeId[v]!;
+    for (let s = 0; s < earlier.length; s++) if (hasId(earlier[s]!, id)) acc.growth[s]!++;
+    acc.growth[k - 1]!++;
+  }
+
+  const locations = new Locations(g);
+  const out: LeakGroup[] = [];
+  for (const acc of groups.values()) {
+    if (acc.count < minCount) continue;
+    let grows = true;
+    for (let s = 1; s < k; s++) if (acc.growth[s]! <= acc.growth[s - 1]!) grows = false;
+    if (!grows && !opts.includeFlat) continue;
+    out.push({
+      className: acc.label,
+      count: acc.count,
+      retainedSize: acc.retained,
+      growth: acc.growth,
+      retainerPath: labeler.render(pathTo(tree, acc.rep)),
+      location: formatLocation(locations.describe(acc.rep)),
+      representativeId: raw.nodeId[acc.rep]!,
+    });
+  }
+  out.sort((a, b) => b.retainedSize - a.retainedSize || b.count - a.count || (a.className < b.className ? -1 : 1));
+  return { snapshots: k, leakedObjects: leakedCount, groups: out };
+}

@@ -1,0 +1,103 @@
+/**
+ * Source locations of closures, from the snapshot's `locations` section (0-based line/column per
+ * closure) and the script name reached through closure → shared → script. Lines are reported
+ * 1-based, as editors and stack traces show them.
+ */
+import type { HeapGraph } from './graph.js';
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export class Locations {
+  private readonly g: HeapGraph;
+  private readonly scripts = new Map<number, string>();
+
+  constructor(g: HeapGraph) {
+    this.g = g;
+  }
+
+  /** the location V8 recorded for node v (a closure), or null */
+  of(v: number): SourceLocation | null {
+    const loc = this.g.raw.locations;
+    let lo = 0;
+    let hi = loc.length / 4 - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const o = loc[mid * 4]!;
+      if (o < v) lo = mid + 1;
+      else if (o > v) hi = mid - 1;
+      else {
+        const scriptId = loc[mid * 4 + 1]!;
+        const file = this.scriptName(v, scriptId);
+        if (!file) return null;
+        return { file, line: loc[mid * 4 + 2]! + 1, column: loc[mid * 4 + 3]! + 1 };
+      }
+    }
+    return null;
+  }
+
+  private scriptName(closure: number, scriptId: number): string {
+    const cached = this.scripts.get(scriptId);
+    if (cached !== undefined) return cached;
+    const g = this.g;
+    const shared = g.child(closure, 'shared');
+    let script = -1;
+    if (shared >= 0) {
+      script = g.child(shared, 'script_or_debug_info');
+      if (script < 0) script = g.child(shared, 'script');
+      // Some V8 versions put a DebugInfo in between.
+      if (script >= 0 && g.name(script).startsWith('system /')) {
+        const s2 = g.child(script, 'script');
+        if (s2 >= 0) script = s2;
+      }
+    }
+    let name = script >= 0 ? g.name(script) : '';
+    if (name.startsWith('system /')) name = '';
+    if (name.startsWith('file://')) {
+      try {
+        name = decodeURIComponent(name.slice('file://'.length));
+      } catch {
+        name = name.slice('file://'.length);
+      }
+    }
+    if (name) this.scripts.set(scriptId, name);
+    return name;
+  }
+
+  /** Where a program object comes from: its own location (closures), else the first closure among
+   * its properties with a location in user code, else its constructor's. */
+  describe(v: number): SourceLocation | null {
+    const g = this.g;
+    if (g.type(v) === g.t.closure) return this.of(v);
+    const fe = g.raw.firstEdge;
+    for (let e = fe[v]!; e < fe[v + 1]!; e++) {
+      const ty = g.raw.edgeType[e];
+      if (ty !== g.t.eProperty && ty !== g.t.eContext) continue;
+      const w = g.raw.edgeTo[e]!;
+      if (g.type(w) !== g.t.closure) continue;
+      const l = this.of(w);
+      if (l && isUserFile(l.file)) return l;
+    }
+    const map = g.child(v, 'map');
+    if (map >= 0) {
+      const ctor = g.child(map, 'constructor');
+      if (ctor >= 0 && g.type(ctor) === g.t.closure) {
+        const l = this.of(ctor);
+        if (l && isUserFile(l.file)) return l;
+      }
+    }
+    return null;
+  }
+}
+
+/** Node's own modules (`node:…`) are not where a user would look for a leak. */
+export function isUserFile(file: string): boolean {
+  return !file.startsWith('node:') && !file.startsWith('internal/');
+}
+
+export function formatLocation(l: SourceLocation | null): string | null {
+  return l ? `${l.file}:${l.line}` : null;
+}

@@ -1,0 +1,261 @@
+/**
+ * Retainer paths: a breadth-first tree of shortest paths from the root over retaining edges, the
+ * human rendering of a path (`(module scope) → sessions → Map → Session`), and stable path keys
+ * used to group leaked objects.
+ *
+ * The BFS uses the same retaining-edge predicate as the dominators, plus the two filters DevTools
+ * applies to distances: a NativeContext's hidden edges and `sloppy_function_map` lead through V8's
+ * own bookkeeping, never through the program's data.
+ *
+ * Invariants: `parentEdge[v]` is the edge index + 1 of v's tree edge (0 for the root and for nodes
+ * the root does not reach); `parentEdge[v]` points from a node with strictly smaller distance.
+ */
+import type { HeapGraph } from './graph.js';
+
+export interface RetainerTree {
+  /** edge index + 1 of the tree edge into v; 0 = none */
+  parentEdge: Uint32Array;
+  /** the node the tree edge comes from */
+  parentNode: Uint32Array;
+  /** BFS distance from the root; 0xffffffff when unreachable */
+  distance: Uint32Array;
+}
+
+const FAR = 0xffffffff;
+
+export function retainerTree(g: HeapGraph, bits: Uint8Array): RetainerTree {
+  const n = g.nodeCount;
+  const raw = g.raw;
+  const fe = raw.firstEdge;
+  const to = raw.edgeTo;
+  const et = raw.edgeType;
+  const en = raw.edgeNameOrIndex;
+  const parentEdge = new Uint32Array(n);
+  const parentNode = new Uint32Array(n);
+  const distance = new Uint32Array(n).fill(FAR);
+  const queue = new Uint32Array(n);
+  const hiddenT = g.t.hidden;
+  const eHidden = g.t.eHidden;
+  const nativeContext = g.strings.indexOf('system / NativeContext');
+  const sloppy = g.strings.indexOf('sloppy_function_map');
+  const names = raw.nodeName;
+  const types = raw.nodeType;
+  let head = 0;
+  let tail = 0;
+  distance[0] = 0;
+  queue[tail++] = 0;
+  while (head < tail) {
+    const v = queue[head++]!;
+    const dv = distance[v]! + 1;
+    const isNC = names[v] === nativeContext && nativeContext >= 0;
+    for (let e = fe[v]!; e < fe[v + 1]!; e++) {
+      if ((bits[e >>> 3]! & (1 << (e & 7))) === 0) continue;
+      const w = to[e]!;
+      if (distance[w] !== FAR) continue;
+      if (isNC && (et[e] === eHidden || types[w] === hiddenT)) continue;
+      if (sloppy >= 0 && en[e] === sloppy && et[e] !== g.t.eElement && et[e] !== eHidden) continue;
+      distance[w] = dv;
+      parentEdge[w] = e + 1;
+      parentNode[w] = v;
+      queue[tail++] = w;
+    }
+  }
+  return { parentEdge, parentNode, distance };
+}
+
+/** One step of a path: the edge into `node` (-1 for the first element, the root). */
+export interface PathStep {
+  edge: number;
+  node: number;
+}
+
+/** The tree path root → v, or [] when v is unreachable. */
+export function pathTo(tree: RetainerTree, v: number): PathStep[] {
+  if (v !== 0 && tree.parentEdge[v] === 0) return [];
+  const steps: PathStep[] = [];
+  let cur = v;
+  let guard = tree.parentEdge.length + 1;
+  while (cur !== 0 && guard-- > 0) {
+    steps.push({ edge: tree.parentEdge[cur]! - 1, node: cur });
+    cur = tree.parentNode[cur]!;
+  }
+  steps.push({ edge: -1, node: 0 });
+  return steps.reverse();
+}
+
+/**
+ * Labels for rendering and grouping. A step shows the edge's name when it is a name the program
+ * chose (property, variable, element → `[]`), and the node's class when it is a program object.
+ * V8's internal plumbing (internal/hidden edges, system objects, GC root categories) is omitted.
+ */
+export class PathLabeler {
+  private readonly g: HeapGraph;
+  private readonly previousName: number;
+  private readonly nativeContextName: number;
+  private readonly closureLabels = new Map<number, string>();
+  private readonly scopeCache = new Map<number, string>();
+
+  constructor(g: HeapGraph) {
+    this.g = g;
+    this.previousName = g.strings.indexOf('previous');
+    this.nativeContextName = g.strings.indexOf('system / NativeContext');
+  }
+
+  /** a program-visible label for node v, or '' for V8 internals */
+  nodeLabel(v: number): string {
+    const g = this.g;
+    const ty = g.type(v);
+    const t = g.t;
+    if (ty === t.closure) {
+      const s = g.raw.nodeName[v]!;
+      let l = this.closureLabels.get(s);
+      if (l === undefined) {
+        const nm = g.strings[s]!;
+        l = nm ? `${nm}()` : '(anonymous function)';
+        this.closureLabels.set(s, l);
+      }
+      return l;
+    }
+    if (ty === t.object || ty === t.native) {
+      const nm = g.name(v);
+      if (nm.startsWith('system /') || nm === '') return '';
+      return g.className(v);
+    }
+    if (ty === t.regexp) return 'RegExp';
+    if (ty === t.string || ty === t.consString || ty === t.slicedString) return '(string)';
+    return '';
+  }
+
+  /** '(module scope)' for a top-level context, '(closure scope)' for a function's */
+  scopeLabel(ctx: number): string {
+    const g = this.g;
+    let l = this.scopeCache.get(ctx);
+    if (l !== undefined) return l;
+    const fe = g.raw.firstEdge;
+    let prev = -1;
+    for (let e = fe[ctx]!; e < fe[ctx + 1]!; e++) {
+      if (g.raw.edgeNameOrIndex[e] === this.previousName && g.isNamedEdge(e)) {
+        prev = g.raw.edgeTo[e]!;
+        break;
+      }
+    }
+    l = prev < 0 || g.raw.nodeName[prev] === this.nativeContextName ? '(module scope)' : '(closure scope)';
+    this.scopeCache.set(ctx, l);
+    return l;
+  }
+
+  /** the edge's label: a property or variable name, `[]` for elements, '' for V8 internals */
+  edgeLabel(e: number): string {
+    const g = this.g;
+    const ty = g.raw.edgeType[e]!;
+    const t = g.t;
+    if (ty === t.eProperty || ty === t.eShortcut) return g.strings[g.raw.edgeNameOrIndex[e]!]!;
+    if (ty === t.eContext) return g.strings[g.raw.edgeNameOrIndex[e]!]!;
+    if (ty === t.eElement) return '[]';
+    return '';
+  }
+
+  /** Human-readable path from the root to the last step's node. */
+  render(steps: PathStep[]): string[] {
+    const g = this.g;
+    const out: string[] = [];
+    const push = (s: string): void => {
+      if (s && out[out.length - 1] !== s) out.push(s);
+    };
+    for (let k = 1; k < steps.length; k++) {
+      const { edge, node } = steps[k]!;
+      const from = steps[k - 1]!.node;
+      if (g.type(from) === g.t.synthetic && g.type(node) === g.t.synthetic) continue;
+      if (g.raw.edgeType[edge] === g.t.eContext) push(this.scopeLabel(from));
+      const el = this.edgeLabel(edge);
+      const nl = this.nodeLabel(node);
+      // collapse repeats such as a linked list's next → Node → next → Node
+      if (el && nl && out.length >= 2 && out[out.length - 2] === el && out[out.length - 1] === nl) continue;
+      if (el) out.push(el);
+      if (nl) push(nl);
+    }
+    return out;
+  }
+}
+
+/**
+ * Stable path keys: two nodes get the same key when their rendered paths are equal (with element
+ * indices as `[]` and repeats collapsed), so they can be grouped without building strings per node.
+ * Keys are computed lazily along the BFS tree and memoized per node.
+ */
+export class PathKeys {
+  private readonly key: Int32Array;
+  private readonly last: Int32Array; // the last visible step's id
+  private readonly intern = new Map<string, number>();
+  private readonly steps = new Map<string, number>();
+  private readonly labeler: PathLabeler;
+  private readonly tree: RetainerTree;
+  private readonly g: HeapGraph;
+  private readonly stack: number[] = [];
+
+  constructor(g: HeapGraph, tree: RetainerTree, labeler: PathLabeler) {
+    this.g = g;
+    this.tree = tree;
+    this.labeler = labeler;
+    this.key = new Int32Array(g.nodeCount).fill(-1);
+    this.last = new Int32Array(g.nodeCount).fill(-1);
+    this.key[0] = 0;
+    this.intern.set('', 0);
+  }
+
+  /** the key of node v's path; -2 for nodes the root does not reach */
+  keyOf(v: number): number {
+    const key = this.key;
+    if (key[v]! >= 0) return key[v]!;
+    if (this.tree.parentEdge[v] === 0) return -2;
+    const stack = this.stack;
+    stack.length = 0;
+    let cur = v;
+    while (key[cur]! < 0 && this.tree.parentEdge[cur] !== 0) {
+      stack.push(cur);
+      cur = this.tree.parentNode[cur]!;
+    }
+    if (key[cur]! < 0) {
+      for (const s of stack) key[s] = -2;
+      return -2;
+    }
+    const g = this.g;
+    const lab = this.labeler;
+    for (let k = stack.length - 1; k >= 0; k--) {
+      const node = stack[k]!;
+      const from = this.tree.parentNode[node]!;
+      const edge = this.tree.parentEdge[node]! - 1;
+      let step = '';
+      if (!(g.type(from) === g.t.synthetic && g.type(node) === g.t.synthetic)) {
+        const scope = g.raw.edgeType[edge] === g.t.eContext ? lab.scopeLabel(from) : '';
+        const el = lab.edgeLabel(edge);
+        const nl = lab.nodeLabel(node);
+        if (el || nl) step = `${scope}\u0001${el}\u0001${nl}`;
+      }
+      if (step === '') {
+        key[node] = key[from]!;
+        this.last[node] = this.last[from]!;
+        continue;
+      }
+      let sid = this.steps.get(step);
+      if (sid === undefined) {
+        sid = this.steps.size;
+        this.steps.set(step, sid);
+      }
+      if (sid === this.last[from]) {
+        key[node] = key[from]!;
+        this.last[node] = sid;
+        continue;
+      }
+      const composite = `${key[from]}:${sid}`;
+      let id = this.intern.get(composite);
+      if (id === undefined) {
+        id = this.intern.size;
+        this.intern.set(composite, id);
+      }
+      key[node] = id;
+      this.last[node] = sid;
+    }
+    return key[v]!;
+  }
+}

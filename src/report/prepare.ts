@@ -1,0 +1,103 @@
+/**
+ * The steps every pprof-style report shares, in pprof's order: drop_frames pruning, the sample
+ * type, the total (computed BEFORE focusing, so percentages stay "of the whole profile"), then the
+ * name filters. Pure: takes a Profile, returns what the renderers need.
+ */
+import { filterByName, isDiffBaseSample, removeUninteresting, simplifyFunctionNames, type NameFilters } from '../core/algebra.js';
+import { LeakscopeError } from '../core/errors.js';
+import type { Profile } from '../core/profile.js';
+import { compileGoRegex } from '../core/regex.js';
+import { sampleIndex } from '../core/select.js';
+import type { Granularity } from '../core/graph.js';
+
+export interface ReportOptions {
+  sampleIndex?: string | number;
+  granularity?: Granularity;
+  focus?: string;
+  ignore?: string;
+  hide?: string;
+  show?: string;
+  showFrom?: string;
+  /** max rows; 0 = unlimited; undefined = the report's default */
+  nodeCount?: number;
+  /** drop nodes with |cum| below this fraction of the total (default 0.005) */
+  nodeFraction?: number;
+  cum?: boolean;
+  /** output unit: 'minimum' (default), 'auto', or a unit such as 'MB', 'ms', 'B' */
+  unit?: string;
+  noInlines?: boolean;
+  trimPath?: string;
+  sourcePath?: string;
+}
+
+export interface Prepared {
+  profile: Profile;
+  valueIndex: number;
+  sampleType: string;
+  sampleUnit: string;
+  /** pprof's "of X total": Σ|v| before focusing; the diff base's total under -diff_base */
+  total: number;
+  activeFilters: string[];
+  /** filters that matched nothing, as pprof warns: "Focus expression matched no samples" etc. */
+  warnings: string[];
+  granularity: Granularity;
+}
+
+/** computeTotal from pprof's report package. */
+export function computeTotal(p: Profile, vi: number): number {
+  const nt = p.sampleTypes.length;
+  let total = 0;
+  let diffTotal = 0;
+  const v = p.samples.values;
+  let hasBaseLabel = false;
+  for (const s of p.strings) if (s === 'pprof::base') hasBaseLabel = true;
+  for (let s = 0; s < p.samples.count; s++) {
+    const x = Math.abs(v[s * nt + vi]!);
+    total += x;
+    if (hasBaseLabel && isDiffBaseSample(p, s)) diffTotal += x;
+  }
+  return diffTotal > 0 ? diffTotal : total;
+}
+
+export function prepareReport(input: Profile, o: ReportOptions): Prepared {
+  const pruned = removeUninteresting(simplifyFunctionNames(input));
+  const vi = sampleIndex(pruned, o.sampleIndex);
+  const st = pruned.sampleTypes[vi]!;
+  const total = computeTotal(pruned, vi);
+  const filters: NameFilters = {};
+  const active: string[] = [];
+  const names: [keyof NameFilters, string | undefined, string][] = [
+    ['focus', o.focus, 'focus'],
+    ['ignore', o.ignore, 'ignore'],
+    ['hide', o.hide, 'hide'],
+    ['show', o.show, 'show'],
+    ['showFrom', o.showFrom, 'show_from'],
+  ];
+  for (const [key, val, label] of names) {
+    if (val === undefined || val === '') continue;
+    filters[key] = compileGoRegex(val, label);
+    active.push(`${label}=${val}`);
+  }
+  const { profile, matched } = filterByName(pruned, filters);
+  const warnings: string[] = [];
+  if (filters.focus && !matched.focus) warnings.push('Focus expression matched no samples');
+  if (filters.ignore && !matched.ignore) warnings.push('Ignore expression matched no samples');
+  if (filters.hide && !matched.hide) warnings.push('Hide expression matched no samples');
+  if (filters.show && !matched.show) warnings.push('Show expression matched no samples');
+  if (filters.showFrom && !matched.showFrom) warnings.push('ShowFrom expression matched no samples');
+  return {
+    profile,
+    valueIndex: vi,
+    sampleType: st.type,
+    sampleUnit: st.unit,
+    total,
+    activeFilters: active,
+    warnings,
+    granularity: o.granularity ?? 'functions',
+  };
+}
+
+export function checkGranularity(g: string): Granularity {
+  if (g === 'functions' || g === 'filefunctions' || g === 'files' || g === 'lines' || g === 'addresses') return g;
+  throw new LeakscopeError('E_USAGE', `--granularity must be one of functions, filefunctions, files, lines, addresses; got "${g}"`);
+}
