@@ -95,7 +95,7 @@ export class ProtoReader {
         hi = (hi | ((b & 0x7f) << shift)) >>> 0;
         if (b < 0x80) break;
         shift += 7;
-        if (shift > 31) {
+        if (shift >= 31) {
           // 10th byte may only carry the last bit
           if (pos >= end) throw this.truncated('varint');
           b = buf[pos++]!;
