@@ -10,8 +10,9 @@
  *    holder — one Map, one listeners array, one timer list — form one group, whatever their
  *    position in it.
  * 4. Kept only when the group grows with the workload: counting, among the objects of the group in
- *    Sn, those that already existed in S1, S2, …, Sn must give a strictly increasing series. One-time
- *    objects (a console stream created once, a lazily loaded module) give [0, k, k] and drop out.
+ *    Sn, those that already existed in S1, S2, …, Sn must give a series that grows in every
+ *    interval, each time by at least 10% of the first interval's growth. One-time objects (a console
+ *    stream created once, a lazily loaded module) give [0, k, k] and drop out.
  */
 import type { HeapAnalysis } from './analysis.js';
 import { hasId, type SortedIds } from './ids.js';
@@ -133,8 +134,14 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
   const out: LeakGroup[] = [];
   for (const acc of groups.values()) {
     if (acc.count < minCount) continue;
+    // grows in every interval, each time by at least 10% of the first interval's growth: a
+    // workload-driven leak keeps pace with the workload; warm-up stragglers do not
     let grows = true;
-    for (let s = 1; s < k; s++) if (acc.growth[s]! <= acc.growth[s - 1]!) grows = false;
+    const first = acc.growth[1]! - acc.growth[0]!;
+    for (let s = 1; s < k; s++) {
+      const d = acc.growth[s]! - acc.growth[s - 1]!;
+      if (d <= 0 || d < 0.1 * first) grows = false;
+    }
     if (!grows && !opts.includeFlat) continue;
     out.push({
       className: acc.label,

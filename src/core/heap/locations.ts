@@ -81,13 +81,25 @@ export class Locations {
       const l = this.of(w);
       if (l && isUserFile(l.file)) return l;
     }
-    const map = g.child(v, 'map');
-    if (map >= 0) {
-      const ctor = g.child(map, 'constructor');
-      if (ctor >= 0 && g.type(ctor) === g.t.closure) {
-        const l = this.of(ctor);
-        if (l && isUserFile(l.file)) return l;
+    // the constructor: through the prototype (class instances), else the map's back pointers
+    const proto = g.child(v, '__proto__');
+    let ctor = proto >= 0 ? g.child(proto, 'constructor', g.t.eProperty) : -1;
+    if (ctor < 0) {
+      let map = g.child(v, 'map');
+      for (let hops = 0; map >= 0 && ctor < 0 && hops < 64; hops++) {
+        ctor = g.child(map, 'constructor');
+        if (ctor < 0) ctor = g.child(map, 'constructor_or_back_pointer');
+        if (ctor >= 0 && g.type(ctor) !== g.t.closure) {
+          map = ctor;
+          ctor = -1;
+          continue;
+        }
+        if (ctor < 0) map = g.child(map, 'back_pointer');
       }
+    }
+    if (ctor >= 0 && g.type(ctor) === g.t.closure) {
+      const l = this.of(ctor);
+      if (l && isUserFile(l.file)) return l;
     }
     return null;
   }

@@ -167,7 +167,7 @@ export class PathLabeler {
       const from = steps[k - 1]!.node;
       if (g.type(from) === g.t.synthetic && g.type(node) === g.t.synthetic) continue;
       if (g.raw.edgeType[edge] === g.t.eContext) push(this.scopeLabel(from));
-      const el = this.edgeLabel(edge);
+      const el = from === 0 ? '' : this.edgeLabel(edge);
       const nl = this.nodeLabel(node);
       // collapse repeats such as a linked list's next → Node → next → Node
       if (el && nl && out.length >= 2 && out[out.length - 2] === el && out[out.length - 1] === nl) continue;
@@ -228,7 +228,7 @@ export class PathKeys {
       let step = '';
       if (!(g.type(from) === g.t.synthetic && g.type(node) === g.t.synthetic)) {
         const scope = g.raw.edgeType[edge] === g.t.eContext ? lab.scopeLabel(from) : '';
-        const el = lab.edgeLabel(edge);
+        const el = from === 0 ? '' : lab.edgeLabel(edge);
         const nl = lab.nodeLabel(node);
         if (el || nl) step = `${scope}\u0001${el}\u0001${nl}`;
       }

@@ -1,0 +1,187 @@
+import type { CliIO, CommandSpec } from '../io.js';
+import { parseCommandArgs, intOption } from '../args.js';
+import { LeakscopeError } from '../../core/errors.js';
+import { loadHeapSnapshot, type SnapshotProgress } from '../../node/snapshot-source.js';
+import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js';
+import { summarize } from '../../core/heap/summary.js';
+import { diffSide, diffSnapshots } from '../../core/heap/diff.js';
+import { findLeaks } from '../../core/heap/leaks.js';
+import { HeapGraph } from '../../core/heap/graph.js';
+import { sortedIds, ordinalsById, findById } from '../../core/heap/ids.js';
+import { PathLabeler, pathTo, retainerTree } from '../../core/heap/paths.js';
+import { Locations, formatLocation } from '../../core/heap/locations.js';
+import type { RawHeapSnapshot } from '../../formats/heapsnapshot.js';
+import {
+  formatBytes,
+  renderDiffJson,
+  renderDiffText,
+  renderLeaksJson,
+  renderLeaksText,
+  renderSummaryJson,
+  renderSummaryText,
+} from '../../report/snapshot.js';
+
+const options = {
+  json: { type: 'boolean' },
+  top: { type: 'string' },
+  'min-retained': { type: 'string' },
+  'min-count': { type: 'string' },
+  id: { type: 'string' },
+  class: { type: 'string' },
+  paths: { type: 'string' },
+  progress: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  token: { type: 'string' },
+} as const;
+
+interface Values {
+  json?: boolean;
+  top?: string;
+  'min-retained'?: string;
+  'min-count'?: string;
+  id?: string;
+  class?: string;
+  paths?: string;
+  progress?: boolean;
+  quiet?: boolean;
+  token?: string;
+}
+
+const USAGE = `usage: leakscope snapshot <subcommand> [flags] <snapshot|url|->...
+  summary FILE             per class: count, shallow size, retained size
+  diff A B                 per class: new, deleted, delta count and size (by object id)
+  retainers FILE --id N    retainer path from the GC roots of object @N
+  retainers FILE --class C the largest objects of class C and their retainer paths
+  leaks S1 S2 S3 [S4…]     objects born between S1 and S2, alive in every later snapshot and
+                           growing, folded into leaking roots and grouped by retainer path
+flags:
+  --json              machine-readable output
+  --top N             rows / groups to show (default 30 for text, all for --json)
+  --min-retained B    hide rows retaining fewer bytes
+  --min-count N       leaks: hide groups with fewer leaking objects (default 1)
+  --paths N           retainers --class: objects to show (default 5)
+  --progress          progress on stderr (default: on for inputs over 256 MB)
+  --quiet, -q         no progress
+  --token T           bearer token for a leakscope agent URL (or LEAKSCOPE_TOKEN)`;
+
+const BIG = 256 << 20;
+
+function progressReporter(io: CliIO, v: Values): ((p: SnapshotProgress) => void) | undefined {
+  if (v.quiet) return undefined;
+  return (p) => {
+    if (!v.progress && (p.total === undefined || p.total < BIG) && p.bytes < BIG) return;
+    const pct = p.total ? ` (${((100 * p.bytes) / p.total).toFixed(0)}%)` : '';
+    io.stderr(`${p.source}: read ${formatBytes(p.bytes)}${pct}\n`);
+  };
+}
+
+async function load(src: string, io: CliIO, v: Values): Promise<RawHeapSnapshot> {
+  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN });
+}
+
+function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapAnalysis {
+  const verbose = !v.quiet && (v.progress || raw.edgeCount > 20_000_000);
+  return analyzeSnapshot(raw, verbose ? (phase) => io.stderr(`${src}: ${phase}\n`) : undefined);
+}
+
+export const snapshotCommand: CommandSpec = {
+  summary: 'V8 heap snapshots: summary, diff, retainers, leaks across a series',
+  usage: USAGE,
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    if (!sub) throw new LeakscopeError('E_USAGE', 'snapshot: missing subcommand (summary, diff, retainers, leaks)');
+    const { values: v, positionals } = parseCommandArgs<Values>(rest, options, `snapshot ${sub}`);
+    const top = intOption(v.top, 'top', 1) ?? (v.json ? Number.MAX_SAFE_INTEGER : 30);
+    const minRetained = intOption(v['min-retained'], 'min-retained', 0) ?? 0;
+    switch (sub) {
+      case 'summary': {
+        if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'snapshot summary: expected one snapshot');
+        const src = positionals[0]!;
+        const s = summarize(analyze(await load(src, io, v), src, io, v));
+        s.rows = s.rows.filter((r) => r.retainedSize >= minRetained);
+        io.stdout(v.json ? renderSummaryJson(s, top) : renderSummaryText(s, top));
+        return 0;
+      }
+      case 'diff': {
+        if (positionals.length !== 2) throw new LeakscopeError('E_USAGE', 'snapshot diff: expected two snapshots (older, newer)');
+        const a = diffSide(new HeapGraph(await load(positionals[0]!, io, v)));
+        const b = diffSide(new HeapGraph(await load(positionals[1]!, io, v)));
+        const rows = diffSnapshots(a, b);
+        io.stdout(v.json ? renderDiffJson(rows, top) : renderDiffText(rows, top));
+        return 0;
+      }
+      case 'retainers':
+        return retainers(positionals, v, io);
+      case 'leaks': {
+        if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
+        const minCount = intOption(v['min-count'], 'min-count', 1) ?? 1;
+        const earlier = [];
+        for (const src of positionals.slice(0, -1)) earlier.push(sortedIds(await load(src, io, v)));
+        const lastSrc = positionals[positionals.length - 1]!;
+        const last = analyze(await load(lastSrc, io, v), lastSrc, io, v);
+        const report = findLeaks(last, earlier, { minCount });
+        report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
+        io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
+        return 0;
+      }
+      default:
+        throw new LeakscopeError('E_USAGE', `snapshot: unknown subcommand "${sub}" (summary, diff, retainers, leaks)`);
+    }
+  },
+};
+
+async function retainers(positionals: string[], v: Values, io: CliIO): Promise<number> {
+  if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'snapshot retainers: expected one snapshot');
+  if ((v.id === undefined) === (v.class === undefined)) throw new LeakscopeError('E_USAGE', 'snapshot retainers: give exactly one of --id N or --class NAME');
+  const src = positionals[0]!;
+  const a = analyze(await load(src, io, v), src, io, v);
+  const g = a.graph;
+  let targets: number[];
+  if (v.id !== undefined) {
+    const id = intOption(v.id.replace(/^@/, ''), 'id', 0)!;
+    const ord = findById(g.raw, ordinalsById(g.raw), id);
+    if (ord < 0) throw new LeakscopeError('E_NO_DATA', `no object with id @${id} in ${src}`);
+    targets = [ord];
+  } else {
+    const limit = intOption(v.paths, 'paths', 1) ?? 5;
+    const want = v.class!;
+    const found: number[] = [];
+    const labeler0 = new PathLabeler(g);
+    for (let n = 0; n < g.nodeCount; n++) if (g.className(n) === want || labeler0.nodeLabel(n) === want) found.push(n);
+    if (found.length === 0) throw new LeakscopeError('E_NO_DATA', `no objects of class "${want}" in ${src}`);
+    found.sort((x, y) => a.dom.retained[y]! - a.dom.retained[x]! || x - y);
+    targets = found.slice(0, limit);
+  }
+  const tree = retainerTree(g, a.retaining);
+  const labeler = new PathLabeler(g);
+  const locs = new Locations(g);
+  const results = targets.map((n) => {
+    const steps = pathTo(tree, n);
+    return {
+      id: g.id(n),
+      className: g.className(n),
+      name: g.name(n),
+      selfSize: g.selfSize(n),
+      retainedSize: a.dom.retained[n]!,
+      location: formatLocation(locs.describe(n)),
+      retainerPath: labeler.render(steps),
+      steps: steps.slice(1).map((s) => ({ edgeType: g.edgeTypeName(s.edge), edge: g.edgeName(s.edge), className: g.className(s.node), name: g.name(s.node).slice(0, 80), id: g.id(s.node) })),
+    };
+  });
+  if (v.json) {
+    io.stdout(JSON.stringify({ objects: results }, null, 2) + '\n');
+    return 0;
+  }
+  const lines: string[] = [];
+  for (const r of results) {
+    lines.push(`${r.className} @${r.id}: self ${formatBytes(r.selfSize)}, retained ${formatBytes(r.retainedSize)}${r.location ? `, at ${r.location}` : ''}`);
+    if (r.steps.length === 0) lines.push('  (not reachable from the GC roots through retaining edges)');
+    else {
+      lines.push(`  ${r.retainerPath.join(' → ')}`);
+      for (const s of r.steps) lines.push(`    --${s.edge} (${s.edgeType})--> ${s.className}${s.name && s.name !== s.className ? ` "${s.name}"` : ''} @${s.id}`);
+    }
+    lines.push('');
+  }
+  io.stdout(lines.join('\n'));
+  return 0;
+}
