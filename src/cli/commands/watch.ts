@@ -1,0 +1,337 @@
+/**
+ * `leakscope watch <url>`: poll heap (gc=1) and goroutine/async profiles from a pprof endpoint (Go's
+ * net/http/pprof or leakscope's agent) at an interval, save each in a run directory, show a live
+ * view, and end with the leak report — at the planned duration or on Ctrl-C, with what was
+ * collected. Unreachable targets are retried with backoff (the gap is recorded); restarts begin a
+ * new segment. Nothing saved is ever lost: every file is written atomically as it arrives.
+ */
+import type { CliIO, CommandSpec } from '../io.js';
+import { parseCommandArgs, intOption } from '../args.js';
+import { LeakscopeError } from '../../core/errors.js';
+import { summarizeProfile, type LeakKind } from '../../core/leak/summary.js';
+import { analyzeLeaks, restartBetween, type LeakAnalysis, type Observation } from '../../core/leak/analyze.js';
+import type { Sensitivity } from '../../core/leak/verdict.js';
+import { fetchBytes, parseProfileBytes } from '../../node/source.js';
+import { RunDir, defaultRunDirName, profileTotals, type IndexEntry } from '../../node/run-dir.js';
+import { leakReportJson, renderLeakMarkdown, renderLeakText, renderLiveView, renderLogLine, type ReportMeta, type SnapshotLeakGroup } from '../../report/watch.js';
+import { join } from 'node:path';
+
+const KINDS: LeakKind[] = ['heap', 'goroutine', 'async'];
+
+export const watchOptions = {
+  interval: { type: 'string' },
+  duration: { type: 'string' },
+  profiles: { type: 'string' },
+  token: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  json: { type: 'boolean' },
+  markdown: { type: 'boolean' },
+  'fail-on-leak': { type: 'boolean' },
+  sensitivity: { type: 'string' },
+  'min-samples': { type: 'string' },
+  snapshots: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+export interface WatchFlags {
+  interval?: string;
+  duration?: string;
+  profiles?: string;
+  token?: string;
+  out?: string;
+  json?: boolean;
+  markdown?: boolean;
+  'fail-on-leak'?: boolean;
+  sensitivity?: string;
+  'min-samples'?: string;
+  snapshots?: boolean;
+  quiet?: boolean;
+}
+
+/** `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds → milliseconds. */
+export function parseDuration(v: string, name: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(v);
+  if (!m) throw new LeakscopeError('E_USAGE', `--${name} must be a duration such as 10s, 500ms, 2m or 1h, got "${v}"`);
+  const n = Number(m[1]);
+  const mult = m[2] === 'ms' ? 1 : m[2] === 'm' ? 60000 : m[2] === 'h' ? 3600000 : 1000;
+  return n * mult;
+}
+
+export function parseSensitivity(v: string | undefined): Sensitivity {
+  if (v === undefined) return 'normal';
+  if (v === 'low' || v === 'normal' || v === 'high') return v;
+  throw new LeakscopeError('E_USAGE', `--sensitivity must be low, normal or high, got "${v}"`);
+}
+
+export function parseKinds(v: string | undefined, def: LeakKind[]): LeakKind[] {
+  if (v === undefined) return def;
+  const out: LeakKind[] = [];
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!KINDS.includes(part as LeakKind)) throw new LeakscopeError('E_USAGE', `--profiles: unknown profile "${part}" (heap, goroutine, async)`);
+    if (!out.includes(part as LeakKind)) out.push(part as LeakKind);
+  }
+  if (out.length === 0) throw new LeakscopeError('E_USAGE', '--profiles is empty');
+  return out;
+}
+
+/** `http://host:6060` or `…/debug/pprof[/]` → `http://host:6060/debug/pprof`. */
+export function pprofBase(url: string): string {
+  let s = url.trim();
+  if (!/^https?:\/\//i.test(s)) s = `http://${s}`;
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new LeakscopeError('E_USAGE', `watch: "${url}" is not a URL`);
+  }
+  let path = u.pathname.replace(/\/+$/, '');
+  if (!/\/debug\/pprof$/.test(path)) path = `${path}/debug/pprof`;
+  u.pathname = path;
+  u.search = '';
+  u.hash = '';
+  return u.toString().replace(/\/$/, '');
+}
+
+export function profileUrl(base: string, kind: LeakKind): string {
+  return kind === 'heap' ? `${base}/heap?gc=1` : `${base}/${kind}`;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export interface WatchResult {
+  analysis: LeakAnalysis;
+  meta: ReportMeta;
+}
+
+/** Hooks for `--snapshots` (set by the snapshot integration; absent → the flag reports why). */
+export interface SnapshotHook {
+  (ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void }): Promise<SnapshotLeakGroup[]>;
+}
+let snapshotHook: SnapshotHook | undefined;
+export function setSnapshotHook(h: SnapshotHook | undefined): void {
+  snapshotHook = h;
+}
+
+export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal: AbortSignal): Promise<WatchResult> {
+  const base = pprofBase(url);
+  const intervalMs = parseDuration(flags.interval ?? '10s', 'interval');
+  if (intervalMs < 100) throw new LeakscopeError('E_USAGE', '--interval must be at least 100ms');
+  const durationMs = flags.duration !== undefined ? parseDuration(flags.duration, 'duration') : undefined;
+  const kinds = parseKinds(flags.profiles, ['heap', 'goroutine']);
+  const sensitivity = parseSensitivity(flags.sensitivity);
+  const minSamples = intOption(flags['min-samples'], 'min-samples', 3, 10000);
+  const token = flags.token ?? process.env.LEAKSCOPE_TOKEN;
+  const started = Date.now();
+  const outDir = flags.out ?? join('leakscope-runs', defaultRunDirName(base, new Date(started)));
+  const run = await RunDir.create(outDir, { target: url, url: base, startedAt: new Date(started).toISOString(), intervalMs, profiles: kinds, tool: 'leakscope watch' });
+  const live = io.isTTY && !flags.json && !flags.markdown && !flags.quiet;
+  const logs = !live && !flags.quiet;
+  const fetchTimeout = Math.min(60000, Math.max(10000, 2 * intervalMs));
+
+  const observations: Observation[] = [];
+  const lastObs = new Map<LeakKind, Observation>();
+  const pendingGap = new Map<LeakKind, boolean>();
+  let segment = 0;
+  let rounds = 0;
+  let gaps = 0;
+  let failedRounds = 0;
+  let lastError = '';
+  let status: string | undefined;
+  let analysis = analyzeLeaks([], { sensitivity, minSamples, firstDetected: false });
+  let snapshotsState: 'idle' | 'running' | 'done' = 'idle';
+  let snapshotLeaks: SnapshotLeakGroup[] | undefined;
+  let snapshotPromise: Promise<void> | undefined;
+  const notes: string[] = [];
+
+  const draw = () => {
+    const st = { target: base, runDir: run.dir, elapsedMs: Date.now() - started, durationMs, samples: rounds, gaps, status, analysis, columns: process.stdout.columns };
+    if (live) io.stdout(`\x1b[H\x1b[J${renderLiveView(st)}`);
+    else if (logs) io.stderr(renderLogLine(st));
+  };
+  if (live) io.stdout('\x1b[2J');
+
+  while (!signal.aborted) {
+    if (durationMs !== undefined && Date.now() - started >= durationMs) break;
+    const roundStart = Date.now();
+    const seq = rounds + gaps + 1;
+    const results: { kind: LeakKind; bytes?: Uint8Array; error?: string; time: number }[] = [];
+    await Promise.all(
+      kinds.map(async (kind) => {
+        const time = Date.now();
+        try {
+          const bytes = await fetchBytes(profileUrl(base, kind), { token, timeoutMs: fetchTimeout });
+          results.push({ kind, bytes, time });
+        } catch (e) {
+          results.push({ kind, error: (e as Error).message, time });
+        }
+      }),
+    );
+    if (signal.aborted && results.every((r) => r.error)) break;
+    results.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
+    const fresh: { kind: LeakKind; obs: Observation; file: string; totals: Record<string, number>; timeNanos: string; time: number }[] = [];
+    const entries: IndexEntry[] = [];
+    let restartReason: string | undefined;
+    for (const r of results) {
+      if (r.bytes) {
+        try {
+          const p = parseProfileBytes(r.bytes, profileUrl(base, r.kind));
+          const file = await run.saveProfile(r.kind, r.bytes);
+          const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(p, r.kind), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
+          const prev = lastObs.get(r.kind);
+          const why = prev ? restartBetween(prev, obs, obs.gapBefore ?? false) : undefined;
+          if (why && !restartReason) restartReason = why;
+          fresh.push({ kind: r.kind, obs, file, totals: profileTotals(p), timeNanos: p.timeNanos.toString(), time: r.time });
+          continue;
+        } catch (e) {
+          r.error = (e as Error).message;
+        }
+      }
+      gaps++;
+      lastError = r.error ?? 'unknown error';
+      pendingGap.set(r.kind, true);
+      entries.push({ seq, time: new Date(r.time).toISOString(), timeMs: r.time, profile: r.kind, segment, gap: true, error: lastError });
+    }
+    if (restartReason) {
+      segment++;
+      status = `target restarted (${restartReason}) — new segment ${segment + 1}`;
+    }
+    for (const f of fresh) {
+      f.obs.segment = segment;
+      observations.push(f.obs);
+      lastObs.set(f.kind, f.obs);
+      pendingGap.set(f.kind, false);
+      entries.push({
+        seq,
+        time: new Date(f.time).toISOString(),
+        timeMs: f.time,
+        profile: f.kind,
+        file: f.file,
+        totals: f.totals,
+        timeNanos: f.timeNanos,
+        segment,
+        ...(restartReason ? { restart: restartReason } : {}),
+      });
+    }
+    entries.sort((a, b) => kinds.indexOf(a.profile) - kinds.indexOf(b.profile));
+    await run.append(...entries);
+    if (fresh.length > 0) {
+      rounds++;
+      failedRounds = 0;
+      if (!restartReason && status?.startsWith('target unreachable')) status = undefined;
+      analysis = analyzeLeaks(observations, { sensitivity, minSamples, firstDetected: false });
+    } else failedRounds++;
+    if (fresh.length < results.length) status = `target unreachable (${lastError})${failedRounds > 0 ? `; retrying with backoff` : ''}`;
+
+    // --snapshots: the first time a heap site is confirmed, take three snapshots through the agent.
+    if (flags.snapshots && snapshotsState === 'idle' && analysis.suspects.some((s) => s.profile === 'heap')) {
+      snapshotsState = 'running';
+      if (!snapshotHook) {
+        notes.push('--snapshots: the heap-snapshot leak finder is not available in this build');
+        snapshotsState = 'done';
+      } else {
+        status = 'heap site confirmed: taking three heap snapshots through the agent (the service pauses while each is written)';
+        const hook = snapshotHook;
+        snapshotPromise = hook({ base, token, runDir: run.dir, signal, log: (s) => (status = s) }).then(
+          (groups) => {
+            snapshotLeaks = groups;
+            snapshotsState = 'done';
+            status = `heap snapshots analyzed: ${groups.length} growing class${groups.length === 1 ? '' : 'es'}`;
+          },
+          (e: unknown) => {
+            notes.push(`--snapshots failed: ${(e as Error).message}`);
+            snapshotsState = 'done';
+          },
+        );
+      }
+    }
+    draw();
+    if (status?.startsWith('target restarted')) status = undefined;
+
+    const wait = failedRounds > 0 ? Math.min(intervalMs * 2 ** failedRounds, Math.max(intervalMs, 60000)) : intervalMs;
+    const until = roundStart + wait;
+    const endAt = durationMs !== undefined ? Math.min(until, started + durationMs) : until;
+    while (!signal.aborted && Date.now() < endAt) {
+      await sleep(Math.min(1000, endAt - Date.now()), signal);
+      if (live && !signal.aborted) draw();
+    }
+  }
+  if (snapshotPromise) {
+    if (signal.aborted) notes.push('stopped by Ctrl-C while heap snapshots were being taken');
+    await snapshotPromise;
+  }
+  if (signal.aborted) notes.unshift('stopped by Ctrl-C: this report covers what was collected');
+  if (live) io.stdout('\x1b[H\x1b[J');
+  if (observations.length === 0) {
+    throw new LeakscopeError('E_FETCH', `no profile could be fetched from ${base}${lastError ? ` (${lastError})` : ''}; run directory ${run.dir}`);
+  }
+  const final = analyzeLeaks(observations, { sensitivity, minSamples });
+  const meta: ReportMeta = {
+    target: base,
+    runDir: run.dir,
+    samples: rounds,
+    durationMs: Date.now() - started,
+    gaps,
+    ...(snapshotLeaks ? { snapshotLeaks } : {}),
+    notes,
+  };
+  return { analysis: final, meta };
+}
+
+export function writeReport(io: CliIO, r: WatchResult, flags: { json?: boolean; markdown?: boolean; 'fail-on-leak'?: boolean }): number {
+  if (flags.json) io.stdout(JSON.stringify(leakReportJson(r.analysis, r.meta), null, 2) + '\n');
+  else if (flags.markdown) io.stdout(renderLeakMarkdown(r.analysis, r.meta));
+  else io.stdout(renderLeakText(r.analysis, r.meta));
+  return flags['fail-on-leak'] && r.analysis.suspects.length > 0 ? 3 : 0;
+}
+
+export const watchCommand: CommandSpec = {
+  summary: 'poll a service\'s heap/goroutine/async profiles over time and name the leak',
+  usage: `usage: leakscope watch [flags] <url>
+  <url>                 pprof base: http://host:6060 or http://host:6060/debug/pprof (Go or the leakscope agent)
+  --interval D          time between polls (default 10s; 500ms, 2m, …)
+  --duration D          stop after D (default: until Ctrl-C)
+  --profiles LIST       heap,goroutine (default), async for the Node agent
+  --token T             bearer token for the leakscope agent (or LEAKSCOPE_TOKEN)
+  -o, --out DIR         run directory (default ./leakscope-runs/<target>-<time>/)
+  --sensitivity S       low | normal (default) | high
+  --min-samples N       samples before any verdict (default 5)
+  --snapshots           Node agent: when a heap site is confirmed, take three heap snapshots
+                        (pauses the service) and name the leaking class and its retainers
+  --json | --markdown   report format (default text)
+  --fail-on-leak        exit 3 when there is a suspect
+  -q, --quiet           no live view or progress lines`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs<WatchFlags>(argv, watchOptions, 'watch');
+    if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'watch: give exactly one URL');
+    const ctrl = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts++;
+      if (interrupts === 1) {
+        if (!io.isTTY) io.stderr('leakscope watch: stopping (Ctrl-C); writing the report for what was collected\n');
+        ctrl.abort();
+      } else process.exit(130);
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    try {
+      const r = await runWatch(positionals[0]!, values, io, ctrl.signal);
+      const code = writeReport(io, r, values);
+      if (!values.json && !values.markdown && !values.quiet) io.stderr(`leakscope watch: profiles saved in ${r.meta.runDir}\n`);
+      return code;
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
+  },
+};

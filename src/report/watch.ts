@@ -1,0 +1,395 @@
+/**
+ * Renderers for leak reports and the live watch view. Pure string functions: they never print,
+ * never read the clock (times come in as numbers), so golden tests can pin their output.
+ */
+import type { LeakAnalysis, Suspect, SiteTrend } from '../core/leak/analyze.js';
+import type { LeakKind, LeakUnit } from '../core/leak/summary.js';
+
+/** One group from `leakscope snapshot leaks --json` (kept loose: the snapshot finder owns it). */
+export interface SnapshotLeakGroup {
+  className: string;
+  count: number;
+  retainedSize: number;
+  growth: number;
+  retainerPath?: unknown;
+  location?: unknown;
+  [k: string]: unknown;
+}
+
+export interface ReportMeta {
+  target: string;
+  runDir?: string;
+  /** poll rounds with at least one profile (or, offline, the largest count of one kind) */
+  samples: number;
+  durationMs: number;
+  gaps: number;
+  /** snapshot leak groups when `--snapshots` ran */
+  snapshotLeaks?: SnapshotLeakGroup[];
+  /** extra lines (e.g. "stopped by Ctrl-C", snapshot errors) */
+  notes?: string[];
+}
+
+export interface JsonSuspect {
+  profile: LeakKind;
+  name: string;
+  file: string;
+  line: number;
+  stack: string[];
+  growthPerMinute: number;
+  unit: LeakUnit;
+  confidence: number;
+  pValue: number;
+  totalGrowth: number;
+  firstValue: number;
+  lastValue: number;
+  firstDetectedSample: number;
+  objectsPerMinute?: number;
+}
+
+export interface JsonReport {
+  target: string;
+  samples: number;
+  runDir: string | null;
+  durationMs: number;
+  gaps: number;
+  sensitivity: string;
+  minSamples: number;
+  segments: { profile: LeakKind; count: number; analyzedSamples: number; restarts: string[] }[];
+  suspects: JsonSuspect[];
+  snapshotLeaks?: SnapshotLeakGroup[];
+  notes: string[];
+}
+
+const round = (v: number, digits: number) => {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+};
+
+export function leakReportJson(a: LeakAnalysis, meta: ReportMeta): JsonReport {
+  return {
+    target: meta.target,
+    samples: meta.samples,
+    runDir: meta.runDir ?? null,
+    durationMs: Math.round(meta.durationMs),
+    gaps: meta.gaps,
+    sensitivity: a.sensitivity,
+    minSamples: a.minSamples,
+    segments: a.kinds.map((k) => ({
+      profile: k.kind,
+      count: k.segments.length,
+      analyzedSamples: k.analyzed ? k.analyzed.to - k.analyzed.from : 0,
+      restarts: k.segments.slice(1).map((s) => s.reason),
+    })),
+    suspects: a.suspects.map((s) => ({
+      profile: s.profile,
+      name: s.name,
+      file: s.file,
+      line: s.line,
+      stack: s.stack,
+      growthPerMinute: round(s.growthPerMinute, 3),
+      unit: s.unit,
+      confidence: round(s.confidence, 4),
+      pValue: Number(s.pValue.toPrecision(4)),
+      totalGrowth: round(s.totalGrowth, 3),
+      firstValue: s.firstValue,
+      lastValue: s.lastValue,
+      firstDetectedSample: s.firstDetectedSample,
+      ...(s.objectsPerMinute !== undefined ? { objectsPerMinute: round(s.objectsPerMinute, 3) } : {}),
+    })),
+    ...(meta.snapshotLeaks ? { snapshotLeaks: meta.snapshotLeaks } : {}),
+    notes: meta.notes ?? [],
+  };
+}
+
+/** pprof-like scaled value: 1024-based for bytes, `%.2f` with a trailing `.00` dropped. */
+export function formatValue(v: number, unit: LeakUnit): string {
+  const neg = v < 0;
+  let x = Math.abs(v);
+  let suffix = '';
+  if (unit === 'bytes') {
+    const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+    let i = 0;
+    while (x >= 1024 && i < units.length - 1) {
+      x /= 1024;
+      i++;
+    }
+    suffix = units[i]!;
+  } else {
+    const units = ['', 'k', 'M', 'G'];
+    let i = 0;
+    while (x >= 1000 && i < units.length - 1) {
+      x /= 1000;
+      i++;
+    }
+    suffix = units[i]!;
+  }
+  let s = x.toFixed(2).replace(/\.00$/, '');
+  if (unit !== 'bytes' && suffix === '' && Number.isInteger(x)) s = String(x);
+  return `${neg ? '-' : ''}${s}${suffix}`;
+}
+
+function unitWord(unit: LeakUnit): string {
+  return unit === 'bytes' ? '' : unit === 'objects' ? ' objects' : '';
+}
+
+function countWord(kind: LeakKind): string {
+  return kind === 'goroutine' ? ' goroutines' : kind === 'async' ? ' resources' : '';
+}
+
+export function formatRate(v: number, unit: LeakUnit, kind: LeakKind): string {
+  return `${v >= 0 ? '+' : ''}${formatValue(v, unit)}${unit === 'count' ? countWord(kind) : unitWord(unit)}/min`;
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/** A sparkline of the last `width` values (bucket means when there are more). */
+export function sparkline(values: readonly number[], width = 40): string {
+  const vals = values.filter((v) => Number.isFinite(v));
+  if (vals.length === 0) return '';
+  let pts = vals;
+  if (vals.length > width) {
+    pts = [];
+    for (let b = 0; b < width; b++) {
+      const lo = Math.floor((b * vals.length) / width);
+      const hi = Math.floor(((b + 1) * vals.length) / width);
+      let sum = 0;
+      for (let i = lo; i < hi; i++) sum += vals[i]!;
+      pts.push(sum / Math.max(1, hi - lo));
+    }
+  }
+  const min = Math.min(...pts);
+  const max = Math.max(...pts);
+  return pts.map((v) => (max === min ? SPARK[0] : SPARK[Math.min(7, Math.floor(((v - min) / (max - min)) * 8))])).join('');
+}
+
+function where(s: { file: string; line: number }): string {
+  if (!s.file) return s.line ? `line ${s.line}` : '(no file)';
+  return s.line ? `${s.file}:${s.line}` : s.file;
+}
+
+function verdictNeeds(a: LeakAnalysis): string | undefined {
+  const counts = a.kinds.map((k) => (k.analyzed ? k.analyzed.to - k.analyzed.from : 0));
+  const best = counts.length > 0 ? Math.max(...counts) : 0;
+  if (best < a.minSamples) return `no verdict: ${best} sample${best === 1 ? '' : 's'}, at least ${a.minSamples} needed`;
+  return undefined;
+}
+
+function suspectHeadline(s: Suspect): string {
+  return `${s.profile.padEnd(9)} ${s.name}  at ${where(s)}`;
+}
+
+function suspectDetail(s: Suspect, kindTotal: number | undefined): string {
+  const share = kindTotal && kindTotal > 0 ? `, ${Math.round((s.lastValue / kindTotal) * 100)}% of ${s.profile}` : '';
+  const objs = s.objectsPerMinute !== undefined ? `, ${formatValue(s.objectsPerMinute, 'objects')} objects/min` : '';
+  return (
+    `${formatRate(s.growthPerMinute, s.unit, s.profile)}${objs} (${formatValue(s.firstValue, s.unit)} → ${formatValue(s.lastValue, s.unit)}${share}), ` +
+    `confidence ${s.confidence.toFixed(3)} (Mann–Kendall p=${s.pValue.toPrecision(2)}), first detected at sample ${s.firstDetectedSample}`
+  );
+}
+
+function groupLine(g: SnapshotLeakGroup): string {
+  const loc = describeLocation(g.location);
+  const path = describePath(g.retainerPath);
+  return `${g.className} ×${g.count} (+${g.growth}), retained ${formatValue(g.retainedSize, 'bytes')}${loc ? ` at ${loc}` : ''}${path ? `\n      retained by: ${path}` : ''}`;
+}
+
+function describeLocation(l: unknown): string {
+  if (l === undefined || l === null) return '';
+  if (typeof l === 'string') return l;
+  if (typeof l === 'object') {
+    const o = l as Record<string, unknown>;
+    const file = o.file ?? o.url ?? o.script ?? o.scriptName;
+    const line = o.line ?? o.lineNumber;
+    const col = o.column ?? o.columnNumber;
+    if (file !== undefined) return `${String(file)}${line !== undefined ? `:${String(line)}` : ''}${col !== undefined ? `:${String(col)}` : ''}`;
+  }
+  return JSON.stringify(l);
+}
+
+function describePath(p: unknown): string {
+  if (p === undefined || p === null) return '';
+  if (typeof p === 'string') return p;
+  if (Array.isArray(p)) return p.map((x) => (typeof x === 'string' ? x : describeLocation(x) || JSON.stringify(x))).join(' → ');
+  return JSON.stringify(p);
+}
+
+function header(a: LeakAnalysis, meta: ReportMeta): string[] {
+  const kinds = a.kinds.map((k) => k.kind).join(', ');
+  const lines = [`leakscope: ${meta.target}`];
+  lines.push(
+    `  ${meta.samples} sample${meta.samples === 1 ? '' : 's'} of ${kinds || 'nothing'} over ${formatDuration(meta.durationMs)}` +
+      `${meta.gaps > 0 ? `, ${meta.gaps} failed poll${meta.gaps === 1 ? '' : 's'}` : ''}, sensitivity ${a.sensitivity}`,
+  );
+  for (const k of a.kinds) {
+    const restarts = k.segments.length - 1;
+    const first = k.totals[0] ?? 0;
+    const last = k.totals[k.totals.length - 1] ?? 0;
+    lines.push(
+      `  ${k.kind.padEnd(9)} ${formatValue(first, k.unit)} → ${formatValue(last, k.unit)}${k.unit === 'count' ? countWord(k.kind) : ''}  ${sparkline(k.totals, 32)}` +
+        (restarts > 0 ? `  (${restarts} restart${restarts === 1 ? '' : 's'}: ${k.segments.slice(1).map((s) => s.reason).join(', ')}; last segment analyzed)` : ''),
+    );
+  }
+  if (meta.runDir) lines.push(`  run directory: ${meta.runDir}`);
+  return lines;
+}
+
+/** The text report (default). */
+export function renderLeakText(a: LeakAnalysis, meta: ReportMeta): string {
+  const lines = header(a, meta);
+  lines.push('');
+  const kindTotal = new Map(a.kinds.map((k) => [k.kind, k.totals[k.totals.length - 1]]));
+  const needs = verdictNeeds(a);
+  if (needs) lines.push(needs);
+  else if (a.suspects.length === 0) lines.push('No leak: nothing grew steadily enough to be a leak.');
+  else {
+    lines.push(`${a.suspects.length} leak suspect${a.suspects.length === 1 ? '' : 's'}:`);
+    a.suspects.forEach((s, i) => {
+      lines.push('');
+      lines.push(`${String(i + 1).padStart(2)}. ${suspectHeadline(s)}`);
+      lines.push(`    ${suspectDetail(s, kindTotal.get(s.profile))}`);
+      const st = s.stack.slice(0, 8);
+      if (st.length > 0) {
+        lines.push(`    stack: ${st[0]}`);
+        for (const f of st.slice(1)) lines.push(`           ← ${f}`);
+        if (s.stack.length > st.length) lines.push(`           ← … ${s.stack.length - st.length} more`);
+      }
+    });
+  }
+  if (meta.snapshotLeaks) {
+    lines.push('');
+    if (meta.snapshotLeaks.length === 0) lines.push('Heap snapshots: no class grew across the three snapshots.');
+    else {
+      lines.push('Heap snapshots (three, through the agent) — growing classes:');
+      for (const g of meta.snapshotLeaks) lines.push(`  - ${groupLine(g)}`);
+    }
+  }
+  for (const n of meta.notes ?? []) lines.push(`note: ${n}`);
+  return lines.join('\n') + '\n';
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/`/g, "'");
+}
+
+/** Markdown, for CI comments. */
+export function renderLeakMarkdown(a: LeakAnalysis, meta: ReportMeta): string {
+  const lines: string[] = [];
+  const needs = verdictNeeds(a);
+  const title = needs ? 'no verdict yet' : a.suspects.length === 0 ? 'no leak' : `${a.suspects.length} leak suspect${a.suspects.length === 1 ? '' : 's'}`;
+  lines.push(`### leakscope: ${title}`);
+  lines.push('');
+  lines.push(
+    `${meta.samples} samples of ${a.kinds.map((k) => k.kind).join(', ')} over ${formatDuration(meta.durationMs)} from \`${mdEscape(meta.target)}\`` +
+      `${meta.gaps > 0 ? ` (${meta.gaps} failed polls)` : ''}; sensitivity ${a.sensitivity}.` +
+      (meta.runDir ? ` Run directory: \`${mdEscape(meta.runDir)}\`.` : ''),
+  );
+  if (needs) lines.push('', needs + '.');
+  if (a.suspects.length > 0) {
+    lines.push('');
+    lines.push('| # | kind | function | location | growth/min | over the run | confidence |');
+    lines.push('|---|---|---|---|---|---|---|');
+    a.suspects.forEach((s, i) => {
+      lines.push(
+        `| ${i + 1} | ${s.profile} | \`${mdEscape(s.name)}\` | \`${mdEscape(where(s))}\` | ${formatRate(s.growthPerMinute, s.unit, s.profile)} | ` +
+          `${formatValue(s.firstValue, s.unit)} → ${formatValue(s.lastValue, s.unit)} | ${s.confidence.toFixed(3)} |`,
+      );
+    });
+    lines.push('');
+    lines.push('<details><summary>Stacks</summary>');
+    lines.push('');
+    a.suspects.forEach((s, i) => {
+      lines.push(`${i + 1}. \`${mdEscape(s.name)}\``);
+      lines.push('');
+      lines.push('   ```');
+      for (const f of s.stack.slice(0, 12)) lines.push(`   ${f}`);
+      lines.push('   ```');
+    });
+    lines.push('');
+    lines.push('</details>');
+  }
+  if (meta.snapshotLeaks && meta.snapshotLeaks.length > 0) {
+    lines.push('');
+    lines.push('| class | count | growth | retained | location | retained by |');
+    lines.push('|---|---|---|---|---|---|');
+    for (const g of meta.snapshotLeaks) {
+      lines.push(
+        `| \`${mdEscape(g.className)}\` | ${g.count} | +${g.growth} | ${formatValue(g.retainedSize, 'bytes')} | ${mdEscape(describeLocation(g.location))} | ${mdEscape(describePath(g.retainerPath))} |`,
+      );
+    }
+  }
+  for (const n of meta.notes ?? []) lines.push('', `> ${mdEscape(n)}`);
+  return lines.join('\n') + '\n';
+}
+
+export interface LiveState {
+  target: string;
+  runDir: string;
+  elapsedMs: number;
+  /** planned duration, when given */
+  durationMs?: number;
+  samples: number;
+  gaps: number;
+  /** the latest problem (a failed poll, a restart), shown once */
+  status?: string;
+  analysis: LeakAnalysis;
+  /** terminal width */
+  columns?: number;
+}
+
+function trendLine(t: SiteTrend, width: number): string {
+  const s = `  ${formatRate(t.slopePerMinute, t.unit, t.profile).padStart(16)}  ${t.profile.padEnd(9)} ${t.name} ${where(t)}`;
+  return s.length > width ? s.slice(0, width - 1) + '…' : s;
+}
+
+/** One frame of the live view (the caller clears the screen and writes it). */
+export function renderLiveView(st: LiveState): string {
+  const width = Math.max(40, Math.min(st.columns ?? 100, 160));
+  const a = st.analysis;
+  const lines: string[] = [];
+  const planned = st.durationMs !== undefined ? ` / ${formatDuration(st.durationMs)}` : '';
+  lines.push(`leakscope watch ${st.target}`);
+  lines.push(`  elapsed ${formatDuration(st.elapsedMs)}${planned}   samples ${st.samples}   failed polls ${st.gaps}   Ctrl-C: stop and report`);
+  lines.push(`  run directory ${st.runDir}`);
+  for (const k of a.kinds) {
+    const last = k.totals[k.totals.length - 1] ?? 0;
+    lines.push(`  ${k.kind.padEnd(9)} ${formatValue(last, k.unit).padStart(9)}${k.unit === 'count' ? countWord(k.kind) : ''}  ${sparkline(k.totals, Math.min(48, width - 30))}`);
+  }
+  lines.push('');
+  lines.push('Growing fastest:');
+  if (a.growing.length === 0) lines.push('  (nothing growing yet)');
+  for (const t of a.growing) lines.push(trendLine(t, width));
+  lines.push('');
+  const needs = verdictNeeds(a);
+  if (needs) lines.push(`Suspects: ${needs}`);
+  else if (a.suspects.length === 0) lines.push('Suspects: none so far');
+  else {
+    lines.push('Suspects:');
+    for (const s of a.suspects) {
+      const l = `  ${s.profile.padEnd(9)} ${s.name} at ${where(s)}  ${formatRate(s.growthPerMinute, s.unit, s.profile)}  confidence ${s.confidence.toFixed(3)}`;
+      lines.push(l.length > width ? l.slice(0, width - 1) + '…' : l);
+    }
+  }
+  if (st.status) lines.push('', st.status);
+  return lines.join('\n') + '\n';
+}
+
+/** One plain log line per poll, for a non-TTY stdout. */
+export function renderLogLine(st: LiveState): string {
+  const totals = st.analysis.kinds.map((k) => `${k.kind} ${formatValue(k.totals[k.totals.length - 1] ?? 0, k.unit)}`).join(', ');
+  const sus = st.analysis.suspects.map((s) => s.name);
+  return (
+    `[${formatDuration(st.elapsedMs)}] sample ${st.samples}: ${totals || 'no data'}` +
+    (sus.length > 0 ? `; suspects: ${sus.join(', ')}` : '') +
+    (st.status ? `; ${st.status}` : '') +
+    '\n'
+  );
+}
