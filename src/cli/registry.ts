@@ -11,8 +11,6 @@ import { treeCommand } from './commands/tree.js';
 import { diffCommand } from './commands/diff.js';
 import { mergeCommand } from './commands/merge.js';
 import { convertCommand } from './commands/convert.js';
-import { watchCommand } from './commands/watch.js';
-import { analyzeCommand } from './commands/analyze.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { watchCommand } from './commands/watch.js';
 import { analyzeCommand } from './commands/analyze.js';
@@ -27,8 +25,6 @@ export const commands: Record<string, CommandSpec> = {
   merge: mergeCommand,
   info: infoCommand,
   convert: convertCommand,
-  watch: watchCommand,
-  analyze: analyzeCommand,
   snapshot: snapshotCommand,
   watch: watchCommand,
   analyze: analyzeCommand,
