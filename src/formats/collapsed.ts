@@ -137,15 +137,28 @@ export function collapsedLines(p: Profile, opts: CollapsedOptions = {}): string[
     }
     return prefix[n]!;
   };
-  const lines: string[] = [];
+  // Different locations can carry the same frame names (two call sites of one function), so
+  // distinct trie paths may print alike: sum by text.
+  const sums = new Map<string, number>();
+  let bigSums: Map<string, bigint> | undefined;
   for (let n = 1; n < f.nodes; n++) {
     const b = f.big?.get(n);
-    if (b !== undefined) {
-      if (b !== 0n) lines.push(`${prefixOf(n)} ${b}`);
-      continue;
-    }
     const v = f.value[n]!;
-    if (v !== 0) lines.push(`${prefixOf(n)} ${v}`);
+    if (b === undefined && v === 0) continue;
+    const key = prefixOf(n);
+    if (b !== undefined || bigSums?.has(key)) {
+      bigSums ??= new Map();
+      const prev = bigSums.get(key) ?? BigInt(sums.get(key) ?? 0);
+      bigSums.set(key, prev + (b ?? BigInt(v)));
+    }
+    sums.set(key, (sums.get(key) ?? 0) + v);
+  }
+  const lines: string[] = [];
+  for (const [key, v] of sums) {
+    const b = bigSums?.get(key);
+    if (b !== undefined) {
+      if (b !== 0n) lines.push(`${key} ${b}`);
+    } else if (v !== 0) lines.push(`${key} ${v}`);
   }
   lines.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return lines;

@@ -114,6 +114,8 @@ export function toSpeedscope(p: Profile, opts: SpeedscopeOptions = {}): Speedsco
       }
       return rev.reverse();
     };
+    // Distinct location paths can map to the same frames (one function, several lines): sum them.
+    const byStack = new Map<string, number>();
     const samples: number[][] = [];
     const weights: number[] = [];
     let total = 0;
@@ -121,10 +123,26 @@ export function toSpeedscope(p: Profile, opts: SpeedscopeOptions = {}): Speedsco
       const b = f.big?.get(n);
       const w = b !== undefined ? Number(b) : f.value[n]!;
       if (w === 0) continue;
-      samples.push(get(n));
-      weights.push(w);
+      const stack = get(n);
+      const key = stack.join(',');
+      const i = byStack.get(key);
+      if (i === undefined) {
+        byStack.set(key, samples.length);
+        samples.push(stack);
+        weights.push(w);
+      } else weights[i] = weights[i]! + w;
       total += w;
     }
+    // drop stacks whose weights cancelled out
+    let kept = 0;
+    for (let i = 0; i < weights.length; i++) {
+      if (weights[i] === 0) continue;
+      weights[kept] = weights[i]!;
+      samples[kept] = samples[i]!;
+      kept++;
+    }
+    weights.length = kept;
+    samples.length = kept;
     const st = p.sampleTypes[t]!;
     profiles.push({
       type: 'sampled',
