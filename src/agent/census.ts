@@ -1,0 +1,276 @@
+/**
+ * The async-resource census behind `goroutine` / `async`, computed on request from the agent worker
+ * through the inspector, with no hooks installed in the host:
+ *
+ * 1. `Runtime.queryObjects` lists every live object whose prototype chain holds the Timeout,
+ *    Immediate, net.Socket or net.Server prototype (the main thread stashed those at start);
+ * 2. a function evaluated in the main isolate keeps the live ones (not destroyed, listening…),
+ *    names their type and picks their callback; pending libuv requests come from
+ *    `process._getActiveRequests()`, other handle types from `process.getActiveResourcesInfo()`;
+ * 3. each distinct callback's `[[FunctionLocation]]` (via `Runtime.getProperties`) names the
+ *    place in the source, and `Debugger.scriptParsed` maps its script id to a file.
+ *
+ * The heap walk makes it cost tens of milliseconds on a big heap, paid only when asked.
+ */
+import type { CensusEntry, V8CallFrame } from '../formats/v8-profiles.js';
+import type { Inspector } from './inspector.js';
+import { AgentHttpError } from './errors.js';
+import { STASH_KEY } from './options.js';
+
+const GROUP = 'leakscope-census';
+/** Function lookups per census; beyond, closures with identical source text share one location. */
+const MAX_LOOKUPS = 3000;
+
+interface SummaryGroup {
+  type: string;
+  /** indices into the fns array */
+  fns: number[];
+  names: string[];
+  counts: number[];
+}
+
+interface Summary {
+  groups: SummaryGroup[];
+  unknown: [string, number][];
+  resources: string[];
+}
+
+// Runs in the host's main isolate with `this` = the stash (see main-services.ts). Plain ES2020,
+// no closures over agent code.
+const CLASSIFY = `function (timers, immediates, sockets, servers) {
+  const S = this;
+  const byType = new Map();
+  const unknown = new Map();
+  const add = (type, fn) => {
+    if (typeof fn !== 'function') { unknown.set(type, (unknown.get(type) || 0) + 1); return; }
+    let m = byType.get(type);
+    if (!m) byType.set(type, (m = new Map()));
+    m.set(fn, (m.get(fn) || 0) + 1);
+  };
+  const own = Object.prototype.hasOwnProperty;
+  const isProto = (o) => own.call(o, 'constructor');
+  const first = (em, names) => {
+    for (const n of names) {
+      try { for (const f of em.listeners(n)) if (typeof f === 'function') return f; } catch (e) {}
+    }
+    return undefined;
+  };
+  const handleName = (o) => { try { const h = o._handle; return h && h.constructor ? h.constructor.name : ''; } catch (e) { return ''; } };
+  for (const t of timers) {
+    if (!t || isProto(t) || t._destroyed) continue;
+    add(t._repeat ? 'Interval' : 'Timeout', t._onTimeout);
+  }
+  for (const i of immediates) {
+    if (!i || isProto(i) || i._destroyed) continue;
+    add('Immediate', i._onImmediate);
+  }
+  for (const s of sockets) {
+    if (!s || isProto(s) || s.destroyed) continue;
+    const h = handleName(s);
+    const type = h === 'TCP' ? 'TCPSocket' : h === 'Pipe' ? 'PipeSocket' : h === 'TTY' ? 'TTY' : 'Socket';
+    const fn = s.server ? first(s.server, ['request', 'connection']) : first(s, ['connect', 'data', 'end', 'close', 'error', 'timeout']);
+    add(type, fn);
+  }
+  for (const s of servers) {
+    if (!s || isProto(s) || !s.listening) continue;
+    const h = handleName(s);
+    add(h === 'Pipe' ? 'PipeServer' : 'TCPServer', first(s, ['request', 'connection', 'listening']));
+  }
+  let reqs = [];
+  try { reqs = S.activeRequests(); } catch (e) {}
+  for (const r of reqs) {
+    if (!r) continue;
+    const type = (r.constructor && r.constructor.name) || 'Request';
+    let fn;
+    if (r.context && typeof r.context.callback === 'function') fn = r.context.callback;
+    else if (typeof r.callback === 'function') fn = r.callback;
+    else fn = r.oncomplete;
+    add(type, fn);
+  }
+  const fns = [];
+  const groups = [];
+  const toStr = Function.prototype.toString;
+  for (const [type, m] of byType) {
+    const byText = new Map();
+    for (const [fn, count] of m) {
+      let text;
+      try { text = String(fn.name) + '\\u0000' + toStr.call(fn).slice(0, 4096); } catch (e) { text = ''; }
+      let g = byText.get(text);
+      if (!g) { g = { type, fns: [], names: [], counts: [] }; byText.set(text, g); groups.push(g); }
+      g.fns.push(fns.length);
+      g.names.push(typeof fn.name === 'string' ? fn.name : '');
+      g.counts.push(count);
+      fns.push(fn);
+    }
+  }
+  let resources = [];
+  try { resources = S.activeResources(); } catch (e) {}
+  return { summary: { groups, unknown: [...unknown], resources }, fns };
+}`;
+
+/** Types from getActiveResourcesInfo that the census above already counts one by one. */
+const COVERED = new Set(['Timeout', 'Immediate', 'TCPSocketWrap', 'TCPServerWrap', 'PipeWrap', 'PipeServerWrap', 'TTYWrap']);
+
+interface RemoteObject {
+  type?: string;
+  subtype?: string;
+  objectId?: string;
+  value?: unknown;
+}
+interface PropertyDescriptor {
+  name: string;
+  value?: RemoteObject;
+}
+
+export interface CensusOptions {
+  promises: boolean;
+  /** at most this many promises are inspected for their state */
+  maxPromises?: number;
+}
+
+export interface CensusResult {
+  entries: CensusEntry[];
+  notes: string[];
+}
+
+/** Script id → URL, filled by Debugger.scriptParsed while the Debugger is enabled. */
+export class ScriptUrls {
+  readonly urls = new Map<string, string>();
+  constructor(insp: Inspector) {
+    insp.session.on('Debugger.scriptParsed', (m: { params: { scriptId: string; url: string } }) => {
+      if (this.urls.size > 200_000) this.urls.clear();
+      this.urls.set(m.params.scriptId, m.params.url);
+    });
+  }
+}
+
+export async function takeCensus(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions): Promise<CensusResult> {
+  return insp.exclusive('debugger', async () => {
+    await insp.post('Debugger.enable');
+    try {
+      return await census(insp, scripts, opts);
+    } finally {
+      await insp.post('Runtime.releaseObjectGroup', { objectGroup: GROUP }).catch(() => {});
+      await insp.post('Debugger.disable').catch(() => {});
+    }
+  });
+}
+
+async function getProps(insp: Inspector, objectId: string): Promise<{ result: PropertyDescriptor[]; internalProperties?: PropertyDescriptor[] }> {
+  return insp.post('Runtime.getProperties', { objectId, ownProperties: true, generatePreview: false });
+}
+
+async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions): Promise<CensusResult> {
+  const notes: string[] = [];
+  const ev = await insp.post<{ result: RemoteObject }>('Runtime.evaluate', {
+    expression: `globalThis[Symbol.for(${JSON.stringify(STASH_KEY)})]`,
+    objectGroup: GROUP,
+    silent: true,
+  });
+  const stashId = ev.result.objectId;
+  if (!stashId) throw new AgentHttpError(500, 'the agent is not initialised in the main thread (no prototype stash)');
+  const protoIds: Record<string, string> = {};
+  for (const p of (await getProps(insp, stashId)).result) if (p.value?.objectId) protoIds[p.name] = p.value.objectId;
+  const query = async (name: string): Promise<string> => {
+    const id = protoIds[name];
+    if (!id) throw new AgentHttpError(500, `no ${name} prototype in the stash`);
+    const r = await insp.post<{ objects: RemoteObject }>('Runtime.queryObjects', { prototypeObjectId: id, objectGroup: GROUP });
+    return r.objects.objectId!;
+  };
+  const arrays = [await query('Timeout'), await query('Immediate'), await query('Socket'), await query('Server')];
+  const res = await insp.post<{ result: RemoteObject; exceptionDetails?: { text?: string } }>('Runtime.callFunctionOn', {
+    objectId: stashId,
+    functionDeclaration: CLASSIFY,
+    arguments: arrays.map((objectId) => ({ objectId })),
+    objectGroup: GROUP,
+    silent: true,
+  });
+  if (res.exceptionDetails || !res.result.objectId) {
+    throw new AgentHttpError(500, `census failed in the main thread: ${res.exceptionDetails?.text ?? 'no result'}`);
+  }
+  const resultId = res.result.objectId;
+  const sum = await insp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', {
+    objectId: resultId,
+    functionDeclaration: 'function () { return this.summary; }',
+    returnByValue: true,
+    objectGroup: GROUP,
+  });
+  const summary = sum.result.value as Summary;
+  const fnsArr = await insp.post<{ result: RemoteObject }>('Runtime.callFunctionOn', {
+    objectId: resultId,
+    functionDeclaration: 'function () { return this.fns; }',
+    objectGroup: GROUP,
+  });
+  const fnIds: string[] = [];
+  if (fnsArr.result.objectId) {
+    for (const p of (await getProps(insp, fnsArr.result.objectId)).result) {
+      if (/^\d+$/.test(p.name) && p.value?.objectId) fnIds[Number(p.name)] = p.value.objectId;
+    }
+  }
+  let lookups = 0;
+  const locate = async (i: number, name: string): Promise<V8CallFrame | undefined> => {
+    const id = fnIds[i];
+    if (!id) return undefined;
+    lookups++;
+    const props = await getProps(insp, id);
+    const loc = [...(props.internalProperties ?? []), ...props.result].find((p) => p.name === '[[FunctionLocation]]');
+    const v = loc?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+    if (!v) return undefined;
+    return { functionName: name, scriptId: v.scriptId, url: scripts.urls.get(v.scriptId) ?? '', lineNumber: v.lineNumber, columnNumber: v.columnNumber };
+  };
+  const same = (a: V8CallFrame | undefined, b: V8CallFrame | undefined) =>
+    a?.scriptId === b?.scriptId && a?.lineNumber === b?.lineNumber && a?.columnNumber === b?.columnNumber;
+  const entries: CensusEntry[] = [];
+  let approximate = false;
+  for (const g of summary.groups) {
+    const reps = Math.min(3, g.fns.length);
+    const frames: (V8CallFrame | undefined)[] = [];
+    for (let k = 0; k < reps; k++) frames.push(await locate(g.fns[k]!, g.names[k]!));
+    const uniform = frames.every((f) => same(f, frames[0]));
+    if (uniform) {
+      const total = g.counts.reduce((a, b) => a + b, 0);
+      entries.push({ type: g.type, frame: frames[0], count: total });
+      continue;
+    }
+    for (let k = 0; k < g.fns.length; k++) {
+      let f = frames[k];
+      if (k >= reps) {
+        if (lookups < MAX_LOOKUPS) f = await locate(g.fns[k]!, g.names[k]!);
+        else {
+          f = frames[0];
+          approximate = true;
+        }
+      }
+      entries.push({ type: g.type, frame: f, count: g.counts[k]! });
+    }
+  }
+  if (approximate) notes.push(`more than ${MAX_LOOKUPS} distinct callbacks: closures with identical source share a location`);
+  for (const [type, count] of summary.unknown) entries.push({ type, count });
+  const residual = new Map<string, number>();
+  for (const t of summary.resources) if (!COVERED.has(t) && !summary.groups.some((g) => g.type === t) && !summary.unknown.some((u) => u[0] === t)) {
+    residual.set(t, (residual.get(t) ?? 0) + 1);
+  }
+  for (const [type, count] of residual) entries.push({ type, count });
+  if (opts.promises) {
+    const r = await countPendingPromises(insp, await query('Promise'), opts.maxPromises ?? 20_000);
+    entries.push({ type: 'Promise', count: r.pending });
+    notes.push(
+      `pending promises: ${r.pending} of ${r.inspected} inspected${r.capped ? ` (capped; ${r.total} promises alive)` : ''}; V8 keeps no creation site for a promise, so they are not grouped by location`,
+    );
+  }
+  return { entries, notes };
+}
+
+async function countPendingPromises(insp: Inspector, arrayId: string, max: number): Promise<{ pending: number; inspected: number; total: number; capped: boolean }> {
+  const items = (await getProps(insp, arrayId)).result.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId);
+  let pending = 0;
+  let inspected = 0;
+  for (const p of items) {
+    if (inspected >= max) break;
+    inspected++;
+    const props = await getProps(insp, p.value!.objectId!);
+    const st = [...(props.internalProperties ?? []), ...props.result].find((x) => x.name === '[[PromiseState]]');
+    if (st?.value?.value === 'pending') pending++;
+  }
+  return { pending, inspected, total: items.length, capped: items.length > max };
+}

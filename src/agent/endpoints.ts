@@ -1,0 +1,500 @@
+/**
+ * The `/debug/pprof/*` endpoints, served from the agent worker. Requests arrive either from the
+ * worker's own HTTP server or, for a handler mounted in the host's server, over the worker's
+ * message port; both are answered through the small `Reply` interface.
+ *
+ * Every endpoint validates its parameters first (400 naming what is allowed), runs its inspector
+ * calls with deadlines, and answers errors as one-line text; nothing here throws out of `handle`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MessagePort } from 'node:worker_threads';
+import { gzipSync } from 'node:zlib';
+import type { Profile } from '../core/profile.js';
+import { encodeProfile } from '../formats/pprof.js';
+import {
+  type CensusEntry,
+  type FrameResolver,
+  type V8CallFrame,
+  type V8CpuProfile,
+  type V8SamplingHeapProfile,
+  censusToPprof,
+  censusToText,
+  cpuProfileToPprof,
+  defaultResolveFrame,
+  heapDeltaToPprof,
+  stackToText,
+} from '../formats/v8-profiles.js';
+import { ScriptUrls, takeCensus } from './census.js';
+import { AgentHttpError } from './errors.js';
+import type { Inspector } from './inspector.js';
+import type { MainReply, MainRequest, TrackedGroup } from './main-services.js';
+import type { ResolvedOptions } from './options.js';
+import { SourceMapResolver } from './sourcemaps.js';
+
+export interface AgentRequest {
+  method: string;
+  /** path and query as received, e.g. `/debug/pprof/heap?gc=1` or `/heap?gc=1` (mounted) */
+  url: string;
+  authorization: string | undefined;
+}
+
+export interface Reply {
+  head(status: number, headers: Record<string, string>): void;
+  write(chunk: Uint8Array | string): void;
+  end(chunk?: Uint8Array | string): void;
+  /** true once the client went away */
+  readonly closed: boolean;
+  onClose(fn: () => void): void;
+}
+
+const PREFIX = '/debug/pprof';
+
+interface EndpointInfo {
+  name: string;
+  link: string;
+  doc: string;
+}
+
+const INDEX: EndpointInfo[] = [
+  { name: 'async', link: 'async?debug=1', doc: 'Live async resources (timers, immediates, sockets, servers, pending requests) counted by the location of their callback. Same data as goroutine.' },
+  { name: 'goroutine', link: 'goroutine?debug=1', doc: 'The async census as a goroutine/count profile, for Go tooling. debug=2 prints the main thread\'s JavaScript stack.' },
+  { name: 'heap', link: 'heap', doc: 'A sampling of live heap allocations (V8 sampling heap profiler): inuse_objects and inuse_space. gc=1 collects garbage first; seconds=N gives the delta over N seconds.' },
+  { name: 'heapsnapshot', link: 'heapsnapshot', doc: 'A full V8 heap snapshot (.heapsnapshot). The process pauses while it is written and memory can double.' },
+  { name: 'metrics', link: 'metrics', doc: 'Prometheus metrics: heap spaces, RSS, external and ArrayBuffer memory, GC pauses by kind, event-loop delay, active resources.' },
+  { name: 'profile', link: 'profile?seconds=30', doc: 'CPU profile of the main thread. seconds (1-300, default 30) sets the duration; one at a time.' },
+  { name: 'stack', link: 'stack', doc: 'The main thread\'s current JavaScript stack, even when the event loop is blocked.' },
+];
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function indexPage(): string {
+  const rows = INDEX.map((e) => `<tr><td><a href="${e.link}">${e.name}</a></td><td>${escapeHtml(e.doc)}</td></tr>`).join('\n');
+  return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>/debug/pprof/</title>
+<style>body{font-family:sans-serif}td{padding:2px 12px;vertical-align:top}</style></head>
+<body>
+<p>/debug/pprof/ — leakscope agent for Node ${escapeHtml(process.version)}, pid ${process.pid}</p>
+<p>Profiles are gzipped pprof protobuf: <code>go tool pprof -top http://HOST/debug/pprof/heap</code>,
+<code>leakscope top …</code>. Set debug=1 on async or goroutine for text.</p>
+<table>
+${rows}
+</table>
+<p><a href="goroutine?debug=2">main thread stack (goroutine?debug=2)</a></p>
+</body></html>
+`;
+}
+
+/** Integer query parameter within bounds, or a 400 that says what is allowed. */
+export function intParam(q: URLSearchParams, name: string, min: number, max: number, def: number | undefined): number | undefined {
+  const v = q.get(name);
+  if (v === null) return def;
+  if (!/^\d{1,9}$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new AgentHttpError(400, `${name} must be an integer from ${min} to ${max} (got '${v.slice(0, 40)}')`);
+  }
+  return Number(v);
+}
+
+function flagParam(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  if (v === null || v === '0' || v === 'false') return false;
+  if (v === '1' || v === 'true' || v === '') return true;
+  throw new AgentHttpError(400, `${name} must be 0 or 1 (got '${v.slice(0, 40)}')`);
+}
+
+function debugParam(q: URLSearchParams, allowed: number[]): number {
+  const v = q.get('debug');
+  if (v === null) return 0;
+  if (!/^\d$/.test(v) || !allowed.includes(Number(v))) {
+    throw new AgentHttpError(400, `debug must be one of ${allowed.join(', ')} here (got '${v.slice(0, 40)}')`);
+  }
+  return Number(v);
+}
+
+function sha(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function nowNanos(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+export class Endpoints {
+  private readonly scripts: ScriptUrls;
+  private readonly resolver: FrameResolver;
+  private readonly tokenDigest: Buffer | undefined;
+  private cpuBusy = false;
+  private snapshotBusy = false;
+  private trackBusy = false;
+  private sampling = false;
+  private mainSeq = 0;
+  private readonly mainWaiters = new Map<number, (r: MainReply) => void>();
+  private stackWaiter: ((frames: V8CallFrame[]) => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly insp: Inspector,
+    private readonly opts: ResolvedOptions,
+    private readonly mainPort: MessagePort,
+  ) {
+    this.scripts = new ScriptUrls(insp);
+    this.resolver = opts.sourceMaps ? new SourceMapResolver().resolve : defaultResolveFrame;
+    this.tokenDigest = opts.token ? sha(`Bearer ${opts.token}`) : undefined;
+    mainPort.on('message', (r: MainReply) => {
+      const w = this.mainWaiters.get(r.id);
+      if (w) {
+        this.mainWaiters.delete(r.id);
+        w(r);
+      }
+    });
+    // A pause we asked for is answered with a stack; any pause resumes at once, so the host is
+    // never left stopped by the agent.
+    insp.session.on('Debugger.paused', (m: { params: { callFrames: PausedFrame[] } }) => {
+      const w = this.stackWaiter;
+      this.stackWaiter = undefined;
+      if (w) {
+        w(
+          m.params.callFrames.map((cf) => ({
+            functionName: cf.functionName,
+            scriptId: cf.location.scriptId,
+            url: cf.url || this.scripts.urls.get(cf.location.scriptId) || '',
+            lineNumber: cf.location.lineNumber,
+            columnNumber: cf.location.columnNumber,
+          })),
+        );
+      }
+      this.insp.post('Debugger.resume').catch(() => {});
+    });
+  }
+
+  /** Starts heap sampling (the one always-on profiler). */
+  async start(): Promise<void> {
+    if (this.opts.heapInterval > 0) {
+      await this.insp.post('HeapProfiler.enable');
+      await this.insp.post('HeapProfiler.startSampling', { samplingInterval: this.opts.heapInterval });
+      this.sampling = true;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    if (this.sampling) {
+      this.sampling = false;
+      await this.insp.post('HeapProfiler.stopSampling', {}, 5000).catch(() => {});
+      await this.insp.post('HeapProfiler.disable', {}, 5000).catch(() => {});
+    }
+    if (this.cpuBusy) await this.insp.post('Profiler.stop', {}, 5000).catch(() => {});
+    for (const w of this.mainWaiters.values()) w({ id: -1, ok: false, error: 'agent closed' });
+    this.mainWaiters.clear();
+  }
+
+  private authorized(header: string | undefined): boolean {
+    if (!this.tokenDigest) return true;
+    // Digests have equal length whatever was sent, so the comparison is constant-time.
+    return timingSafeEqual(sha(header ?? ''), this.tokenDigest);
+  }
+
+  async handle(req: AgentRequest, reply: Reply): Promise<void> {
+    try {
+      await this.route(req, reply);
+    } catch (e) {
+      const status = e instanceof AgentHttpError ? e.status : 500;
+      const msg = e instanceof Error ? e.message : String(e);
+      this.sendText(reply, status, `${msg}\n`);
+    }
+  }
+
+  private sendText(reply: Reply, status: number, body: string, extra: Record<string, string> = {}): void {
+    if (reply.closed) return;
+    try {
+      reply.head(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...extra });
+      reply.end(body);
+    } catch {
+      // headers already sent (a stream failed midway): nothing more can be said
+      try {
+        reply.end();
+      } catch {
+        // ignore
+      }
+    }
+  }
+
+  private sendProfile(reply: Reply, p: Profile, filename: string): void {
+    if (reply.closed) return;
+    const body = gzipSync(encodeProfile(p));
+    reply.head(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Disposition': `attachment; filename="${filename}"`,
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Length': String(body.length),
+    });
+    reply.end(body);
+  }
+
+  private async route(req: AgentRequest, reply: Reply): Promise<void> {
+    if (this.closed) throw new AgentHttpError(503, 'the agent is shutting down');
+    if (!this.authorized(req.authorization)) {
+      this.sendText(reply, 401, 'unauthorized: send Authorization: Bearer <token>\n', { 'WWW-Authenticate': 'Bearer realm="leakscope"' });
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url, 'http://agent');
+    } catch {
+      throw new AgentHttpError(400, 'bad request URL');
+    }
+    let path = url.pathname;
+    if (path === PREFIX) {
+      reply.head(301, { Location: `${PREFIX}/${url.search}`, 'Content-Type': 'text/plain' });
+      reply.end(`${PREFIX}/\n`);
+      return;
+    }
+    if (path.startsWith(`${PREFIX}/`)) path = path.slice(PREFIX.length);
+    const name = path.replace(/^\/+/, '');
+    const known = new Set(['', 'heap', 'profile', 'goroutine', 'async', 'stack', 'heapsnapshot', 'metrics']);
+    if (!known.has(name)) throw new AgentHttpError(404, `unknown profile: ${name.slice(0, 80)} (see ${PREFIX}/ for the list)`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      this.sendText(reply, 405, 'method not allowed: use GET\n', { Allow: 'GET' });
+      return;
+    }
+    const q = url.searchParams;
+    switch (name) {
+      case '':
+        reply.head(200, { 'Content-Type': 'text/html; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        reply.end(indexPage());
+        return;
+      case 'heap':
+        return this.heap(q, reply);
+      case 'profile':
+        return this.profile(q, reply);
+      case 'goroutine':
+      case 'async':
+        return this.async(q, reply, name);
+      case 'stack':
+        debugParam(q, [0, 1, 2]);
+        return this.stack(reply);
+      case 'heapsnapshot':
+        return this.heapsnapshot(q, reply);
+      case 'metrics':
+        return this.metrics(reply);
+    }
+  }
+
+  private async wait(seconds: number, reply: Reply): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, seconds * 1000);
+      reply.onClose(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private async heap(q: URLSearchParams, reply: Reply): Promise<void> {
+    const gc = flagParam(q, 'gc');
+    const seconds = intParam(q, 'seconds', 1, 300, undefined);
+    const debug = debugParam(q, [0]);
+    if (seconds !== undefined && debug !== 0) throw new AgentHttpError(400, 'seconds and debug params are incompatible');
+    if (!this.sampling) throw new AgentHttpError(503, 'heap sampling is off (heap interval 0)');
+    const fetchProfile = async (): Promise<V8SamplingHeapProfile> => {
+      if (gc) await this.insp.post('HeapProfiler.collectGarbage', {}, 60_000);
+      const r = await this.insp.post<{ profile: V8SamplingHeapProfile }>('HeapProfiler.getSamplingProfile', {}, 60_000);
+      return r.profile;
+    };
+    const t0 = nowNanos();
+    const before = seconds !== undefined ? await fetchProfile() : undefined;
+    if (seconds !== undefined) await this.wait(seconds, reply);
+    if (reply.closed) return;
+    const after = await fetchProfile();
+    const t1 = nowNanos();
+    const comments = [`V8 sampling heap profiler, interval ${this.opts.heapInterval} bytes; lines are function start lines`];
+    if (before) comments.push(`delta over ${seconds} s: newly retained samples minus freed ones`);
+    const p = heapDeltaToPprof(before, after, {
+      interval: this.opts.heapInterval,
+      resolve: this.resolver,
+      timeNanos: t1,
+      durationNanos: before ? t1 - t0 : 0n,
+      comments,
+    });
+    this.sendProfile(reply, p, before ? 'heap-delta' : 'heap');
+  }
+
+  private async profile(q: URLSearchParams, reply: Reply): Promise<void> {
+    const seconds = intParam(q, 'seconds', 1, 300, 30)!;
+    debugParam(q, [0]);
+    if (this.cpuBusy) {
+      throw new AgentHttpError(409, 'a CPU profile is already being taken: only one runs at a time; retry when it ends');
+    }
+    this.cpuBusy = true;
+    try {
+      await this.insp.post('Profiler.enable');
+      await this.insp.post('Profiler.setSamplingInterval', { interval: this.opts.cpuInterval });
+      const t0 = nowNanos();
+      await this.insp.post('Profiler.start');
+      await this.wait(seconds, reply);
+      const r = await this.insp.post<{ profile: V8CpuProfile }>('Profiler.stop', {}, 60_000);
+      await this.insp.post('Profiler.disable').catch(() => {});
+      if (reply.closed) return;
+      const p = cpuProfileToPprof(r.profile, {
+        intervalMicros: this.opts.cpuInterval,
+        resolve: this.resolver,
+        timeNanos: t0,
+        comments: [`V8 CPU profiler, main thread, ${this.opts.cpuInterval} us interval`],
+      });
+      this.sendProfile(reply, p, 'profile');
+    } finally {
+      this.cpuBusy = false;
+    }
+  }
+
+  private async async(q: URLSearchParams, reply: Reply, name: string): Promise<void> {
+    const debug = debugParam(q, [0, 1, 2]);
+    const promises = flagParam(q, 'promises');
+    const stacks = flagParam(q, 'stacks');
+    const seconds = intParam(q, 'seconds', 1, 60, undefined);
+    if (debug === 2) return this.stack(reply);
+    let entries: CensusEntry[];
+    let notes: string[] = [];
+    if (stacks) {
+      if (!this.opts.asyncStacks) {
+        throw new AgentHttpError(400, 'stacks=1 needs creation-stack tracking: start the agent with LEAKSCOPE_ASYNC_STACKS=1 (asyncStacks: true)');
+      }
+      if (seconds === undefined) throw new AgentHttpError(400, 'stacks=1 needs seconds=N (1-60): resources created during the window and alive at its end are reported');
+      if (this.trackBusy) throw new AgentHttpError(409, 'a creation-stack window is already running; one at a time');
+      this.trackBusy = true;
+      try {
+        const groups = (await this.askMain({ op: 'track', seconds, promises }, (seconds + 10) * 1000)) as TrackedGroup[];
+        entries = groups.map((g) => ({ type: g.type, stack: parseStack(g.stack), count: g.count }));
+        notes = [`creation stacks of async resources created in the last ${seconds} s and still alive (async_hooks window)`];
+      } finally {
+        this.trackBusy = false;
+      }
+    } else {
+      if (seconds !== undefined) throw new AgentHttpError(400, 'seconds is only allowed with stacks=1');
+      const c = await takeCensus(this.insp, this.scripts, { promises });
+      entries = c.entries;
+      notes = c.notes;
+    }
+    if (reply.closed) return;
+    if (debug === 1) {
+      reply.head(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      reply.end(censusToText(entries, this.resolver, notes));
+      return;
+    }
+    this.sendProfile(reply, censusToPprof(entries, { resolve: this.resolver, timeNanos: nowNanos(), comments: notes }), name);
+  }
+
+  private async stack(reply: Reply): Promise<void> {
+    const frames = await this.insp.exclusive('debugger', async () => {
+      const got = new Promise<V8CallFrame[] | undefined>((resolve) => {
+        const t = setTimeout(() => {
+          this.stackWaiter = undefined;
+          resolve(undefined);
+        }, 300);
+        this.stackWaiter = (f) => {
+          clearTimeout(t);
+          resolve(f);
+        };
+      });
+      try {
+        await this.insp.post('Debugger.enable');
+        await this.insp.post('Debugger.pause');
+        return await got;
+      } finally {
+        this.stackWaiter = undefined;
+        await this.insp.post('Debugger.disable').catch(() => {});
+      }
+    });
+    if (reply.closed) return;
+    reply.head(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    if (!frames || frames.length === 0) {
+      reply.end('main thread [idle]:\nno JavaScript is running: the event loop is waiting for I/O or timers\n');
+      return;
+    }
+    reply.end(stackToText('main thread [running JavaScript]:', frames, this.resolver));
+  }
+
+  private async heapsnapshot(q: URLSearchParams, reply: Reply): Promise<void> {
+    const gc = flagParam(q, 'gc');
+    if (this.snapshotBusy) throw new AgentHttpError(409, 'a heap snapshot is already being taken: only one at a time');
+    this.snapshotBusy = true;
+    const onChunk = (m: { params: { chunk: string } }) => {
+      if (!reply.closed) reply.write(m.params.chunk);
+    };
+    try {
+      if (gc) await this.insp.post('HeapProfiler.collectGarbage', {}, 60_000);
+      await this.insp.post('HeapProfiler.enable');
+      reply.head(200, {
+        'Content-Type': 'application/json',
+        'Content-Disposition': 'attachment; filename="heap.heapsnapshot"',
+        'X-Content-Type-Options': 'nosniff',
+      });
+      this.insp.session.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+      try {
+        await this.insp.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 30 * 60_000);
+      } catch (e) {
+        // the body has started: end it; the client sees truncated JSON
+        reply.end();
+        throw e;
+      }
+      reply.end();
+    } finally {
+      this.insp.session.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+      this.snapshotBusy = false;
+    }
+  }
+
+  private async metrics(reply: Reply): Promise<void> {
+    const r = (await this.askMain({ op: 'metrics' }, 5000)) as { contentType: string; body: string };
+    if (reply.closed) return;
+    reply.head(200, { 'Content-Type': r.contentType, 'X-Content-Type-Options': 'nosniff' });
+    reply.end(r.body);
+  }
+
+  private askMain(m: { op: 'metrics' } | { op: 'track'; seconds: number; promises: boolean }, timeoutMs: number): Promise<unknown> {
+    const id = ++this.mainSeq;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.mainWaiters.delete(id);
+        reject(new AgentHttpError(503, `the main thread did not answer within ${timeoutMs} ms (is its event loop blocked?)`));
+      }, timeoutMs);
+      this.mainWaiters.set(id, (r) => {
+        clearTimeout(t);
+        if (r.ok) resolve(r.value);
+        else reject(new AgentHttpError(r.id === -1 ? 503 : 400, r.error));
+      });
+      const msg: MainRequest = { ...m, id };
+      this.mainPort.postMessage(msg);
+    });
+  }
+}
+
+interface PausedFrame {
+  functionName: string;
+  url?: string;
+  location: { scriptId: string; lineNumber: number; columnNumber: number };
+}
+
+/** V8 stack trace text (`    at fn (file:line:col)`) → frames, dropping node internals. */
+export function parseStack(text: string): V8CallFrame[] {
+  const out: V8CallFrame[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line.startsWith('at ')) continue;
+    let body = line.slice(3);
+    let name = '';
+    const m = /^(.*?) \((.*)\)$/.exec(body);
+    if (m) {
+      name = m[1]!;
+      body = m[2]!;
+    }
+    const pos = /^(.*):(\d+):(\d+)$/.exec(body);
+    if (!pos) continue;
+    const url = pos[1]!;
+    if (url.startsWith('node:') || url.endsWith('/agent/main-services.js')) continue;
+    if (name.startsWith('async ')) name = name.slice(6);
+    out.push({ functionName: name, url, lineNumber: Number(pos[2]) - 1, columnNumber: Number(pos[3]) - 1 });
+  }
+  return out;
+}

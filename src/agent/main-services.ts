@@ -1,0 +1,229 @@
+/**
+ * The part of the agent that must run on the host's main thread: the prototypes the census asks
+ * the inspector about, Prometheus metrics of the main isolate and event loop, and opt-in
+ * creation-stack windows (async_hooks lives per thread). Everything here is answered over a
+ * MessagePort that never keeps the process alive.
+ */
+import { createHook, type AsyncHook } from 'node:async_hooks';
+import { Server, Socket } from 'node:net';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import type { MessagePort } from 'node:worker_threads';
+import * as prom from 'prom-client';
+import { STASH_KEY } from './options.js';
+
+/** Objects the worker reaches through `Runtime.evaluate` (held under a global symbol, non-enumerable). */
+export interface Stash {
+  Timeout: object;
+  Immediate: object;
+  Socket: object;
+  Server: object;
+  Promise: object;
+  activeRequests: () => unknown[];
+  activeResources: () => string[];
+}
+
+export function installStash(): void {
+  const g = globalThis as Record<symbol, unknown>;
+  const key = Symbol.for(STASH_KEY);
+  if (g[key]) return;
+  const t = setTimeout(() => {}, 0);
+  const timeoutProto = Object.getPrototypeOf(t) as object;
+  clearTimeout(t);
+  const i = setImmediate(() => {});
+  const immediateProto = Object.getPrototypeOf(i) as object;
+  clearImmediate(i);
+  const p = process as unknown as { _getActiveRequests?: () => unknown[]; getActiveResourcesInfo?: () => string[] };
+  const stash: Stash = {
+    Timeout: timeoutProto,
+    Immediate: immediateProto,
+    Socket: Socket.prototype,
+    Server: Server.prototype,
+    Promise: Promise.prototype,
+    activeRequests: () => (typeof p._getActiveRequests === 'function' ? p._getActiveRequests() : []),
+    activeResources: () => (typeof p.getActiveResourcesInfo === 'function' ? p.getActiveResourcesInfo() : []),
+  };
+  Object.defineProperty(globalThis, key, { value: stash, enumerable: false, configurable: true });
+}
+
+export function removeStash(): void {
+  delete (globalThis as Record<symbol, unknown>)[Symbol.for(STASH_KEY)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+export class Metrics {
+  readonly registry = new prom.Registry();
+  private readonly gcObserver: PerformanceObserver;
+
+  constructor() {
+    prom.collectDefaultMetrics({ register: this.registry });
+    // prom-client's collector observes only the first entry of each batch of GC entries, which
+    // loses GC events; count every entry ourselves under the same name.
+    this.registry.removeSingleMetric('nodejs_gc_duration_seconds');
+    const gc = new prom.Histogram({
+      name: 'nodejs_gc_duration_seconds',
+      help: 'Garbage collection duration by kind (every GC entry counted).',
+      labelNames: ['kind'],
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [this.registry],
+    });
+    this.gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const detail = (e as unknown as { detail?: { kind?: number } }).detail;
+        const kind = GC_KINDS[detail?.kind ?? -1] ?? 'unknown';
+        gc.labels(kind).observe(e.duration / 1000);
+      }
+    });
+    this.gcObserver.observe({ entryTypes: ['gc'] });
+    new prom.Gauge({
+      name: 'nodejs_array_buffers_bytes',
+      help: 'Memory held by ArrayBuffers and SharedArrayBuffers, including Node Buffers.',
+      registers: [this.registry],
+      collect() {
+        this.set(process.memoryUsage().arrayBuffers);
+      },
+    });
+  }
+
+  async text(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  close(): void {
+    this.gcObserver.disconnect();
+    // collectDefaultMetrics' own observers and event-loop monitor are reachable only through the
+    // registry; clearing it drops the collectors' references.
+    this.registry.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creation-stack windows (opt-in)
+
+export interface TrackedGroup {
+  type: string;
+  stack: string;
+  count: number;
+}
+
+/**
+ * Records the creation stack of every async resource created during the window and still alive at
+ * its end. The hook costs throughput while it is on (it also runs for every promise on Node 20),
+ * which is why it is opt-in and bounded in time.
+ */
+export class CreationTracker {
+  private hook: AsyncHook | undefined;
+  private live = new Map<number, { type: string; stack: string }>();
+
+  get active(): boolean {
+    return this.hook !== undefined;
+  }
+
+  start(includePromises: boolean, maxEntries = 200_000): void {
+    if (this.hook) throw new Error('a creation-stack window is already running');
+    this.live = new Map();
+    const live = this.live;
+    const holder: { stack?: string } = {};
+    this.hook = createHook({
+      init(asyncId, type) {
+        if (type === 'PROMISE' && !includePromises) return;
+        if (live.size >= maxEntries) return;
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 40;
+        Error.captureStackTrace(holder);
+        Error.stackTraceLimit = limit;
+        live.set(asyncId, { type, stack: holder.stack ?? '' });
+      },
+      destroy(asyncId) {
+        live.delete(asyncId);
+      },
+      promiseResolve(asyncId) {
+        live.delete(asyncId);
+      },
+    });
+    this.hook.enable();
+  }
+
+  stop(): TrackedGroup[] {
+    this.hook?.disable();
+    this.hook = undefined;
+    const groups = new Map<string, TrackedGroup>();
+    for (const { type, stack } of this.live.values()) {
+      const frames = stack.split('\n').slice(1).join('\n');
+      const key = `${type}\n${frames}`;
+      const g = groups.get(key);
+      if (g) g.count++;
+      else groups.set(key, { type, stack: frames, count: 1 });
+    }
+    this.live = new Map();
+    return [...groups.values()];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The port
+
+export type MainRequest =
+  | { id: number; op: 'metrics' }
+  | { id: number; op: 'track'; seconds: number; promises: boolean };
+
+export type MainReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+export class MainServices {
+  private metrics: Metrics | undefined;
+  private readonly tracker = new CreationTracker();
+  private trackTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly opts: { metrics: boolean; asyncStacks: boolean },
+  ) {
+    if (opts.metrics) this.metrics = new Metrics();
+    port.on('message', (m: MainRequest) => {
+      this.handle(m).catch(() => {});
+    });
+    port.unref();
+  }
+
+  private reply(r: MainReply): void {
+    try {
+      this.port.postMessage(r);
+    } catch {
+      // the worker is gone; nothing to answer
+    }
+  }
+
+  private async handle(m: MainRequest): Promise<void> {
+    try {
+      if (m.op === 'metrics') {
+        if (!this.metrics) throw new Error('metrics are disabled (LEAKSCOPE_METRICS=0)');
+        this.reply({ id: m.id, ok: true, value: await this.metrics.text() });
+      } else if (m.op === 'track') {
+        if (!this.opts.asyncStacks) throw new Error('creation-stack tracking is off; start the agent with LEAKSCOPE_ASYNC_STACKS=1 (asyncStacks: true)');
+        this.tracker.start(m.promises);
+        this.trackTimer = setTimeout(() => {
+          this.trackTimer = undefined;
+          this.reply({ id: m.id, ok: true, value: this.tracker.stop() });
+        }, m.seconds * 1000);
+        this.trackTimer.unref();
+      }
+    } catch (e) {
+      this.reply({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  close(): void {
+    if (this.trackTimer) clearTimeout(this.trackTimer);
+    if (this.tracker.active) this.tracker.stop();
+    this.metrics?.close();
+    this.port.close();
+  }
+}

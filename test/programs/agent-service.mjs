@@ -1,0 +1,83 @@
+// A small HTTP service with planted leaks, for the agent tests and the overhead benchmark.
+// Start with the agent: node --import <repo>/dist/src/register.js test/programs/agent-service.mjs
+// Prints `SERVICE_PORT=<n>` on stdout once listening (PORT env var, default 0 = any free port).
+import { createServer } from 'node:http';
+
+const retained = [];
+
+// Heap leak: every /leak request keeps about 64 KiB reachable forever.
+function rememberRequest(id) {
+  const blob = [];
+  for (let i = 0; i < 1024; i++) blob.push({ id, i, pad: 'x'.repeat(16) });
+  retained.push(blob);
+}
+
+// Async leak: every /poll request starts an interval nobody clears.
+function startPoller(id) {
+  setInterval(function pollForever() {
+    if (id < 0) console.log('never');
+  }, 60_000);
+}
+
+// CPU: a hot function that shows up in a CPU profile.
+function burnCpu(ms) {
+  const end = Date.now() + ms;
+  let x = 0;
+  while (Date.now() < end) {
+    for (let i = 0; i < 10_000; i++) x = (x * 31 + i) % 1_000_003;
+  }
+  return x;
+}
+
+// A stuck event loop: a synchronous loop that holds the main thread.
+function stuckInHere(ms) {
+  const end = Date.now() + ms;
+  let n = 0;
+  while (Date.now() < end) n++;
+  return n;
+}
+
+// The realistic JSON handler the benchmark drives: allocates per request, keeps nothing.
+function handleJson(id) {
+  const items = [];
+  for (let i = 0; i < 20; i++) items.push({ id: `${id}-${i}`, name: `item ${i}`, tags: ['a', 'b', String(i)], price: i * 1.5 });
+  return JSON.stringify({ ok: true, count: items.length, items });
+}
+
+let seq = 0;
+const server = createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  const n = ++seq;
+  switch (url.pathname) {
+    case '/leak': {
+      const count = Number(url.searchParams.get('n') ?? 1);
+      for (let k = 0; k < count; k++) rememberRequest(n * 1000 + k);
+      res.end(`retained ${retained.length}\n`);
+      return;
+    }
+    case '/poll': {
+      const count = Number(url.searchParams.get('n') ?? 1);
+      for (let k = 0; k < count; k++) startPoller(n);
+      res.end('polling\n');
+      return;
+    }
+    case '/spin':
+      res.end(`spun ${burnCpu(Number(url.searchParams.get('ms') ?? 100))}\n`);
+      return;
+    case '/block':
+      // answer first, then block the loop
+      res.end('blocking\n');
+      setTimeout(() => stuckInHere(Number(url.searchParams.get('ms') ?? 3000)), 10);
+      return;
+    case '/json':
+      res.setHeader('content-type', 'application/json');
+      res.end(handleJson(n));
+      return;
+    default:
+      res.end('ok\n');
+  }
+});
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`SERVICE_PORT=${server.address().port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
