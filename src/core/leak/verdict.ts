@@ -8,6 +8,8 @@
  *                                above an absolute floor per unit and a fraction of the total;
  * - warming cache, plateau     → the Theil–Sen slope over the later part of the window (the last
  *                                half, at least 3 points) must keep a fraction of the overall slope;
+ * - one step (a lazy init, one late GC) → no single interval may carry more than `maxJumpShare`
+ *                                of the growth: a leak grows in many small steps;
  * - churn that dies            → fails the trend test or the later-part slope.
  */
 import { mannKendall, theilSen } from './stats.js';
@@ -25,12 +27,14 @@ export interface VerdictParams {
   floor: Record<LeakUnit, number>;
   /** later-part slope ≥ lateRatio × overall slope */
   lateRatio: number;
+  /** the largest rise between two consecutive samples must be at most this share of the growth */
+  maxJumpShare: number;
 }
 
 export const SENSITIVITY: Record<Sensitivity, Omit<VerdictParams, 'minSamples'>> = {
-  low: { alpha: 0.01, minTau: 0.6, materialFraction: 0.05, lateRatio: 0.5, floor: { bytes: 4 * 1024 * 1024, objects: 4000, count: 20 } },
-  normal: { alpha: 0.05, minTau: 0.5, materialFraction: 0.01, lateRatio: 0.3, floor: { bytes: 1024 * 1024, objects: 1000, count: 5 } },
-  high: { alpha: 0.1, minTau: 0.35, materialFraction: 0.002, lateRatio: 0.2, floor: { bytes: 256 * 1024, objects: 200, count: 2 } },
+  low: { alpha: 0.01, minTau: 0.6, materialFraction: 0.05, lateRatio: 0.5, maxJumpShare: 0.4, floor: { bytes: 4 * 1024 * 1024, objects: 4000, count: 20 } },
+  normal: { alpha: 0.05, minTau: 0.5, materialFraction: 0.01, lateRatio: 0.3, maxJumpShare: 0.5, floor: { bytes: 1024 * 1024, objects: 1000, count: 5 } },
+  high: { alpha: 0.1, minTau: 0.35, materialFraction: 0.002, lateRatio: 0.2, maxJumpShare: 0.6, floor: { bytes: 256 * 1024, objects: 200, count: 2 } },
 };
 
 export const DEFAULT_MIN_SAMPLES = 5;
@@ -39,7 +43,7 @@ export function verdictParams(sensitivity: Sensitivity = 'normal', minSamples = 
   return { ...SENSITIVITY[sensitivity], minSamples: Math.max(3, minSamples) };
 }
 
-export type VerdictReason = 'leak' | 'too-few-samples' | 'no-growth' | 'immaterial' | 'not-significant' | 'not-monotonic' | 'plateau';
+export type VerdictReason = 'leak' | 'too-few-samples' | 'no-growth' | 'immaterial' | 'not-significant' | 'not-monotonic' | 'plateau' | 'single-jump';
 
 export interface Verdict {
   leak: boolean;
@@ -105,5 +109,8 @@ export function judgeSeries(
   const late = theilSen(x, y, lateFrom, to);
   const withLate = { ...withSlope, lateSlope: late.slope };
   if (!(late.slope >= params.lateRatio * ts.slope)) return none('plateau', withLate);
+  let maxJump = 0;
+  for (let i = from + 1; i < to; i++) maxJump = Math.max(maxJump, y[i]! - y[i - 1]!);
+  if (maxJump > params.maxJumpShare * growth) return none('single-jump', withLate);
   return { leak: true, reason: 'leak', ...withLate };
 }
