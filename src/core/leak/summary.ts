@@ -10,7 +10,8 @@
  *
  * The "leaf user frame" is the innermost frame that is not the runtime's own: Go `runtime.*` and
  * standard-library frames (a Go package path whose first element has no dot, other than `main`), and
- * Node internals (`node:` files, V8 pseudo-frames such as `(garbage collector)`). Allocations made
+ * Node internals (`node:` files, V8 builtins and pseudo-frames such as `padEnd` or `(garbage collector)`,
+ * which have no file). Allocations made
  * inside `fmt.Sprintf` or `Map.prototype.set` are charged to the user code that called them, which
  * is what a postmortem needs; when every frame is internal, the leaf itself is used.
  */
@@ -72,6 +73,8 @@ export function isInternalFrame(name: string, file: string): boolean {
   if (name.startsWith('runtime.') && (file === '' || file.endsWith('.go') || file.endsWith('.s'))) return true;
   if (file.endsWith('.go') || file.endsWith('.s')) return isGoInternal(name);
   if (file.startsWith('node:') || file.startsWith('internal/')) return true;
+  // No file: a V8 builtin (`padEnd`, `JSON.stringify`), a native frame, or a bare address.
+  if (file === '') return true;
   if (name.startsWith('(') && name.endsWith(')') && name !== '(anonymous)') return true;
   return false;
 }

@@ -1,0 +1,71 @@
+/**
+ * The leaky example service: an HTTP server whose single route runs the request pipeline of
+ * leaks.ts, with leakscope's agent serving /debug/pprof on its own port.
+ *
+ *   PORT=8080 AGENT_PORT=6060 node dist/examples/node-service/server.js
+ *
+ * PORT / AGENT_PORT 0 (the default) pick free ports. When ready it prints one JSON line on stdout:
+ *   {"ready":true,"url":"http://127.0.0.1:…/","agent":"http://127.0.0.1:…/debug/pprof/"}
+ * LEAKSCOPE_TOKEN protects the agent; LEAKSCOPE_HEAP_INTERVAL sets its sampling interval
+ * (default here 131072 bytes: finer than the agent's default, fine for a demo).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startAgent } from '../../src/agent/index.js';
+import { pipeline, publishPrice, type RequestContext } from './leaks.js';
+
+let seq = 0;
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname !== '/api') {
+    res.writeHead(url.pathname === '/' ? 200 : 404, { 'content-type': 'text/plain' });
+    res.end(url.pathname === '/' ? 'leaky example service: GET /api?user=U&product=P\n' : 'not found\n');
+    return;
+  }
+  const ctx: RequestContext = {
+    id: ++seq,
+    user: url.searchParams.get('user') ?? `user${seq % 1000}`,
+    product: url.searchParams.get('product') ?? String(seq),
+    body: {},
+  };
+  for (const step of pipeline) step(ctx);
+  const text = JSON.stringify(ctx.body);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 0);
+  const agentPort = Number(process.env.AGENT_PORT ?? 0);
+  const agent = await startAgent({
+    host: '127.0.0.1',
+    port: agentPort,
+    token: process.env.LEAKSCOPE_TOKEN || undefined,
+    heapInterval: Number(process.env.LEAKSCOPE_HEAP_INTERVAL ?? 131072),
+  });
+  if (!agent.active) {
+    process.stderr.write(`example service: agent did not start: ${agent.error}\n`);
+    process.exit(1);
+  }
+  const server = createServer(handle);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const addr = server.address() as AddressInfo;
+  const prices = setInterval(() => publishPrice(Math.random()), 5000);
+  prices.unref();
+  process.stdout.write(JSON.stringify({ ready: true, url: `http://127.0.0.1:${addr.port}/`, agent: agent.url }) + '\n');
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    void agent.close().then(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`example service: ${(e as Error).message}\n`);
+  process.exit(1);
+});
