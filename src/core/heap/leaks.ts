@@ -148,11 +148,21 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
       count: acc.count,
       retainedSize: acc.retained,
       growth: acc.growth,
-      retainerPath: labeler.render(pathTo(tree, acc.rep)),
+      retainerPath: fromModuleScope(labeler.render(pathTo(tree, acc.rep))),
       location: formatLocation(locations.describe(acc.rep)),
       representativeId: raw.nodeId[acc.rep]!,
     });
   }
   out.sort((a, b) => b.retainedSize - a.retainedSize || b.count - a.count || (a.className < b.className ? -1 : 1));
   return { snapshots: k, leakedObjects: leakedCount, groups: out };
+}
+
+/**
+ * A module's scope lives as long as the process, so a leak's path is shown from the innermost
+ * module scope on: what comes before it (how the module itself is reached) is the same for every
+ * leak in that module and varies between Node versions.
+ */
+export function fromModuleScope(path: string[]): string[] {
+  const k = path.lastIndexOf('(module scope)');
+  return k > 0 ? path.slice(k) : path;
 }

@@ -8,7 +8,8 @@
  * own bookkeeping, never through the program's data.
  *
  * Invariants: `parentEdge[v]` is the edge index + 1 of v's tree edge (0 for the root and for nodes
- * the root does not reach); `parentEdge[v]` points from a node with strictly smaller distance.
+ * the root does not reach); `parentEdge[v]` points from a node with strictly smaller distance
+ * (paths from the global objects are preferred, paths through volatile roots found last).
  */
 import type { HeapGraph } from './graph.js';
 
@@ -40,24 +41,51 @@ export function retainerTree(g: HeapGraph, bits: Uint8Array): RetainerTree {
   const sloppy = g.strings.indexOf('sloppy_function_map');
   const names = raw.nodeName;
   const types = raw.nodeType;
+  // Paths are searched in three tiers, like DevTools' "user roots first":
+  //  0. from the global objects (the root's non-synthetic children);
+  //  1. from the other GC root categories (global handles, embedder roots, …);
+  //  2. from volatile roots — handles, stack slots and strong-root entries alive only while the
+  //     snapshot is being written. A path through them explains nothing, and which objects they
+  //     happen to hold differs between runs and Node versions.
+  const volatile = new Set(['(Handle scope)', '(Stack roots)', '(Strong roots)'].map((x) => g.strings.indexOf(x)).filter((x) => x >= 0));
+  const synthetic = g.t.synthetic;
+  const deferred: number[][] = [[], [], []]; // per tier: edge, source pairs
   let head = 0;
   let tail = 0;
   distance[0] = 0;
   queue[tail++] = 0;
-  while (head < tail) {
-    const v = queue[head++]!;
-    const dv = distance[v]! + 1;
-    const isNC = names[v] === nativeContext && nativeContext >= 0;
-    for (let e = fe[v]!; e < fe[v + 1]!; e++) {
-      if ((bits[e >>> 3]! & (1 << (e & 7))) === 0) continue;
+  for (let pass = 0; pass < 3; pass++) {
+    const list = deferred[pass]!;
+    for (let k = 0; k < list.length; k += 2) {
+      const e = list[k]!;
+      const v = list[k + 1]!;
       const w = to[e]!;
       if (distance[w] !== FAR) continue;
-      if (isNC && (et[e] === eHidden || types[w] === hiddenT)) continue;
-      if (sloppy >= 0 && en[e] === sloppy && et[e] !== g.t.eElement && et[e] !== eHidden) continue;
-      distance[w] = dv;
+      distance[w] = distance[v]! + 1;
       parentEdge[w] = e + 1;
       parentNode[w] = v;
       queue[tail++] = w;
+    }
+    while (head < tail) {
+      const v = queue[head++]!;
+      const dv = distance[v]! + 1;
+      const isNC = names[v] === nativeContext && nativeContext >= 0;
+      for (let e = fe[v]!; e < fe[v + 1]!; e++) {
+        if ((bits[e >>> 3]! & (1 << (e & 7))) === 0) continue;
+        const w = to[e]!;
+        if (distance[w] !== FAR) continue;
+        if (isNC && (et[e] === eHidden || types[w] === hiddenT)) continue;
+        if (sloppy >= 0 && en[e] === sloppy && et[e] !== g.t.eElement && et[e] !== eHidden) continue;
+        const tier = types[w] !== synthetic ? 0 : volatile.has(names[w]!) ? 2 : v === 0 ? 1 : 0;
+        if (tier > pass) {
+          deferred[tier]!.push(e, v);
+          continue;
+        }
+        distance[w] = dv;
+        parentEdge[w] = e + 1;
+        parentNode[w] = v;
+        queue[tail++] = w;
+      }
     }
   }
   return { parentEdge, parentNode, distance };

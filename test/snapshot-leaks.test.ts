@@ -1,0 +1,90 @@
+/**
+ * The leak finder on real snapshots: a child process with four planted leaks (a Map of request
+ * contexts never pruned, listeners added to a shared emitter and never removed, intervals never
+ * cleared, waiters parked in a Map and never resolved) plus churn that dies and one-time objects
+ * writes three snapshots. Every planted leak must come out as its own group with the right path
+ * and source location, and nothing else may. Run with every installed Node version.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { cliPath } from './helpers/paths.js';
+import { leakyProgram, nodeBinaries, runNode } from './helpers/snapshot-node.js';
+
+const PER_PHASE = 150;
+let dir = '';
+
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'leakscope-snapshot-leaks-'));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** the 1-based line of the `// LEAK:<name>` marker in the program */
+function markerLine(name: string): number {
+  const lines = readFileSync(leakyProgram, 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(`// LEAK:${name}`));
+  assert.ok(i >= 0, `marker ${name}`);
+  return i + 1;
+}
+
+interface Group {
+  className: string;
+  count: number;
+  retainedSize: number;
+  growth: number[];
+  retainerPath: string[];
+  location: string | null;
+  representativeId: number;
+}
+
+function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('every planted leak is one group with its path and location, and nothing else is', async (t) => {
+  const { present, missing } = nodeBinaries();
+  for (const m of missing) t.diagnostic(`not installed, skipped: ${m}`);
+  for (const bin of present) {
+    await t.test(bin.label, () => {
+      const out = path.join(dir, bin.label.replace(/\W+/g, '_'));
+      mkdirSync(out);
+      runNode(bin.path, [leakyProgram, out, String(PER_PHASE)]);
+      const r = cli(['snapshot', 'leaks', '--json', ...['s1', 's2', 's3'].map((s) => path.join(out, `${s}.heapsnapshot`))]);
+      assert.equal(r.code, 0, r.stderr);
+      const { groups } = JSON.parse(r.stdout) as { groups: Group[] };
+      const names = groups.map((g) => g.className).sort();
+      assert.deepEqual(names, ['RequestContext', 'Timeout', 'onConfig()', 'settle()'], JSON.stringify(groups, null, 1));
+      const by = new Map(groups.map((g) => [g.className, g]));
+      const at = (marker: string): string => `${leakyProgram}:${markerLine(marker)}`;
+      for (const g of groups) {
+        assert.equal(g.count, PER_PHASE, `${g.className} count`);
+        assert.deepEqual(g.growth, [PER_PHASE, 2 * PER_PHASE, 3 * PER_PHASE], `${g.className} growth`);
+        assert.ok(g.retainedSize > 0);
+      }
+      assert.deepEqual(by.get('RequestContext')!.retainerPath, ['(module scope)', 'contexts', 'Map', 'RequestContext']);
+      assert.equal(by.get('RequestContext')!.location, at('contexts'));
+      assert.deepEqual(by.get('settle()')!.retainerPath, ['(module scope)', 'waiters', 'Map', 'settle()']);
+      assert.equal(by.get('settle()')!.location, at('waiters'));
+      assert.deepEqual(by.get('onConfig()')!.retainerPath, ['(module scope)', 'bus', 'EventEmitter', '_events', 'Object', 'config', 'Array', '[]', 'onConfig()']);
+      assert.equal(by.get('onConfig()')!.location, at('listeners'));
+      // Node's timer list: …(module scope) → timerListMap → Object → [] → TimersList → _idleNext|_idlePrev → Timeout
+      const tp = by.get('Timeout')!.retainerPath;
+      assert.deepEqual(tp.slice(-6, -1), ['timerListMap', 'Object', '[]', 'TimersList', tp.at(-2)]);
+      assert.match(tp.at(-2)!, /^_idle(Next|Prev)$/);
+      assert.equal(tp.at(-1), 'Timeout');
+      assert.equal(by.get('Timeout')!.location, at('intervals'));
+      if (bin.path !== process.execPath) return;
+      // the text report says the same
+      const text = cli(['snapshot', 'leaks', ...['s1', 's2', 's3'].map((s) => path.join(out, `${s}.heapsnapshot`))]);
+      assert.equal(text.code, 0);
+      assert.match(text.stdout, /^4 leak group\(s\) across 3 snapshots:/);
+      assert.match(text.stdout, /path: \(module scope\) → contexts → Map → RequestContext/);
+    });
+  }
+});
