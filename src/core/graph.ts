@@ -17,6 +17,8 @@ export interface NodeInfo {
   line: number;
   address: bigint;
   objfile: string;
+  /** the function's start line, part of the identity only when the name is dropped (as pprof) */
+  startLine: number;
 }
 
 export interface GraphOptions {
@@ -142,7 +144,7 @@ export function buildNodeTable(p: Profile, o: GraphOptions): NodeTable {
       const ln = lines[j];
       let info: NodeInfo;
       if (!ln || ln.fn < 0) {
-        info = { name: '', file: '', line: 0, address, objfile };
+        info = { name: '', file: '', line: 0, address, objfile, startLine: 0 };
       } else {
         const fn = p.functions[ln.fn]!;
         const name = keepFn ? fn.name : '';
@@ -152,9 +154,10 @@ export function buildNodeTable(p: Profile, o: GraphOptions): NodeTable {
           line: keepLine ? ln.line : 0,
           address,
           objfile: name === '' ? objfile : '',
+          startLine: name === '' ? fn.startLine : 0,
         };
       }
-      const key = `${info.address}\u0000${info.name}\u0000${info.file}\u0000${info.line}\u0000${info.objfile}`;
+      const key = `${info.address}\u0000${info.name}\u0000${info.file}\u0000${info.line}\u0000${info.objfile}\u0000${info.startLine}`;
       let id = keyIndex.get(key);
       if (id === undefined) {
         id = infos.length;
@@ -206,6 +209,7 @@ export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?:
     s.add(parent);
   };
 
+  const seenPairs = new Set<number>();
   const t = p.samples;
   const nt = p.sampleTypes.length;
   const vi = o.valueIndex;
@@ -217,6 +221,7 @@ export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?:
     if (w === 0) continue;
     let parent = -1;
     let residual = false;
+    if (seenPairs.size > 0) seenPairs.clear();
     const a = stackStart[s]!;
     for (let i = stackStart[s + 1]! - 1; i >= a; i--) {
       const l = stack[i]!;
@@ -233,7 +238,12 @@ export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?:
           cum[node]! += w;
         }
         if (anyInlinable && inlinable[node] && parent >= 0 && parent !== node) {
-          addParent(ni !== le - 1 ? inlineParents! : plainParents!, node, parent);
+          // pprof counts an edge once per sample: its first occurrence decides its inline flag
+          const pair = parent * n + node;
+          if (!seenPairs.has(pair)) {
+            seenPairs.add(pair);
+            addParent(ni !== le - 1 ? inlineParents! : plainParents!, node, parent);
+          }
         }
         parent = node;
         residual = false;
@@ -289,7 +299,70 @@ export function sortNodes(g: Graph, byCum: boolean, names: string[]): number[] {
       const b = Math.abs(cum[r]!);
       if (a !== b) return b - a;
     }
-    return l - r;
+    const kl = sprintInfo(g.infos[l]!);
+    const kr = sprintInfo(g.infos[r]!);
+    return kl < kr ? -1 : kl > kr ? 1 : l - r;
   });
   return order;
+}
+
+export interface Edge {
+  src: number;
+  dest: number;
+  weight: number;
+  inline: boolean;
+  residual: boolean;
+}
+
+/**
+ * The edges of the graph (pprof's Node.In/Out): per sample each caller→callee pair counts once;
+ * an edge is inline only if every occurrence is an inlined call; a residual edge skips nodes
+ * that were not kept. Slower than buildGraph (a map lookup per frame): only tree/peek use it.
+ */
+export function buildEdges(p: Profile, table: NodeTable, o: GraphOptions, kept?: Uint8Array): Map<string, Edge> {
+  const edges = new Map<string, Edge>();
+  const { locStart, locNodes } = table;
+  const t = p.samples;
+  const nt = p.sampleTypes.length;
+  const seen = new Set<string>();
+  for (let s = 0; s < t.count; s++) {
+    const w = t.values[s * nt + o.valueIndex]!;
+    if (w === 0) continue;
+    seen.clear();
+    let parent = -1;
+    let residual = false;
+    for (let i = t.stackStart[s + 1]! - 1; i >= t.stackStart[s]!; i--) {
+      const l = t.stack[i]!;
+      const ls = locStart[l]!;
+      const le = locStart[l + 1]!;
+      for (let ni = le - 1; ni >= ls; ni--) {
+        const n = locNodes[ni]!;
+        if (kept && !kept[n]) {
+          residual = true;
+          continue;
+        }
+        if (parent >= 0 && n !== parent) {
+          const key = `${parent},${n}`;
+          if (!seen.has(key)) {
+            seen.add(key);
+            const inline = ni !== le - 1;
+            const e = edges.get(key);
+            if (e) {
+              e.weight += w;
+              if (residual) e.residual = true;
+              if (!inline) e.inline = false;
+            } else edges.set(key, { src: parent, dest: n, weight: w, inline, residual });
+          }
+        }
+        parent = n;
+        residual = false;
+      }
+    }
+  }
+  return edges;
+}
+
+/** fmt.Sprint of pprof's NodeInfo struct, its last-resort sort key (compareNodes). */
+function sprintInfo(i: NodeInfo): string {
+  return `{${i.name}  ${i.address} ${i.file} ${i.startLine} ${i.line} ${i.objfile}}`;
 }

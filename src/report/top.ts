@@ -80,12 +80,12 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
     g = buildGraph(p, table, gopt, kept);
     order = sortNodes(g, Boolean(o.cum), names);
   }
-  return { g, order, names, droppedNodes, origCount, nodeFraction };
+  return { g, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum };
 }
 
 /** pprof's selectOutputUnit for unit=minimum. */
 export function selectOutputUnit(g: Graph, ids: number[], sampleUnit: string, unitOpt: string): string {
-  if (unitOpt !== 'minimum' || ids.length === 0) return unitOpt === 'minimum' ? sampleUnit : unitOpt;
+  if (unitOpt !== 'minimum' || ids.length === 0) return unitOpt;
   let minValue = 0;
   let maxValue = 0;
   for (const id of ids) {

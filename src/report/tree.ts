@@ -1,0 +1,93 @@
+/**
+ * pprof's tree report (`-tree`, and `peek regex` which shows only matching nodes, untrimmed):
+ * for each node its callers above and callees below, with edge weights.
+ */
+import { buildEdges, buildNodeTable, type Edge } from '../core/graph.js';
+import { LeakscopeError } from '../core/errors.js';
+import { padLeft, percentage, scaledLabel } from '../core/units.js';
+import type { Prepared, ReportOptions } from './prepare.js';
+import { profileLabels, selectOutputUnit, trimmedGraph } from './top.js';
+
+const SEPARATOR = '----------------------------------------------------------+-------------';
+const LEGEND = '      flat  flat%   sum%        cum   cum%   calls calls% + context 	 	 ';
+
+export interface TreeNodeJson {
+  name: string;
+  flat: number;
+  cum: number;
+  callers: { name: string; weight: number; inline: boolean }[];
+  callees: { name: string; weight: number; inline: boolean }[];
+}
+
+export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): { text: string; nodes: TreeNodeJson[] } {
+  const opts: ReportOptions = symbol ? { ...o, nodeCount: 0, nodeFraction: 0 } : o;
+  const { g, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum } = trimmedGraph(prep, opts, 80);
+  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum');
+  const fmt = (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
+  const gopt = { valueIndex: prep.valueIndex, granularity: prep.granularity, noInlines: o.noInlines, trimPath: o.trimPath, sourcePath: o.sourcePath };
+  const table = buildNodeTable(prep.profile, gopt);
+  const kept = new Uint8Array(table.infos.length);
+  for (const id of order) kept[id] = 1;
+  let flatTotal = 0;
+  for (const id of order) flatTotal += g.flat[id]!;
+  // pprof's edge cutoff comes from the flat sum of the complete (untrimmed) graph
+  const edgeCutoff = symbol ? 0 : Math.abs(Math.trunc(fullFlatSum * 0.001));
+  const ins = new Map<number, Edge[]>();
+  const outs = new Map<number, Edge[]>();
+  for (const e of buildEdges(prep.profile, table, gopt, kept).values()) {
+    if (edgeCutoff > 0 && Math.abs(e.weight) < edgeCutoff) continue;
+    (ins.get(e.dest) ?? ins.set(e.dest, []).get(e.dest)!).push(e);
+    (outs.get(e.src) ?? outs.set(e.src, []).get(e.src)!).push(e);
+  }
+  const sortEdges = (es: Edge[]) =>
+    es.sort((a, b) => {
+      if (a.weight !== b.weight) return Math.abs(b.weight) - Math.abs(a.weight);
+      const fa = names[a.src]!;
+      const fb = names[b.src]!;
+      if (fa !== fb) return fa < fb ? -1 : 1;
+      const ta = names[a.dest]!;
+      const tb = names[b.dest]!;
+      return ta < tb ? -1 : ta > tb ? 1 : 0;
+    });
+
+  const lines: string[] = [...profileLabels(prep.profile, prep, fmt)];
+  if (prep.activeFilters.length > 0) {
+    lines.push('Active filters:');
+    for (const f of prep.activeFilters) lines.push('   ' + (f.length > 80 ? f.slice(0, 80) + '…' : f));
+  }
+  lines.push(`Showing nodes accounting for ${fmt(flatTotal)}, ${percentage(flatTotal, prep.total).trim()} of ${fmt(prep.total)} total`);
+  if (prep.total !== 0) {
+    if (droppedNodes > 0) lines.push(`Dropped ${droppedNodes} node${droppedNodes === 1 ? '' : 's'} (cum <= ${fmt(Math.abs(Math.trunc(prep.total * nodeFraction)))})`);
+    if (order.length > 0 && order.length < origCount) lines.push(`Showing top ${order.length} nodes out of ${origCount}`);
+  }
+  lines.push(SEPARATOR, LEGEND);
+  const nodes: TreeNodeJson[] = [];
+  let flatSum = 0;
+  let matched = 0;
+  for (const id of order) {
+    const name = names[id]!;
+    const flat = g.flat[id]!;
+    const cum = g.cum[id]!;
+    if (symbol && !symbol.test(name)) continue;
+    matched++;
+    lines.push(SEPARATOR);
+    const inE = sortEdges(ins.get(id) ?? []);
+    const outE = sortEdges(outs.get(id) ?? []);
+    for (const e of inE) lines.push(`${padLeft(fmt(e.weight), 50)} ${percentage(e.weight, cum)} |   ${names[e.src]}${e.inline ? ' (inline)' : ''}`);
+    flatSum += flat;
+    lines.push(
+      `${padLeft(fmt(flat), 10)} ${percentage(flat, prep.total)} ${percentage(flatSum, prep.total)} ${padLeft(fmt(cum), 10)} ${percentage(cum, prep.total)}                | ${name}`,
+    );
+    for (const e of outE) lines.push(`${padLeft(fmt(e.weight), 50)} ${percentage(e.weight, cum)} |   ${names[e.dest]}${e.inline ? ' (inline)' : ''}`);
+    nodes.push({
+      name,
+      flat,
+      cum,
+      callers: inE.map((e) => ({ name: names[e.src]!, weight: e.weight, inline: e.inline })),
+      callees: outE.map((e) => ({ name: names[e.dest]!, weight: e.weight, inline: e.inline })),
+    });
+  }
+  if (order.length > 0) lines.push(SEPARATOR);
+  if (symbol && matched === 0) throw new LeakscopeError('E_NO_DATA', `no matches found for regexp: ${symbol.source}`);
+  return { text: lines.join('\n') + '\n', nodes };
+}
