@@ -275,3 +275,35 @@ test('CLI: convert the project\'s real Go heap profile; collapsed sums match the
   // the inlined main.render appears below (*store).get, which is its caller
   assert.match(text, /main\.\(\*store\)\.get;main\.render /);
 });
+
+test('CLI: several inputs are merged (collapsed values are the sums); incompatible ones refused', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'leakscope-convert-merge-'));
+  try {
+    const a = makeProfile({ samples: 200, functions: 30, seed: 41 });
+    const b = makeProfile({ samples: 150, functions: 30, seed: 42 });
+    const fa = path.join(dir, 'a.pb.gz');
+    const fb = path.join(dir, 'b.pb');
+    writeFileSync(fa, gzipSync(encodeProfile(a)));
+    writeFileSync(fb, encodeProfile(b));
+    const sums = new Map<string, number>();
+    for (const text of [encodeCollapsed(a), encodeCollapsed(b)]) {
+      for (const line of text.trimEnd().split('\n')) {
+        const i = line.lastIndexOf(' ');
+        sums.set(line.slice(0, i), (sums.get(line.slice(0, i)) ?? 0) + Number(line.slice(i + 1)));
+      }
+    }
+    const expected = [...sums].filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)).join('\n') + '\n';
+    const r = await run(['convert', '--to', 'collapsed', fa, fb]);
+    assert.equal(r.code, 0, r.stderr);
+    sameText(r.stdout.toString(), expected, 'merged collapsed');
+
+    const cpu = path.join(dir, 'cpu.pb');
+    writeFileSync(cpu, encodeProfile(makeProfile({ samples: 5, functions: 3, seed: 1, sampleTypes: [{ type: 'cpu', unit: 'nanoseconds' }] })));
+    const bad = await run(['convert', '--to', 'collapsed', fa, cpu]);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr.split('\n').filter((l) => l).length, 1, bad.stderr);
+    assert.ok(!bad.stderr.includes('    at '));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -6,6 +6,7 @@ import { parseCommandArgs, intOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import type { Profile } from '../../core/profile.js';
 import { sampleIndex } from '../../core/select.js';
+import { mergeProfiles } from '../../core/algebra.js';
 import { collapsedLines, decodeCollapsed, looksLikeCollapsed } from '../../formats/collapsed.js';
 import { encodeSpeedscope } from '../../formats/speedscope.js';
 import { encodeProfile } from '../../formats/pprof.js';
@@ -52,11 +53,6 @@ export async function loadAnyProfile(source: string, opts: { seconds?: number; t
   }
 }
 
-/**
- * Several inputs are merged. The merge algebra (core/algebra.ts mergeProfiles) is not in the tree
- * yet, so for now exactly one input is accepted and several are a usage error that says so.
- */
-const merge: ((ps: Profile[]) => Profile) | undefined = undefined;
 
 export const convertCommand: CommandSpec = {
   summary: 'convert profiles to collapsed stacks, speedscope JSON or gzip\'d pprof',
@@ -77,9 +73,6 @@ Inputs may be pprof profiles (gzip'd or not) or collapsed stacks; several inputs
     }
     const to = values.to as Format;
     if (positionals.length === 0) throw new LeakscopeError('E_USAGE', 'no profile given');
-    if (positionals.length > 1 && merge === undefined) {
-      throw new LeakscopeError('E_USAGE', 'merging several profiles is not available in this build; give one profile');
-    }
     if (to === 'pprof' && values.output === undefined && io.isTTY) {
       throw new LeakscopeError('E_USAGE', 'refusing to write binary pprof data to a terminal; use -o FILE or redirect stdout');
     }
@@ -87,7 +80,8 @@ Inputs may be pprof profiles (gzip'd or not) or collapsed stacks; several inputs
     const token = values.token ?? process.env.LEAKSCOPE_TOKEN;
     const profiles: Profile[] = [];
     for (const src of positionals) profiles.push(await loadAnyProfile(src, { seconds, token }));
-    const p = profiles.length === 1 ? profiles[0]! : merge!(profiles);
+    // Several inputs are merged as pprof merges them (same sample types required).
+    const p = profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles);
     const si = sampleIndex(p, values['sample-index']);
 
     let out: Uint8Array | string[];
