@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { LeakscopeError } from '../core/errors.js';
 import type { Profile } from '../core/profile.js';
 import { detectKind, summarizeProfile, type LeakKind } from '../core/leak/summary.js';
-import type { Observation } from '../core/leak/analyze.js';
+import type { Observation, RestartReason } from '../core/leak/analyze.js';
 import { isGzip, parseProfileBytes } from './source.js';
 
 export interface IndexEntry {
@@ -189,6 +189,7 @@ export async function loadRunDir(dir: string): Promise<LoadedRun> {
       file: path,
       gapBefore: pendingGap.get(e.profile) ?? false,
       segment: e.segment,
+      ...(e.restart ? { restartReason: e.restart as RestartReason } : {}),
     });
     pendingGap.set(e.profile, false);
   }

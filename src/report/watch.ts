@@ -235,7 +235,10 @@ function header(a: LeakAnalysis, meta: ReportMeta): string[] {
     const last = k.totals[k.totals.length - 1] ?? 0;
     lines.push(
       `  ${k.kind.padEnd(9)} ${formatValue(first, k.unit)} → ${formatValue(last, k.unit)}${k.unit === 'count' ? countWord(k.kind) : ''}  ${sparkline(k.totals, 32)}` +
-        (restarts > 0 ? `  (${restarts} restart${restarts === 1 ? '' : 's'}: ${k.segments.slice(1).map((s) => s.reason).join(', ')}; last segment analyzed)` : ''),
+        (restarts > 0
+          ? `  (${restarts} restart${restarts === 1 ? '' : 's'}: ${k.segments.slice(1).map((s) => s.reason).join(', ')}; ` +
+            `segment ${k.analyzed ? k.segments.indexOf(k.analyzed) + 1 : '?'} of ${k.segments.length} analyzed)`
+          : ''),
     );
   }
   if (meta.runDir) lines.push(`  run directory: ${meta.runDir}`);

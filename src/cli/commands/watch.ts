@@ -9,7 +9,7 @@ import type { CliIO, CommandSpec } from '../io.js';
 import { parseCommandArgs, intOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { summarizeProfile, type LeakKind } from '../../core/leak/summary.js';
-import { analyzeLeaks, restartBetween, type LeakAnalysis, type Observation } from '../../core/leak/analyze.js';
+import { analyzeLeaks, restartBetween, type LeakAnalysis, type Observation, type RestartReason } from '../../core/leak/analyze.js';
 import type { Sensitivity } from '../../core/leak/verdict.js';
 import { fetchBytes, parseProfileBytes } from '../../node/source.js';
 import { RunDir, defaultRunDirName, profileTotals, type IndexEntry } from '../../node/run-dir.js';
@@ -180,7 +180,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     results.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
     const fresh: { kind: LeakKind; obs: Observation; file: string; totals: Record<string, number>; timeNanos: string; time: number }[] = [];
     const entries: IndexEntry[] = [];
-    let restartReason: string | undefined;
+    let restartReason: RestartReason | undefined;
     for (const r of results) {
       if (r.bytes) {
         try {
@@ -207,6 +207,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     }
     for (const f of fresh) {
       f.obs.segment = segment;
+      if (restartReason) f.obs.restartReason = restartReason;
       observations.push(f.obs);
       lastObs.set(f.kind, f.obs);
       pendingGap.set(f.kind, false);

@@ -21,6 +21,8 @@ export interface Observation {
   gapBefore?: boolean;
   /** segment assigned by the collector (watch); detected when absent */
   segment?: number;
+  /** why the collector began a new segment at this observation (with `segment`) */
+  restartReason?: RestartReason;
   /** process start time when the target reports one (ms); a change marks a restart */
   startTimeMs?: number;
 }
@@ -150,7 +152,7 @@ export function segmentObservations(obs: Observation[]): Segment[] {
     const cur = obs[i]!;
     let r: Segment['reason'] | undefined;
     if (prev.segment !== undefined && cur.segment !== undefined) {
-      if (cur.segment !== prev.segment) r = 'collector';
+      if (cur.segment !== prev.segment) r = cur.restartReason ?? 'collector';
     } else {
       const inferredGap = Number.isFinite(medDt) && medDt > 0 && times[i]! - times[i - 1]! > 3 * medDt;
       r = restartBetween(prev, cur, Boolean(cur.gapBefore) || inferredGap);
