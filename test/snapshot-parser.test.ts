@@ -176,3 +176,23 @@ test('gzip input and progress through the file source', async () => {
   assert.ok(seen.length >= 1);
   await assert.rejects(loadHeapSnapshot(path.join(dir, 'missing.heapsnapshot')), /no such file/);
 });
+
+test('ids-only mode reads the nodes and stops', () => {
+  const text = buildSnapshot([
+    { type: 'synthetic', name: '', id: 1, self: 0, edges: [{ type: 'element', name: 1, to: 1 }] },
+    { type: 'object', name: 'A', id: 3, self: 8, edges: [{ type: 'property', name: 'x', to: 2 }] },
+    { type: 'object', name: 'B', id: 4294967301, self: 8 },
+  ]);
+  const bytes = new TextEncoder().encode(text);
+  const p = new HeapSnapshotParser({ idsOnly: true });
+  let fed = 0;
+  for (let o = 0; o < bytes.length && !p.done; o += 16) {
+    p.push(bytes.subarray(o, o + 16));
+    fed = o + 16;
+  }
+  assert.ok(p.done);
+  assert.ok(fed < bytes.length, 'stopped before the end of the input');
+  const s = p.finish();
+  assert.deepEqual([...s.nodeId], [1, 3, 4294967301], 'ids above 2^32 kept exactly');
+  assert.equal(s.edgeCount, 0);
+});

@@ -145,8 +145,25 @@ export class HeapSnapshotParser {
 
   /** total bytes pushed so far */
   bytes = 0;
+  private readonly stopAfterNodes: boolean;
+  private stopped = false;
+
+  /**
+   * @param opts.idsOnly read only the `nodes` section and stop: enough to know which objects
+   *   exist (the leak finder needs no more of every snapshot but the last). `finish()` then returns
+   *   nodes with no edges and no strings.
+   */
+  constructor(opts: { idsOnly?: boolean } = {}) {
+    this.stopAfterNodes = opts.idsOnly === true;
+  }
+
+  /** true once the parser needs no more input (ids-only mode after `nodes`) */
+  get done(): boolean {
+    return this.stopped;
+  }
 
   push(chunk: Uint8Array | string): void {
+    if (this.stopped) return;
     const buf = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
     this.bytes += buf.length;
     let i = 0;
@@ -171,7 +188,7 @@ export class HeapSnapshotParser {
           i = this.startValue(buf, i);
           break;
         case Phase.Numbers:
-          i = this.scanNumbers(buf, i);
+          i = this.target === Target.Nodes ? this.scanNodes(buf, i) : this.target === Target.Edges ? this.scanEdges(buf, i) : this.scanNumbers(buf, i);
           break;
         case Phase.Strings:
           i = this.scanStrings(buf, i);
@@ -180,6 +197,7 @@ export class HeapSnapshotParser {
           i = this.scanSkip(buf, i);
           break;
         case Phase.Done:
+          if (this.stopped) return;
           for (; i < n; i++) if (!isWs(buf[i]!)) throw bad('malformed heap snapshot: data after the end of the JSON object');
           break;
         default:
@@ -283,9 +301,11 @@ export class HeapSnapshotParser {
       this.nodeId = new Uint32Array(nc);
       this.nodeSelfSize = new Float64Array(nc);
       this.firstEdge = new Uint32Array(nc + 1);
-      this.edgeType = new Uint8Array(ec);
-      this.edgeName = new Uint32Array(ec);
-      this.edgeTo = new Uint32Array(ec);
+      if (!this.stopAfterNodes) {
+        this.edgeType = new Uint8Array(ec);
+        this.edgeName = new Uint32Array(ec);
+        this.edgeTo = new Uint32Array(ec);
+      }
     } catch {
       throw new LeakscopeError('E_TOO_LARGE', `heap snapshot too large to load: ${nc} nodes, ${ec} edges`);
     }
@@ -354,6 +374,157 @@ export class HeapSnapshotParser {
       this.skipEsc = false;
       return i;
     }
+    return i;
+  }
+
+  /** The hot loop for `nodes`: every field handled inline, state kept in locals. */
+  private scanNodes(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    const nf = this.nodeFieldCount;
+    const fType = this.nfType;
+    const fName = this.nfName;
+    const fId = this.nfId;
+    const fSelf = this.nfSelf;
+    const fEdges = this.nfEdges;
+    const nodeCount = this.nodeCount;
+    const edgeCount = this.edgeCount;
+    const typeLimit = this.meta.nodeTypes.length;
+    const types = this.nodeType;
+    const names = this.nodeName;
+    const self = this.nodeSelfSize;
+    const first = this.firstEdge;
+    let ids = this.nodeId;
+    let f = this.fpos;
+    let ord = this.row;
+    let val = this.numVal;
+    let inNum = this.inNum;
+    let count = this.count;
+    for (; i < n; i++) {
+      let c = buf[i]!;
+      if (c >= 48 && c <= 57) {
+        val = val * 10 + (c - 48);
+        while (++i < n && (c = buf[i]!) >= 48 && c <= 57) val = val * 10 + (c - 48);
+        if (i === n) {
+          inNum = true;
+          break;
+        }
+        inNum = true;
+      }
+      if (inNum) {
+        if (ord >= nodeCount) throw bad('malformed heap snapshot: "nodes" is longer than node_count says');
+        if (f === fId) {
+          if (val > 0xffffffff && ids instanceof Uint32Array) {
+            ids = Float64Array.from(ids);
+            this.nodeId = ids;
+          }
+          ids[ord] = val;
+        } else if (f === fEdges) {
+          const next = first[ord]! + val;
+          if (next > edgeCount) throw bad('malformed heap snapshot: node edge counts exceed edge_count');
+          first[ord + 1] = next;
+        } else if (f === fName) names[ord] = val > 0xffffffff ? 0xffffffff : val;
+        else if (f === fSelf) self[ord] = val;
+        else if (f === fType) {
+          if (val >= typeLimit) throw bad(`malformed heap snapshot: node type ${val} out of range`);
+          types[ord] = val;
+        }
+        count++;
+        if (++f === nf) {
+          f = 0;
+          ord++;
+        }
+        val = 0;
+        inNum = false;
+      }
+      if (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) continue;
+      if (c === 93) {
+        this.count = count;
+        this.fpos = f;
+        this.row = ord;
+        this.endNumbers();
+        this.numVal = 0;
+        this.inNum = false;
+        this.phase = this.stopAfterNodes ? Phase.Done : Phase.Key;
+        if (this.stopAfterNodes) this.stopped = true;
+        return this.stopAfterNodes ? n : i + 1;
+      }
+      throw bad(`malformed heap snapshot: unexpected character '${String.fromCharCode(c)}' in "nodes"`);
+    }
+    this.count = count;
+    this.fpos = f;
+    this.row = ord;
+    this.numVal = val;
+    this.inNum = inNum;
+    return i;
+  }
+
+  /** The hot loop for `edges`. */
+  private scanEdges(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    const ef = this.edgeFieldCount;
+    const nf = this.nodeFieldCount;
+    const fType = this.efType;
+    const fName = this.efName;
+    const fTo = this.efTo;
+    const edgeCount = this.edgeCount;
+    const nodeCount = this.nodeCount;
+    const typeLimit = this.meta.edgeTypes.length;
+    const types = this.edgeType;
+    const names = this.edgeName;
+    const to = this.edgeTo;
+    let f = this.fpos;
+    let e = this.row;
+    let val = this.numVal;
+    let inNum = this.inNum;
+    let count = this.count;
+    for (; i < n; i++) {
+      let c = buf[i]!;
+      if (c >= 48 && c <= 57) {
+        val = val * 10 + (c - 48);
+        while (++i < n && (c = buf[i]!) >= 48 && c <= 57) val = val * 10 + (c - 48);
+        if (i === n) {
+          inNum = true;
+          break;
+        }
+        inNum = true;
+      }
+      if (inNum) {
+        if (e >= edgeCount) throw bad('malformed heap snapshot: "edges" is longer than edge_count says');
+        if (f === fTo) {
+          const o = val < 2147483648 ? (val / nf) | 0 : Math.floor(val / nf);
+          if (o * nf !== val || o >= nodeCount) throw bad(`malformed heap snapshot: edge ${e} points to ${val}, not a node`);
+          to[e] = o;
+        } else if (f === fName) names[e] = val > 0xffffffff ? 0xffffffff : val;
+        else if (f === fType) {
+          if (val >= typeLimit) throw bad(`malformed heap snapshot: edge type ${val} out of range`);
+          types[e] = val;
+        }
+        count++;
+        if (++f === ef) {
+          f = 0;
+          e++;
+        }
+        val = 0;
+        inNum = false;
+      }
+      if (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) continue;
+      if (c === 93) {
+        this.count = count;
+        this.fpos = f;
+        this.row = e;
+        this.endNumbers();
+        this.numVal = 0;
+        this.inNum = false;
+        this.phase = Phase.Key;
+        return i + 1;
+      }
+      throw bad(`malformed heap snapshot: unexpected character '${String.fromCharCode(c)}' in "edges"`);
+    }
+    this.count = count;
+    this.fpos = f;
+    this.row = e;
+    this.numVal = val;
+    this.inNum = inNum;
     return i;
   }
 
@@ -581,6 +752,23 @@ export class HeapSnapshotParser {
     if (this.phase === Phase.Header) {
       if (this.headerBytes === 0) throw bad('not a heap snapshot (empty input)');
       throw bad('not a heap snapshot (no "nodes" section)');
+    }
+    if (this.stopped) {
+      return {
+        meta: this.meta,
+        nodeCount: this.nodeCount,
+        edgeCount: 0,
+        nodeType: this.nodeType,
+        nodeName: this.nodeName,
+        nodeId: this.nodeId,
+        nodeSelfSize: this.nodeSelfSize,
+        firstEdge: new Uint32Array(this.nodeCount + 1),
+        edgeType: new Uint8Array(0),
+        edgeNameOrIndex: new Uint32Array(0),
+        edgeTo: new Uint32Array(0),
+        locations: new Uint32Array(0),
+        strings: [],
+      };
     }
     if (this.phase !== Phase.Done) {
       throw new LeakscopeError('E_TRUNCATED', `truncated heap snapshot (input ends inside "${this.key}" after ${this.bytes} bytes)`);

@@ -21,6 +21,8 @@ export interface SnapshotProgress {
 export interface SnapshotSourceOptions {
   /** called every ~64 MB and at the end */
   onProgress?: (p: SnapshotProgress) => void;
+  /** read only node ids (see HeapSnapshotParser): stops reading after the `nodes` section */
+  idsOnly?: boolean;
   token?: string;
   timeoutMs?: number;
 }
@@ -71,7 +73,7 @@ async function openStream(source: string, opts: SnapshotSourceOptions): Promise<
 /** Reads and parses one snapshot. Errors name the source. */
 export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
   const { stream, total } = await openStream(source, opts);
-  const parser = new HeapSnapshotParser();
+  const parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly });
   let bytes = 0;
   let nextReport = PROGRESS_STEP;
   let gunzip: ReturnType<typeof createGunzip> | null = null;
@@ -87,6 +89,7 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
           }
         }
         parser.push(chunk);
+        if (parser.done) break;
       }
     };
     const iter = stream[Symbol.asyncIterator]();
@@ -118,6 +121,7 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
               opts.onProgress({ source, bytes, total });
               nextReport = bytes + PROGRESS_STEP;
             }
+            if (parser.done) break;
             if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
           }
           gz.end();

@@ -75,8 +75,8 @@ function progressReporter(io: CliIO, v: Values): ((p: SnapshotProgress) => void)
   };
 }
 
-async function load(src: string, io: CliIO, v: Values): Promise<RawHeapSnapshot> {
-  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN });
+async function load(src: string, io: CliIO, v: Values, idsOnly = false): Promise<RawHeapSnapshot> {
+  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN, idsOnly });
 }
 
 function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapAnalysis {
@@ -116,7 +116,7 @@ export const snapshotCommand: CommandSpec = {
         if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
         const minCount = intOption(v['min-count'], 'min-count', 1) ?? 1;
         const earlier = [];
-        for (const src of positionals.slice(0, -1)) earlier.push(sortedIds(await load(src, io, v)));
+        for (const src of positionals.slice(0, -1)) earlier.push(sortedIds(await load(src, io, v, true)));
         const lastSrc = positionals[positionals.length - 1]!;
         const last = analyze(await load(lastSrc, io, v), lastSrc, io, v);
         const report = findLeaks(last, earlier, { minCount });
