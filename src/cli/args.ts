@@ -62,7 +62,7 @@ export function normalizeArgv(argv: string[], options: Options): string[] {
       out.push(...PPROF_ALIASES[name.replace(/-/g, '_')]!);
       continue;
     }
-    const pprofNames: Record<string, string> = { nodefraction: 'node-fraction', nodecount: 'nodecount', 'diff-base': 'diff-base' };
+    const pprofNames: Record<string, string> = { nodefraction: 'node-fraction', edgefraction: 'edge-fraction', nodecount: 'nodecount', 'diff-base': 'diff-base' };
     const canon = pprofNames[name] ?? name;
     out.push(eq >= 0 ? `--${canon}=${body.slice(eq + 1)}` : `--${canon}`);
   }

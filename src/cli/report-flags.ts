@@ -19,6 +19,7 @@ export const reportFlagSpec = {
   'show-from': { type: 'string' },
   nodecount: { type: 'string' },
   'node-fraction': { type: 'string' },
+  'edge-fraction': { type: 'string' },
   cum: { type: 'boolean' },
   flat: { type: 'boolean' },
   unit: { type: 'string' },
@@ -44,6 +45,7 @@ export interface ReportFlagValues {
   'show-from'?: string;
   nodecount?: string;
   'node-fraction'?: string;
+  'edge-fraction'?: string;
   cum?: boolean;
   flat?: boolean;
   unit?: string;
@@ -68,6 +70,7 @@ export const reportFlagHelp = `  --sample-index X       sample type by name or 0
   --show-from RE         drop frames above the highest match of RE
   --nodecount N          at most N rows (0 = all)
   --node-fraction F      drop rows with |cum| below F × total (default 0.005; pprof -nodefraction)
+  --edge-fraction F      tree: drop edges below F × total (default 0.001; pprof -edgefraction)
   --cum                  sort by cum instead of flat
   --unit U               output unit: minimum (default), auto, B, kB, MB, ns, ms, s…
   --base FILE            subtract FILE (cumulative profiles from one process; pprof -base)
@@ -94,6 +97,8 @@ export function reportOptionsFrom(v: ReportFlagValues): ReportOptions {
   if (nc !== undefined) o.nodeCount = nc;
   const nf = floatOption(v['node-fraction'], 'node-fraction', 0, 1);
   if (nf !== undefined) o.nodeFraction = nf;
+  const ef = floatOption(v['edge-fraction'], 'edge-fraction', 0, 1);
+  if (ef !== undefined) o.edgeFraction = ef;
   if (v.cum) o.cum = true;
   if (v.unit !== undefined) o.unit = v.unit;
   if (v.noinlines) o.noInlines = true;

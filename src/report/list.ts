@@ -25,7 +25,7 @@ export function listReport(prep: Prepared, o: ReportOptions, symbol: RegExp, rea
   const gopt = { valueIndex: prep.valueIndex, granularity: 'lines' as const, noInlines: o.noInlines, trimPath: o.trimPath, sourcePath: o.sourcePath };
   const table = buildNodeTable(prep.profile, gopt);
   const g = buildGraph(prep.profile, table, gopt);
-  const outputUnit = selectOutputUnit(g, g.nodes, prep.sampleUnit, o.unit ?? 'minimum');
+  const outputUnit = selectOutputUnit(g, g.nodes, prep.sampleUnit, o.unit ?? 'minimum', prep.total);
   const fmt = (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
   const dot = (v: number) => (v === 0 ? '.' : fmt(v));
   // group line nodes by (function, file)

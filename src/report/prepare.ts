@@ -22,6 +22,8 @@ export interface ReportOptions {
   nodeCount?: number;
   /** drop nodes with |cum| below this fraction of the total (default 0.005) */
   nodeFraction?: number;
+  /** tree: drop edges with |weight| below this fraction of the total (default 0.001) */
+  edgeFraction?: number;
   cum?: boolean;
   /** output unit: 'minimum' (default), 'auto', or a unit such as 'MB', 'ms', 'B' */
   unit?: string;

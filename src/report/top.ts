@@ -83,18 +83,20 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
   return { g, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum };
 }
 
-/** pprof's selectOutputUnit for unit=minimum. */
-export function selectOutputUnit(g: Graph, ids: number[], sampleUnit: string, unitOpt: string): string {
+/**
+ * pprof's selectOutputUnit for unit=minimum (as in Go 1.19's pprof): the unit of the smallest
+ * non-zero node value, or of 100× it when the total needs a larger unit.
+ */
+export function selectOutputUnit(g: Graph, ids: number[], sampleUnit: string, unitOpt: string, total: number): string {
   if (unitOpt !== 'minimum' || ids.length === 0) return unitOpt;
   let minValue = 0;
-  let maxValue = 0;
   for (const id of ids) {
     let nodeMin = Math.abs(g.flat[id]!);
     if (nodeMin === 0) nodeMin = Math.abs(g.cum[id]!);
     if (nodeMin > 0 && (minValue === 0 || nodeMin < minValue)) minValue = nodeMin;
-    const nodeMax = Math.abs(g.cum[id]!);
-    if (nodeMax > maxValue) maxValue = nodeMax;
   }
+  const maxValue = total;
+  if (minValue === 0) minValue = maxValue;
   const [, minUnit] = scaleValue(minValue, sampleUnit, 'minimum');
   const [, maxUnit] = scaleValue(maxValue, sampleUnit, 'minimum');
   let unit = minUnit;
@@ -146,7 +148,7 @@ export function profileLabels(p: Profile, prep: Prepared, fmt: (v: number) => st
 
 export function topReport(prep: Prepared, o: ReportOptions, defaultNodeCount = 0): TopReport {
   const { g, order, names, droppedNodes, origCount, nodeFraction } = trimmedGraph(prep, o, defaultNodeCount);
-  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum');
+  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total);
   const fmt = (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
   const rows: TopRow[] = order.map((id) => {
     const info: NodeInfo = g.infos[id]!;

@@ -22,7 +22,7 @@ export interface TreeNodeJson {
 export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): { text: string; nodes: TreeNodeJson[] } {
   const opts: ReportOptions = symbol ? { ...o, nodeCount: 0, nodeFraction: 0 } : o;
   const { g, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum } = trimmedGraph(prep, opts, 80);
-  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum');
+  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total);
   const fmt = (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
   const gopt = { valueIndex: prep.valueIndex, granularity: prep.granularity, noInlines: o.noInlines, trimPath: o.trimPath, sourcePath: o.sourcePath };
   const table = buildNodeTable(prep.profile, gopt);
@@ -31,7 +31,7 @@ export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): {
   let flatTotal = 0;
   for (const id of order) flatTotal += g.flat[id]!;
   // pprof's edge cutoff comes from the flat sum of the complete (untrimmed) graph
-  const edgeCutoff = symbol ? 0 : Math.abs(Math.trunc(fullFlatSum * 0.001));
+  const edgeCutoff = symbol ? 0 : Math.abs(Math.trunc(fullFlatSum * (o.edgeFraction ?? 0.001)));
   const ins = new Map<number, Edge[]>();
   const outs = new Map<number, Edge[]>();
   for (const e of buildEdges(prep.profile, table, gopt, kept).values()) {
