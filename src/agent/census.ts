@@ -250,6 +250,12 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
   for (const t of summary.resources) if (!COVERED.has(t) && !summary.groups.some((g) => g.type === t) && !summary.unknown.some((u) => u[0] === t)) {
     residual.set(t, (residual.get(t) ?? 0) + 1);
   }
+  // The agent's own port to the main thread is one of the MessagePorts listed.
+  const ownPort = residual.get('MessagePort');
+  if (ownPort !== undefined) {
+    if (ownPort <= 1) residual.delete('MessagePort');
+    else residual.set('MessagePort', ownPort - 1);
+  }
   for (const [type, count] of residual) entries.push({ type, count });
   if (opts.promises) {
     const r = await countPendingPromises(insp, await query('Promise'), opts.maxPromises ?? 20_000);

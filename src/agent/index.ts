@@ -81,6 +81,8 @@ class RunningAgent implements Agent {
     private readonly services: MainServices,
   ) {
     worker.on('message', (m: WorkerMessage) => this.onMessage(m));
+    // Adding a 'message' listener re-refs the worker's port: unref after every listener change.
+    worker.unref();
   }
 
   get url(): string | undefined {
@@ -153,6 +155,7 @@ class RunningAgent implements Agent {
           }
         };
         this.worker.on('message', onMsg);
+        this.worker.unref();
       });
       try {
         this.worker.postMessage({ type: 'close' });
@@ -243,7 +246,6 @@ async function start(options: AgentOptions): Promise<Agent> {
     removeStash();
     throw e;
   }
-  worker.unref();
   worker.on('error', (e) => log(`worker error: ${e instanceof Error ? e.message : String(e)}`));
   const first = await new Promise<WorkerMessage | { type: 'exit' } | { type: 'timeout' }>((resolve) => {
     const t = setTimeout(() => resolve({ type: 'timeout' }), 15_000);
@@ -255,6 +257,8 @@ async function start(options: AgentOptions): Promise<Agent> {
         resolve(m);
       }
     };
+    // Ref'd while starting, so an `await startAgent()` finishes even in a script with nothing
+    // else to do; unref'd once running.
     worker.on('message', onMsg);
     worker.once('exit', () => {
       clearTimeout(t);

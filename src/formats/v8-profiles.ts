@@ -185,56 +185,16 @@ export class ProfileAssembler {
 // ---------------------------------------------------------------------------------------------
 // Heap
 
-/**
- * V8's sampler reports each sample's `size` as object size × count, where
- * count = round(1 / (1 − exp(−size/interval))) is the number of allocations the sample stands for
- * (v8 SamplingHeapProfiler::ScaleSample; the inspector multiplies the two). The object size itself
- * is not reported, so it is recovered: the (size, count) pairs with size × count = reported and
- * count = round(scale(size)). Among several, an 8-byte-aligned size (V8 objects on 64-bit) is
- * preferred, then the size closest to the continuous solution. Without an exact pair the continuous
- * solution is used. Results are memoised per (reported, interval).
+/*
+ * About `inuse_objects`: V8's sampler reports each sample's `size` as object size × count, where
+ * count = round(1 / (1 − exp(−size/interval))) is how many allocations the sample stands for
+ * (v8 SamplingHeapProfiler::ScaleSample; the inspector multiplies the two). The object size is not
+ * reported, and the product hardly depends on it: for objects smaller than the interval it is
+ * interval + (something below the object size), so 16-, 24-, 48- and 7944-byte objects can all
+ * report 524304. Object counts therefore cannot be unsampled from the inspector's data, and
+ * `inuse_objects` counts SAMPLES (sampled allocations still alive): a row with N samples stands
+ * for about N × interval bytes. `inuse_space` is V8's unbiased byte estimate.
  */
-export function inferHeapSample(reported: number, interval: number, memo?: Map<number, { size: number; count: number }>):
-  { size: number; count: number } {
-  const hit = memo?.get(reported);
-  if (hit) return hit;
-  const r = inferUncached(reported, interval);
-  memo?.set(reported, r);
-  return r;
-}
-
-function scaleOf(size: number, interval: number): number {
-  return 1 / (1 - Math.exp(-size / interval));
-}
-
-function inferUncached(S: number, rate: number): { size: number; count: number } {
-  if (!(S > 0) || !(rate > 0)) return { size: Math.max(0, S), count: S > 0 ? 1 : 0 };
-  // continuous solution of s·scale(s) = S (monotone in s): bisection
-  let lo = 0;
-  let hi = S;
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2;
-    if (mid === 0 || mid * scaleOf(mid, rate) < S) lo = mid;
-    else hi = mid;
-  }
-  const sCont = Math.max(1, (lo + hi) / 2);
-  if (!Number.isInteger(S)) return { size: sCont, count: Math.max(1, Math.round(S / sCont)) };
-  // count ∈ [1, S/(S−rate)] (from count ≥ rate/s − ½ + ½ … see doc comment); bounded work.
-  const cMax = Math.min(S - rate > 0 ? Math.floor(S / (S - rate)) + 1 : 1 << 20, 1 << 20, S);
-  let best: { size: number; count: number } | undefined;
-  let bestScore = Infinity;
-  for (let c = 1; c <= cMax; c++) {
-    if (S % c !== 0) continue;
-    const s = S / c;
-    if (Math.round(scaleOf(s, rate)) !== c) continue;
-    const score = (s % 8 === 0 ? 0 : 1e12) + Math.abs(s - sCont);
-    if (score < bestScore) {
-      bestScore = score;
-      best = { size: s, count: c };
-    }
-  }
-  return best ?? { size: sCont, count: Math.max(1, Math.round(S / sCont)) };
-}
 
 export const HEAP_SAMPLE_TYPES: ValueType[] = [
   { type: 'inuse_objects', unit: 'count' },
@@ -292,7 +252,8 @@ class HeapStackCache {
 
 /**
  * A V8 sampling heap profile (the live samples at the time it was fetched) as a pprof heap profile:
- * `inuse_objects/count`, `inuse_space/bytes`, period `space/bytes` = the interval.
+ * `inuse_objects/count` (live samples, see above), `inuse_space/bytes`, period `space/bytes` = the
+ * interval.
  */
 export function heapProfileToPprof(profile: V8SamplingHeapProfile, opts: HeapConvertOptions): Profile {
   return heapDeltaToPprof(undefined, profile, opts);
@@ -310,7 +271,6 @@ export function heapDeltaToPprof(
 ): Profile {
   const asm = new ProfileAssembler(HEAP_SAMPLE_TYPES);
   const resolve = opts.resolve ?? defaultResolveFrame;
-  const memo = new Map<number, { size: number; count: number }>();
   const afterStacks = new HeapStackCache(indexHeapTree(after.head), asm, resolve);
   const beforeOrdinals = new Set<number>();
   if (before) for (const s of before.samples) beforeOrdinals.add(s.ordinal);
@@ -320,8 +280,7 @@ export function heapDeltaToPprof(
     if (beforeOrdinals.has(s.ordinal)) continue;
     const stack = afterStacks.stack(s.nodeId);
     if (!stack) continue;
-    const { count } = inferHeapSample(s.size, opts.interval, memo);
-    asm.add(stack, [count, s.size]);
+    asm.add(stack, [1, s.size]);
   }
   if (before) {
     const beforeStacks = new HeapStackCache(indexHeapTree(before.head), asm, resolve);
@@ -329,8 +288,7 @@ export function heapDeltaToPprof(
       if (afterOrdinals.has(s.ordinal)) continue;
       const stack = beforeStacks.stack(s.nodeId);
       if (!stack) continue;
-      const { count } = inferHeapSample(s.size, opts.interval, memo);
-      asm.add(stack, [-count, -s.size]);
+      asm.add(stack, [-1, -s.size]);
     }
   }
   return asm.build(
