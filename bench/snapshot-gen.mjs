@@ -1,5 +1,6 @@
 // Writes a series of three heap snapshots of a synthetic service, for bench/snapshot.mjs.
-// Usage: node bench/snapshot-gen.mjs OUTDIR RECORDS
+// Usage: node bench/snapshot-gen.mjs OUTDIR RECORDS [SNAPSHOTS]
+// SNAPSHOTS (default 3) snapshots s1, s2, … are written, one after each load phase.
 // RECORDS long-lived records make up the bulk of the heap (about 1 MB of snapshot per 1,600
 // records); each phase adds RECORDS/10 leaked sessions (with listeners) and churns garbage.
 import v8 from 'node:v8';
@@ -8,6 +9,7 @@ import { EventEmitter } from 'node:events';
 
 const outDir = process.argv[2];
 const records = Number(process.argv[3] ?? 30000);
+const snapshots = Number(process.argv[4] ?? 3);
 
 class Owner {
   constructor(i) {
@@ -55,10 +57,8 @@ function phase() {
   }
 }
 
-phase();
-v8.writeHeapSnapshot(path.join(outDir, 's1.heapsnapshot'));
-phase();
-v8.writeHeapSnapshot(path.join(outDir, 's2.heapsnapshot'));
-phase();
-v8.writeHeapSnapshot(path.join(outDir, 's3.heapsnapshot'));
+for (let k = 1; k <= snapshots; k++) {
+  phase();
+  v8.writeHeapSnapshot(path.join(outDir, `s${k}.heapsnapshot`));
+}
 if (index.size !== records) throw new Error('unreachable');

@@ -3,3 +3,5 @@ export * from './core/errors.js';
 export * from './core/profile.js';
 export { decodeProfile, encodeProfile } from './formats/pprof.js';
 export * from './core/select.js';
+export { HeapSnapshotParser, parseHeapSnapshot, type RawHeapSnapshot, type HeapSnapshotMeta } from './formats/heapsnapshot.js';
+export * from './core/heap/index.js';
