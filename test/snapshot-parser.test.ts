@@ -161,6 +161,11 @@ test('bad inputs fail with one-line typed errors', () => {
   assert.match(errorOf(good.replace('"edges":[1,1,7]', '"edges":[1,1,-7]')).message, /unexpected character/);
   assert.match(errorOf(good.replace('"strings":["<dummy>",', '"strings":[')).message, /string/);
   assert.match(errorOf(good + 'x').message, /after the end/);
+  const lying = good.replace('"node_count":2', '"node_count":900000000');
+  assert.throws(() => {
+    const p = new HeapSnapshotParser({ inputBytes: lying.length });
+    p.push(lying);
+  }, /more than \d+ bytes can hold/);
 });
 
 test('gzip input and progress through the file source', async () => {

@@ -153,9 +153,11 @@ export class HeapSnapshotParser {
    *   exist (the leak finder needs no more of every snapshot but the last). `finish()` then returns
    *   nodes with no edges and no strings.
    */
-  constructor(opts: { idsOnly?: boolean } = {}) {
+  constructor(opts: { idsOnly?: boolean; inputBytes?: number } = {}) {
     this.stopAfterNodes = opts.idsOnly === true;
+    this.inputBytes = opts.inputBytes;
   }
+  private readonly inputBytes: number | undefined;
 
   /** true once the parser needs no more input (ids-only mode after `nodes`) */
   get done(): boolean {
@@ -290,6 +292,11 @@ export class HeapSnapshotParser {
     if (typeof nc !== 'number' || !Number.isInteger(nc) || nc < 1) throw bad('heap snapshot: node_count is missing or invalid');
     if (typeof ec !== 'number' || !Number.isInteger(ec) || ec < 0) throw bad('heap snapshot: edge_count is missing or invalid');
     if (nc >= 2 ** 32 - 1 || ec >= 2 ** 32 - 1) throw new LeakscopeError('E_TOO_LARGE', `heap snapshot too large: ${nc} nodes, ${ec} edges`);
+    // Each number takes at least two bytes ("0,"): a header announcing more than the input can
+    // hold is refused before anything is allocated.
+    if (this.inputBytes !== undefined && nc * this.nodeFieldCount * 2 + (this.stopAfterNodes ? 0 : ec * this.edgeFieldCount * 2) > this.inputBytes) {
+      throw bad(`malformed heap snapshot: header announces ${nc} nodes and ${ec} edges, more than ${this.inputBytes} bytes can hold`);
+    }
     this.nodeCount = nc;
     this.edgeCount = ec;
     // Memory is bounded by the input: each node takes at least nodeFieldCount*2 bytes of JSON.

@@ -73,7 +73,7 @@ async function openStream(source: string, opts: SnapshotSourceOptions): Promise<
 /** Reads and parses one snapshot. Errors name the source. */
 export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
   const { stream, total } = await openStream(source, opts);
-  const parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly });
+  let parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly });
   let bytes = 0;
   let nextReport = PROGRESS_STEP;
   let gunzip: ReturnType<typeof createGunzip> | null = null;
@@ -97,6 +97,8 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
     if (!head.done) {
       const c = head.value;
       if (first && c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) gunzip = createGunzip();
+      // plain input of known size bounds what the header may announce
+      else if (total !== undefined) parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, inputBytes: total });
       first = false;
       const rest: AsyncIterable<Uint8Array> = {
         [Symbol.asyncIterator]: () => {
