@@ -29,6 +29,13 @@ export interface MakeProfileOptions {
   sampleTypes?: ValueType[];
   /** a `bytes` numeric label on every sample, as Go heap profiles have (default true) */
   bytesLabel?: boolean;
+  /**
+   * number of distinct call paths (default: every sample walks its own). When set, paths grow as a
+   * tree — each new path continues a random prefix of an earlier one — and samples pick paths
+   * with a skew toward the first ones, varying only their `bytes` label and values, the way a
+   * Go heap profile repeats a stack once per allocation size.
+   */
+  stacks?: number;
   /** share of locations with inlined frames, 0..1 (default 0) */
   inlined?: number;
   /** some values negative (as in a diff), default false */
@@ -159,17 +166,41 @@ export function makeProfile(opts: MakeProfileOptions = {}): Profile {
         empty: strings.intern('empty'),
       }
     : undefined;
-  const path: number[] = [];
-  for (let s = 0; s < nSamples; s++) {
-    const depth = int(Math.max(1, dMin), Math.max(dMin, dMax));
-    path.length = 0;
-    let f = int(0, nRoots - 1);
-    for (let d = 0; d < depth; d++) {
+  const locFn = locations.map((l) => l.lines[l.lines.length - 1]?.fn ?? 0);
+  /** extends `path` (root first) by a random walk from function f until it has `depth` frames */
+  const walk = (path: number[], f: number, depth: number) => {
+    while (path.length < depth) {
       const ls = locsOf[f]!;
       path.push(ls[ls.length === 1 ? 0 : int(0, ls.length - 1)]!);
       const c = callees[f]!;
       f = c[int(0, c.length - 1)]!;
     }
+  };
+  const pickDepth = () => int(Math.max(1, dMin), Math.max(dMin, dMax));
+  let shared: Int32Array[] | undefined;
+  if (opts.stacks !== undefined && opts.stacks > 0) {
+    shared = [];
+    for (let k = 0; k < opts.stacks; k++) {
+      const path: number[] = [];
+      const depth = pickDepth();
+      if (k === 0) walk(path, int(0, nRoots - 1), depth);
+      else {
+        const from = shared[int(0, k - 1)]!;
+        const cut = int(1, Math.min(from.length, depth) - 1 || 1);
+        for (let i = 0; i < cut; i++) path.push(from[i]!);
+        const c = callees[locFn[path[path.length - 1]!]!]!;
+        walk(path, c[int(0, c.length - 1)]!, depth);
+      }
+      shared.push(Int32Array.from(path));
+    }
+  }
+  const path: number[] = [];
+  for (let s = 0; s < nSamples; s++) {
+    path.length = 0;
+    if (shared) {
+      const from = shared[Math.floor(shared.length * rand() * rand())]!;
+      for (let i = 0; i < from.length; i++) path.push(from[i]!);
+    } else walk(path, int(0, nRoots - 1), pickDepth());
     if (rich && s % 50 === 7) path.push(locations.length - 2, locations.length - 1);
     for (let k = path.length - 1; k >= 0; k--) b.pushLocation(path[k]!); // leaf first
     const size = 2 ** int(3, 15) + (rand() < 0.3 ? int(0, 7) * 8 : 0);
