@@ -6,6 +6,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { sortedIds, type SortedIds } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
 import { HeapSnapshotParser, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
 import { isUrl } from './source.js';
@@ -142,4 +144,58 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
     if (err.code === 'EISDIR') throw new LeakscopeError('E_IO', `${source}: is a directory, not a heap snapshot`);
     throw new LeakscopeError('E_IO', `${source}: ${err.message}`);
   }
+}
+
+interface IdsTask {
+  leakscopeSnapshotIds: string;
+  token?: string;
+  timeoutMs?: number;
+}
+
+type IdsReply = { progress: SnapshotProgress } | { ok: true; ids: SortedIds } | { ok: false; code: string; message: string };
+
+/**
+ * The sorted object ids of a snapshot, read in a worker thread so that reading the earlier
+ * snapshots of a series overlaps the analysis of the last one. stdin is read on the main thread.
+ */
+export function loadSortedIds(source: string, opts: SnapshotSourceOptions = {}): Promise<SortedIds> {
+  if (source === '-') return loadHeapSnapshot(source, { ...opts, idsOnly: true }).then(sortedIds);
+  return new Promise((resolve, reject) => {
+    const task: IdsTask = { leakscopeSnapshotIds: source, token: opts.token, timeoutMs: opts.timeoutMs };
+    const worker = new Worker(new URL(import.meta.url), { workerData: task });
+    let settled = false;
+    worker.on('message', (m: IdsReply) => {
+      if ('progress' in m) {
+        opts.onProgress?.(m.progress);
+        return;
+      }
+      settled = true;
+      if (m.ok) resolve(m.ids);
+      else reject(new LeakscopeError(m.code as LeakscopeError['code'], m.message));
+    });
+    worker.once('error', (e) => {
+      if (!settled) reject(new LeakscopeError('E_IO', `${source}: ${e.message}`));
+      settled = true;
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new LeakscopeError('E_IO', `${source}: reader exited with code ${code}`));
+      settled = true;
+    });
+  });
+}
+
+// Worker side of loadSortedIds.
+const task = (isMainThread ? undefined : workerData) as IdsTask | undefined;
+if (task && typeof task.leakscopeSnapshotIds === 'string' && parentPort) {
+  const port = parentPort;
+  loadHeapSnapshot(task.leakscopeSnapshotIds, { idsOnly: true, token: task.token, timeoutMs: task.timeoutMs, onProgress: (p) => port.postMessage({ progress: p }) }).then(
+    (raw) => {
+      const ids = sortedIds(raw);
+      port.postMessage({ ok: true, ids }, [ids.buffer as ArrayBuffer]);
+    },
+    (e: unknown) => {
+      const err = e as { code?: string; message?: string };
+      port.postMessage({ ok: false, code: err.code ?? 'E_IO', message: err.message ?? String(e) });
+    },
+  );
 }

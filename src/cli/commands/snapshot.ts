@@ -1,13 +1,13 @@
 import type { CliIO, CommandSpec } from '../io.js';
 import { parseCommandArgs, intOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
-import { loadHeapSnapshot, type SnapshotProgress } from '../../node/snapshot-source.js';
+import { loadHeapSnapshot, loadSortedIds, type SnapshotProgress } from '../../node/snapshot-source.js';
 import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js';
 import { summarize } from '../../core/heap/summary.js';
 import { diffSide, diffSnapshots } from '../../core/heap/diff.js';
 import { findLeaks } from '../../core/heap/leaks.js';
 import { HeapGraph } from '../../core/heap/graph.js';
-import { sortedIds, ordinalsById, findById } from '../../core/heap/ids.js';
+import { ordinalsById, findById, type SortedIds } from '../../core/heap/ids.js';
 import { PathLabeler, pathTo, retainerTree } from '../../core/heap/paths.js';
 import { Locations, formatLocation } from '../../core/heap/locations.js';
 import type { RawHeapSnapshot } from '../../formats/heapsnapshot.js';
@@ -115,11 +115,17 @@ export const snapshotCommand: CommandSpec = {
       case 'leaks': {
         if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
         const minCount = intOption(v['min-count'], 'min-count', 1) ?? 1;
-        const earlier = [];
-        for (const src of positionals.slice(0, -1)) earlier.push(sortedIds(await load(src, io, v, true)));
+        // The earlier snapshots are only needed as id sets: a worker reads them (one after the
+        // other) while this thread parses and analyses the last one.
+        const earlierP = (async (): Promise<SortedIds[]> => {
+          const out: SortedIds[] = [];
+          for (const src of positionals.slice(0, -1)) out.push(await loadSortedIds(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN }));
+          return out;
+        })();
+        earlierP.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
         const lastSrc = positionals[positionals.length - 1]!;
         const last = analyze(await load(lastSrc, io, v), lastSrc, io, v);
-        const report = findLeaks(last, earlier, { minCount });
+        const report = findLeaks(last, await earlierP, { minCount });
         report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
         io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
         return 0;

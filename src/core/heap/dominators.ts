@@ -62,10 +62,12 @@ export function retainingEdges(g: HeapGraph): Uint8Array {
     }
   }
 
-  // WeakMap pair names: string index -> table id (only strings that are such names)
+  // WeakMap pair names, decided once per string: 0 unknown, 1 not a pair name, 2 pair name
+  // (its table id in pairTable)
   const pairTable = new Map<number, number>();
   const strings = g.strings;
   const names = raw.edgeNameOrIndex;
+  const pairState = new Uint8Array(strings.length);
 
   const bits = new Uint8Array((m + 7) >>> 3);
   for (let v = 0; v < n; v++) {
@@ -79,14 +81,15 @@ export function retainingEdges(g: HeapGraph): Uint8Array {
       if (v !== 0 && !pv && page[w]) continue;
       if (ty === internal) {
         const s = names[e]!;
-        let table = pairTable.get(s);
-        if (table === undefined) {
+        let st = pairState[s]!;
+        if (st === 0) {
           const str = strings[s]!;
           const mm = str.length > 30 && str.charCodeAt(str.length - 1) === 41 ? PAIR_IN_WEAKMAP.exec(str) : null;
-          table = mm ? Number(mm[1]) : -1;
-          if (mm) pairTable.set(s, table);
+          st = mm ? 2 : 1;
+          if (mm) pairTable.set(s, Number(mm[1]));
+          pairState[s] = st;
         }
-        if (table >= 0 && table === raw.nodeId[v]) continue;
+        if (st === 2 && pairTable.get(s) === raw.nodeId[v]) continue;
       }
       bits[e >>> 3]! |= 1 << (e & 7);
     }

@@ -65,3 +65,27 @@ export function findById(raw: RawHeapSnapshot, byId: Uint32Array, id: number): n
   }
   return -1;
 }
+
+/**
+ * For each node of a snapshot, bit s set when its id is in `sets[s]` (at most 32 sets): one
+ * linear merge of the snapshot's ids (sorted once) with each sorted set, no per-node search.
+ */
+export function presence(raw: RawHeapSnapshot, sets: SortedIds[]): Uint32Array {
+  if (sets.length > 32) throw new RangeError('presence: at most 32 id sets');
+  const n = raw.nodeCount;
+  const out = new Uint32Array(n);
+  const order = ordinalsById(raw);
+  const ids = raw.nodeId;
+  for (let s = 0; s < sets.length; s++) {
+    const set = sets[s]!;
+    const bit = (1 << s) >>> 0;
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      const v = order[i]!;
+      const id = ids[v]!;
+      while (j < set.length && set[j]! < id) j++;
+      if (j < set.length && set[j] === id) out[v] = (out[v]! | bit) >>> 0;
+    }
+  }
+  return out;
+}

@@ -15,7 +15,7 @@
  *    stream created once, a lazily loaded module) give [0, k, k] and drop out.
  */
 import type { HeapAnalysis } from './analysis.js';
-import { hasId, type SortedIds } from './ids.js';
+import { presence, type SortedIds } from './ids.js';
 import { Locations, formatLocation } from './locations.js';
 import { PathKeys, PathLabeler, pathTo, retainerTree } from './paths.js';
 
@@ -67,15 +67,13 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
     return ty === t.closure || ty === t.regexp || ty === t.string || ty === t.consString || ty === t.slicedString;
   };
 
-  // 1. leaked set
+  // 1. leaked set: absent from S1, present in S2 … S(n-1) (and, being here, in Sn)
+  const present = presence(raw, earlier);
+  const want = (2 ** earlier.length - 2) >>> 0; // bits 1 … n-2 set, bit 0 clear
   const leaked = new Uint8Array(n);
   let leakedCount = 0;
   for (let v = 1; v < n; v++) {
-    const id = raw.nodeId[v]!;
-    if (hasId(earlier[0]!, id)) continue;
-    let alive = true;
-    for (let s = 1; s < earlier.length && alive; s++) alive = hasId(earlier[s]!, id);
-    if (!alive || !candidate(v)) continue;
+    if (present[v] !== want || !candidate(v)) continue;
     leaked[v] = 1;
     leakedCount++;
   }
@@ -125,8 +123,8 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
     const label = labeler.nodeLabel(v);
     const acc = groups.get(`${label}\u0002${keys.keyOf(idom[v]!)}`);
     if (!acc) continue;
-    const id = raw.nodeId[v]!;
-    for (let s = 0; s < earlier.length; s++) if (hasId(earlier[s]!, id)) acc.growth[s]!++;
+    const p = present[v]!;
+    for (let s = 0; s < earlier.length; s++) if (p & (1 << s)) acc.growth[s]!++;
     acc.growth[k - 1]!++;
   }
 
