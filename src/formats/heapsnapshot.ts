@@ -81,6 +81,31 @@ function isWs(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;
 }
 
+/**
+ * Reads `k` comma/newline separated decimal numbers starting at buf[i] into out. Returns the index
+ * just after the last digit, or -1 (nothing consumed) if the row is not plain numbers within
+ * buf[i .. limit-1] — the caller then takes its byte-by-byte path.
+ */
+function readRow(buf: Uint8Array, i: number, k: number, out: Float64Array, limit: number): number {
+  let j = i;
+  for (let f = 0; f < k; f++) {
+    let c = buf[j]!;
+    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) {
+      if (++j >= limit) return -1;
+      c = buf[j]!;
+    }
+    if (c < 48 || c > 57) return -1;
+    let v = 0;
+    do {
+      v = v * 10 + (c - 48);
+      if (++j >= limit) return -1;
+      c = buf[j]!;
+    } while (c >= 48 && c <= 57);
+    out[f] = v;
+  }
+  return j;
+}
+
 export class HeapSnapshotParser {
   private phase = Phase.Header;
   private header: Uint8Array[] = [];
@@ -137,6 +162,8 @@ export class HeapSnapshotParser {
   private hex = 0;
   private cur = '';
   private utf8: InstanceType<typeof TextDecoder> | null = null;
+
+  private rowVals = new Float64Array(8);
 
   // skip scanner state
   private depth = 0;
@@ -406,7 +433,35 @@ export class HeapSnapshotParser {
     let val = this.numVal;
     let inNum = this.inNum;
     let count = this.count;
+    const rowVals = this.rowVals.length >= nf ? this.rowVals : (this.rowVals = new Float64Array(nf));
+    const safeEnd = n - 32 * nf;
     for (; i < n; i++) {
+      // Fast path: a whole row at once, at a row boundary, far from the chunk's end. It commits
+      // nothing unless the row parses completely; anything unusual falls to the careful path.
+      if (f === 0 && !inNum && i < safeEnd && ord < nodeCount) {
+        const j = readRow(buf, i, nf, rowVals, n);
+        if (j > 0) {
+          const id = rowVals[fId]!;
+          if (id > 0xffffffff && ids instanceof Uint32Array) {
+            ids = Float64Array.from(ids);
+            this.nodeId = ids;
+          }
+          ids[ord] = id;
+          const next = first[ord]! + rowVals[fEdges]!;
+          if (next > edgeCount) throw bad('malformed heap snapshot: node edge counts exceed edge_count');
+          first[ord + 1] = next;
+          const nm = rowVals[fName]!;
+          names[ord] = nm > 0xffffffff ? 0xffffffff : nm;
+          self[ord] = rowVals[fSelf]!;
+          const ty = rowVals[fType]!;
+          if (ty >= typeLimit) throw bad(`malformed heap snapshot: node type ${ty} out of range`);
+          types[ord] = ty;
+          count += nf;
+          ord++;
+          i = j - 1;
+          continue;
+        }
+      }
       let c = buf[i]!;
       if (c >= 48 && c <= 57) {
         val = val * 10 + (c - 48);
@@ -484,7 +539,27 @@ export class HeapSnapshotParser {
     let val = this.numVal;
     let inNum = this.inNum;
     let count = this.count;
+    const rowVals = this.rowVals.length >= ef ? this.rowVals : (this.rowVals = new Float64Array(ef));
+    const safeEnd = n - 32 * ef;
     for (; i < n; i++) {
+      if (f === 0 && !inNum && i < safeEnd && e < edgeCount) {
+        const j = readRow(buf, i, ef, rowVals, n);
+        if (j > 0) {
+          const v = rowVals[fTo]!;
+          const o = v < 2147483648 ? (v / nf) | 0 : Math.floor(v / nf);
+          if (o * nf !== v || o >= nodeCount) throw bad(`malformed heap snapshot: edge ${e} points to ${v}, not a node`);
+          to[e] = o;
+          const nm = rowVals[fName]!;
+          names[e] = nm > 0xffffffff ? 0xffffffff : nm;
+          const ty = rowVals[fType]!;
+          if (ty >= typeLimit) throw bad(`malformed heap snapshot: edge type ${ty} out of range`);
+          types[e] = ty;
+          count += ef;
+          e++;
+          i = j - 1;
+          continue;
+        }
+      }
       let c = buf[i]!;
       if (c >= 48 && c <= 57) {
         val = val * 10 + (c - 48);
