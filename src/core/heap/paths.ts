@@ -121,7 +121,7 @@ export class PathLabeler {
   private readonly previousName: number;
   private readonly nativeContextName: number;
   private readonly closureLabels = new Map<number, string>();
-  private readonly scopeCache = new Map<number, string>();
+  private scopeKind: Uint8Array | null = null; // per node: 0 unknown, 1 module scope, 2 closure scope
 
   constructor(g: HeapGraph) {
     this.g = g;
@@ -157,8 +157,9 @@ export class PathLabeler {
   /** '(module scope)' for a top-level context, '(closure scope)' for a function's */
   scopeLabel(ctx: number): string {
     const g = this.g;
-    let l = this.scopeCache.get(ctx);
-    if (l !== undefined) return l;
+    const kind = (this.scopeKind ??= new Uint8Array(g.nodeCount));
+    if (kind[ctx] === 1) return '(module scope)';
+    if (kind[ctx] === 2) return '(closure scope)';
     const fe = g.raw.firstEdge;
     let prev = -1;
     for (let e = fe[ctx]!; e < fe[ctx + 1]!; e++) {
@@ -167,9 +168,9 @@ export class PathLabeler {
         break;
       }
     }
-    l = prev < 0 || g.raw.nodeName[prev] === this.nativeContextName ? '(module scope)' : '(closure scope)';
-    this.scopeCache.set(ctx, l);
-    return l;
+    const top = prev < 0 || g.raw.nodeName[prev] === this.nativeContextName;
+    kind[ctx] = top ? 1 : 2;
+    return top ? '(module scope)' : '(closure scope)';
   }
 
   /** the edge's label: a property or variable name, `[]` for elements, '' for V8 internals */
