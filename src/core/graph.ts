@@ -173,11 +173,81 @@ export function buildNodeTable(p: Profile, o: GraphOptions): NodeTable {
 }
 
 /**
+ * Samples grouped by identical stack: the graph only needs each distinct stack once, with the
+ * summed weight of its samples (flat and cum are linear in the weights). `rep` is one sample
+ * holding the stack; `weight` its samples' total for the value index; `live` says whether any of
+ * its samples had a non-zero value (pprof skips zero samples, and those still shape inline flags).
+ */
+export interface StackGroups {
+  count: number;
+  rep: Int32Array;
+  weight: Float64Array;
+  live: Uint8Array;
+}
+
+export function groupStacks(p: Profile, valueIndex: number): StackGroups {
+  const t = p.samples;
+  const n = t.count;
+  const nt = p.sampleTypes.length;
+  let cap = 16;
+  while (cap < n * 2) cap *= 2;
+  const mask = cap - 1;
+  const table = new Int32Array(cap).fill(-1);
+  const rep = new Int32Array(n);
+  const weight = new Float64Array(n);
+  const live = new Uint8Array(n);
+  const hashes = new Int32Array(n);
+  const { stack, stackStart, values } = t;
+  let count = 0;
+  for (let s = 0; s < n; s++) {
+    const a = stackStart[s]!;
+    const z = stackStart[s + 1]!;
+    let h = 0x811c9dc5 ^ (z - a);
+    for (let i = a; i < z; i++) h = Math.imul(h ^ stack[i]!, 0x01000193);
+    let slot = h & mask;
+    let g = -1;
+    for (;;) {
+      const e = table[slot]!;
+      if (e < 0) break;
+      if (hashes[e] === h) {
+        const r = rep[e]!;
+        const ra = stackStart[r]!;
+        if (stackStart[r + 1]! - ra === z - a) {
+          let same = true;
+          for (let i = 0; i < z - a; i++) {
+            if (stack[ra + i] !== stack[a + i]) {
+              same = false;
+              break;
+            }
+          }
+          if (same) {
+            g = e;
+            break;
+          }
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (g < 0) {
+      g = count++;
+      table[slot] = g;
+      rep[g] = s;
+      hashes[g] = h;
+    }
+    const w = values[s * nt + valueIndex]!;
+    weight[g]! += w;
+    if (w !== 0) live[g] = 1;
+  }
+  return { count, rep: rep.subarray(0, count), weight: weight.subarray(0, count), live: live.subarray(0, count) };
+}
+
+/**
  * Builds the graph over the samples of `p`. `kept`, when given, marks the node ids that stay
  * (pprof's KeptNodes): the others vanish from stacks, and a sample whose leaf vanished charges
  * its flat value to nobody.
  */
-export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?: Uint8Array): Graph {
+export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?: Uint8Array, groups?: StackGroups): Graph {
+  const sg = groups ?? groupStacks(p, o.valueIndex);
   const n = table.infos.length;
   const flat = new Float64Array(n);
   const cum = new Float64Array(n);
@@ -211,19 +281,19 @@ export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?:
 
   const seenPairs = new Set<number>();
   const t = p.samples;
-  const nt = p.sampleTypes.length;
-  const vi = o.valueIndex;
-  const values = t.values;
   const stack = t.stack;
   const stackStart = t.stackStart;
-  for (let s = 0; s < t.count; s++) {
-    const w = values[s * nt + vi]!;
-    if (w === 0) continue;
+  const { rep, weight, live } = sg;
+  for (let gi = 0; gi < sg.count; gi++) {
+    if (!live[gi]) continue;
+    const w = weight[gi]!;
+    const s = gi;
+    const sample = rep[gi]!;
     let parent = -1;
     let residual = false;
     if (seenPairs.size > 0) seenPairs.clear();
-    const a = stackStart[s]!;
-    for (let i = stackStart[s + 1]! - 1; i >= a; i--) {
+    const a = stackStart[sample]!;
+    for (let i = stackStart[sample + 1]! - 1; i >= a; i--) {
       const l = stack[i]!;
       const ls = locStart[l]!;
       const le = locStart[l + 1]!;

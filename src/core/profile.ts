@@ -123,17 +123,22 @@ export class SampleTableBuilder {
   private labelLen = 0;
   bigValues: Map<number, bigint> | undefined;
 
-  constructor(numTypes: number, capacityHint = 64) {
+  /**
+   * capacityHint: expected samples; stackCapacity / labelCapacity: expected total stack entries
+   * and labels. Exact hints let build() hand out the arrays without copying them.
+   */
+  constructor(numTypes: number, capacityHint = 64, stackCapacity?: number, labelCapacity?: number) {
     this.numTypes = numTypes;
     const cap = Math.max(4, capacityHint);
     this.values = new Float64Array(cap * Math.max(1, numTypes));
     this.stackStart = new Uint32Array(cap + 1);
-    this.stack = new Uint32Array(cap * 8);
+    this.stack = new Uint32Array(Math.max(4, stackCapacity ?? cap * 8));
     this.labelStart = new Uint32Array(cap + 1);
-    this.labelKey = new Uint32Array(16);
-    this.labelStr = new Uint32Array(16);
-    this.labelNum = new Float64Array(16);
-    this.labelUnit = new Uint32Array(16);
+    const lc = Math.max(4, labelCapacity ?? 16);
+    this.labelKey = new Uint32Array(lc);
+    this.labelStr = new Uint32Array(lc);
+    this.labelNum = new Float64Array(lc);
+    this.labelUnit = new Uint32Array(lc);
   }
 
   private growSamples(): void {
@@ -242,16 +247,19 @@ export class SampleTableBuilder {
   build(): SampleTable {
     const n = this.count;
     if (n + 1 >= this.stackStart.length) this.growSamples();
+    // Arrays that are (nearly) full are handed out as views; the others are trimmed copies.
+    const fit = <T extends Uint32Array | Float64Array>(a: T, len: number): T =>
+      (len >= a.length * 0.9 ? a.subarray(0, len) : a.slice(0, len)) as T;
     return {
       count: n,
-      values: this.values.slice(0, n * this.numTypes),
-      stackStart: this.stackStart.slice(0, n + 1),
-      stack: this.stack.slice(0, this.stackLen),
-      labelStart: this.labelStart.slice(0, n + 1),
-      labelKey: this.labelKey.slice(0, this.labelLen),
-      labelStr: this.labelStr.slice(0, this.labelLen),
-      labelNum: this.labelNum.slice(0, this.labelLen),
-      labelUnit: this.labelUnit.slice(0, this.labelLen),
+      values: fit(this.values, n * this.numTypes),
+      stackStart: fit(this.stackStart, n + 1),
+      stack: fit(this.stack, this.stackLen),
+      labelStart: fit(this.labelStart, n + 1),
+      labelKey: fit(this.labelKey, this.labelLen),
+      labelStr: fit(this.labelStr, this.labelLen),
+      labelNum: fit(this.labelNum, this.labelLen),
+      labelUnit: fit(this.labelUnit, this.labelLen),
       ...(this.bigValues && this.bigValues.size > 0 ? { bigValues: this.bigValues } : {}),
     };
   }

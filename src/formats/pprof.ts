@@ -379,7 +379,32 @@ export function decodeProfile(buf: Uint8Array): Profile {
   if (nt > 0 && sampleCount * nt > buf.length) {
     throw malformed(`${sampleCount} samples × ${nt} sample types cannot fit in ${buf.length} bytes (values missing)`);
   }
-  const b = new SampleTableBuilder(nt, sampleCount);
+  // Count stack entries and labels first, so the typed arrays are allocated once, exactly.
+  let stackTotal = 0;
+  let labelTotal = 0;
+  for (let s = 0; s < sampleCount; s++) {
+    const end = sampleSpans[s * 2 + 1]!;
+    r.pos = sampleSpans[s * 2]!;
+    r.end = end;
+    while (r.pos < end) {
+      const tag = r.readVarint32();
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field === 1 && wire === WIRE_LEN) {
+        const n = r.readLength('location ids');
+        const e = r.pos + n;
+        for (let i = r.pos; i < e; i++) if (buf[i]! < 0x80) stackTotal++;
+        r.pos = e;
+      } else if (field === 1 && wire === WIRE_VARINT) {
+        r.readInt64();
+        stackTotal++;
+      } else {
+        if (field === 3 && wire === WIRE_LEN) labelTotal++;
+        r.skip(wire);
+      }
+    }
+  }
+  const b = new SampleTableBuilder(nt, sampleCount + 1, stackTotal, labelTotal);
   const nstr = strings.length;
   for (let s = 0; s < sampleCount; s++) {
     const end = sampleSpans[s * 2 + 1]!;

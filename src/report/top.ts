@@ -5,6 +5,7 @@
  */
 import {
   buildGraph,
+  groupStacks,
   buildNodeTable,
   printableName,
   sortNodes,
@@ -51,7 +52,8 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
   const p = prep.profile;
   const table = buildNodeTable(p, gopt);
   const names = table.infos.map(printableName);
-  let g = buildGraph(p, table, gopt);
+  const groups = groupStacks(p, gopt.valueIndex);
+  let g = buildGraph(p, table, gopt, undefined, groups);
   let flatSum = 0;
   for (const id of g.nodes) flatSum += g.flat[id]!;
   const nodeFraction = o.nodeFraction ?? 0.005;
@@ -68,7 +70,7 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
     }
     if (keptCount !== g.nodes.length) {
       droppedNodes = g.nodes.length - keptCount;
-      g = buildGraph(p, table, gopt, kept);
+      g = buildGraph(p, table, gopt, kept, groups);
     }
   }
   const origCount = g.nodes.length;
@@ -77,7 +79,7 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
   if (nodeCount > 0 && order.length > nodeCount) {
     const kept = new Uint8Array(table.infos.length);
     for (const id of order.slice(0, nodeCount)) kept[id] = 1;
-    g = buildGraph(p, table, gopt, kept);
+    g = buildGraph(p, table, gopt, kept, groups);
     order = sortNodes(g, Boolean(o.cum), names);
   }
   return { g, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum };
