@@ -11,8 +11,10 @@ import { EventEmitter } from 'node:events';
 
 export interface RequestContext {
   id: number;
-  user: string;
-  product: string;
+  /** ids, not strings: a string parsed in the handler and kept by a leak would charge the handler's
+   *  line in the heap profile; each step builds the strings it keeps */
+  userId: number;
+  productId: number;
   /** what the handler sends back */
   body: Record<string, unknown>;
 }
@@ -22,7 +24,8 @@ const sessions = new Map<string, { id: string; user: string; created: number; da
 
 export function createSession(ctx: RequestContext): void {
   const id = `sess-${ctx.id}-${Math.random().toString(36).slice(2)}`;
-  sessions.set(id, { id, user: ctx.user, created: Date.now(), data: `${ctx.user}:`.padEnd(1024, '.') + id });
+  const user = `user${ctx.userId}`;
+  sessions.set(id, { id, user, created: Date.now(), data: `${user}:`.padEnd(2048, '.') + id });
   ctx.body.session = id;
 }
 
@@ -30,10 +33,11 @@ export function createSession(ctx: RequestContext): void {
 const productCache = new Map<string, { html: string; at: number }>();
 
 export function cacheProduct(ctx: RequestContext): void {
-  let hit = productCache.get(ctx.product);
+  const key = `product:${ctx.productId}`;
+  let hit = productCache.get(key);
   if (!hit) {
-    hit = { html: `<div class="product">${ctx.product}</div>`.padEnd(1536, ' '), at: Date.now() };
-    productCache.set(ctx.product, hit);
+    hit = { html: `<div class="product">${ctx.productId}</div>`.padEnd(3072, ' '), at: Date.now() };
+    productCache.set(key, hit);
   }
   ctx.body.productBytes = hit.html.length;
 }
@@ -44,7 +48,7 @@ const updates = new EventEmitter();
 updates.setMaxListeners(0);
 
 export function subscribeUpdates(ctx: RequestContext): void {
-  const seen: string[] = [`${ctx.user}/${ctx.id}`.padEnd(512, '-')];
+  const seen: string[] = [`user${ctx.userId}/${ctx.id}`.padEnd(1024, '-')];
   updates.on('price', (p: unknown) => {
     seen.push(String(p));
   });
@@ -53,10 +57,10 @@ export function subscribeUpdates(ctx: RequestContext): void {
 
 // Leak 4: an interval started for some requests and never cleared.
 export function startPolling(ctx: RequestContext): void {
-  if (ctx.id % 4 !== 0) return;
-  const state = { user: ctx.user, polls: 0 };
+  if (ctx.id % 10 !== 0) return;
+  const state = { user: ctx.userId, polls: 0, history: new Array<number>(512).fill(ctx.id) };
   setInterval(() => {
-    state.polls++;
+    state.history[state.polls++ % 512] = Date.now();
   }, 3_600_000);
   ctx.body.polling = true;
 }
@@ -65,7 +69,7 @@ export function startPolling(ctx: RequestContext): void {
 const waiters: { resolve: (v: string) => void; since: number; note: string }[] = [];
 
 export function waitForReload(ctx: RequestContext): void {
-  const note = `waiting:${ctx.id}`.padEnd(384, '~');
+  const note = `waiting:${ctx.id}`.padEnd(768, '~');
   void new Promise<string>((resolve) => {
     waiters.push({ resolve, since: Date.now(), note });
   }).then((v) => v.length);
@@ -77,7 +81,7 @@ const LRU_CAPACITY = 400;
 const lru = new Map<string, string>();
 
 export function lruLookup(ctx: RequestContext): void {
-  const key = `k${ctx.product}`;
+  const key = `k${ctx.productId}`;
   let v = lru.get(key);
   if (v !== undefined) {
     lru.delete(key);

@@ -20,13 +20,18 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname !== '/api') {
     res.writeHead(url.pathname === '/' ? 200 : 404, { 'content-type': 'text/plain' });
-    res.end(url.pathname === '/' ? 'leaky example service: GET /api?user=U&product=P\n' : 'not found\n');
+    res.end(url.pathname === '/' ? 'leaky example service: GET /api?user=u42&product=p7\n' : 'not found\n');
     return;
   }
+  const id = ++seq;
+  const num = (v: string | null, dflt: number) => {
+    const n = Number(v?.replace(/^\D+/, ''));
+    return Number.isFinite(n) && v ? n : dflt;
+  };
   const ctx: RequestContext = {
-    id: ++seq,
-    user: url.searchParams.get('user') ?? `user${seq % 1000}`,
-    product: url.searchParams.get('product') ?? String(seq),
+    id,
+    userId: num(url.searchParams.get('user'), id % 1000),
+    productId: num(url.searchParams.get('product'), id),
     body: {},
   };
   for (const step of pipeline) step(ctx);

@@ -17,6 +17,8 @@ import { leakReportJson, renderLeakMarkdown, renderLeakText, renderLiveView, ren
 import { join } from 'node:path';
 
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async'];
+/** at most this share of the wall time may go to collecting one profile kind */
+const MAX_DUTY = 1 / 3;
 
 export const watchOptions = {
   interval: { type: 'string' },
@@ -152,6 +154,10 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   let snapshotLeaks: SnapshotLeakGroup[] | undefined;
   let snapshotPromise: Promise<void> | undefined;
   const notes: string[] = [];
+  const fetchCost = new Map<LeakKind, number>();
+  const lastPolled = new Map<LeakKind, number>();
+  const slowNoted = new Set<LeakKind>();
+  let round = 0;
 
   const draw = () => {
     const st = { target: base, runDir: run.dir, elapsedMs: Date.now() - started, durationMs, samples: rounds, gaps, status, analysis, columns: process.stdout.columns };
@@ -165,18 +171,43 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     const roundStart = Date.now();
     const seq = rounds + gaps + 1;
     const results: { kind: LeakKind; bytes?: Uint8Array; error?: string; time: number }[] = [];
-    await Promise.all(
-      kinds.map(async (kind) => {
-        const time = Date.now();
-        try {
-          const bytes = await fetchBytes(profileUrl(base, kind), { token, timeoutMs: fetchTimeout });
-          results.push({ kind, bytes, time });
-        } catch (e) {
-          results.push({ kind, error: (e as Error).message, time });
-        }
-      }),
-    );
+    // A profile whose collection is slow (the agent's async census walks the heap and pauses the
+    // service for seconds on a big one) is polled less often, so that collecting it takes at most
+    // about a third of the wall time: watching must not become the outage.
+    const due = kinds.filter((k) => {
+      const every = Math.max(1, Math.ceil((fetchCost.get(k) ?? 0) / (intervalMs * MAX_DUTY)));
+      return every === 1 || (lastPolled.get(k) ?? -Infinity) <= round - every;
+    });
+    round++;
+    // One after the other: each fetch's cost is its own, and the target serves one at a time.
+    for (const kind of due) {
+      if (signal.aborted) break;
+      const time = Date.now();
+      lastPolled.set(kind, round - 1);
+      try {
+        const bytes = await fetchBytes(profileUrl(base, kind), { token, timeoutMs: fetchTimeout });
+        const took = Date.now() - time;
+        fetchCost.set(kind, fetchCost.has(kind) ? 0.5 * fetchCost.get(kind)! + 0.5 * took : took);
+        results.push({ kind, bytes, time });
+      } catch (e) {
+        results.push({ kind, error: (e as Error).message, time });
+      }
+    }
+    for (const k of kinds) {
+      const every = Math.ceil((fetchCost.get(k) ?? 0) / (intervalMs * MAX_DUTY));
+      if (every > 1 && !slowNoted.has(k)) {
+        slowNoted.add(k);
+        const msg = `${k} takes ${((fetchCost.get(k) ?? 0) / 1000).toFixed(1)}s to collect: polled every ${every} intervals to spare the target`;
+        notes.push(msg);
+        status = msg;
+      }
+    }
     if (signal.aborted && results.every((r) => r.error)) break;
+    if (results.length === 0) {
+      // nothing due this interval (slow profiles are spaced out): just wait
+      await sleep(Math.max(0, roundStart + intervalMs - Date.now()), signal);
+      continue;
+    }
     results.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
     const fresh: { kind: LeakKind; obs: Observation; file: string; totals: Record<string, number>; timeNanos: string; time: number }[] = [];
     const entries: IndexEntry[] = [];

@@ -1,0 +1,3 @@
+module example.com/leakscope-goservice
+
+go 1.19
