@@ -80,7 +80,7 @@ export function parseCommandArgs<V>(argv: string[], options: Options, command: s
     return { values: r.values as V, positionals: r.positionals };
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
-    throw new LeakscopeError('E_USAGE', `${command}: ${msg}`);
+    throw new LeakscopeError('E_USAGE', msg);
   }
 }
 
