@@ -3,10 +3,12 @@
  * through the inspector, with no hooks installed in the host:
  *
  * 1. `Runtime.queryObjects` lists every live object whose prototype chain holds the Timeout,
- *    Immediate, net.Socket or net.Server prototype (the main thread stashed those at start);
+ *    or EventEmitter prototype (the main thread stashed those at start); sockets and servers are
+ *    the emitters that are net.Socket / net.Server instances;
  * 2. a function evaluated in the main isolate keeps the live ones (not destroyed, listening…),
  *    names their type and picks their callback; pending libuv requests come from
  *    `process._getActiveRequests()`, other handle types from `process.getActiveResourcesInfo()`;
+ *    Immediates (gone by the next loop turn unless re-armed) are counted by type only.
  * 3. each distinct callback's `[[FunctionLocation]]` (via `Runtime.getProperties`) names the
  *    place in the source, and `Debugger.scriptParsed` maps its script id to a file.
  *
@@ -37,8 +39,14 @@ interface Summary {
 
 // Runs in the host's main isolate with `this` = the stash (see main-services.ts). Plain ES2020,
 // no closures over agent code.
-const CLASSIFY = `function (timers, immediates, sockets, servers) {
+const CLASSIFY = `function (timers, emitters) {
   const S = this;
+  const sockets = [];
+  const servers = [];
+  for (const e of emitters) {
+    if (e instanceof S.SocketClass) sockets.push(e);
+    else if (e instanceof S.ServerClass) servers.push(e);
+  }
   const byType = new Map();
   const unknown = new Map();
   const add = (type, fn) => {
@@ -59,10 +67,6 @@ const CLASSIFY = `function (timers, immediates, sockets, servers) {
   for (const t of timers) {
     if (!t || isProto(t) || t._destroyed) continue;
     add(t._repeat ? 'Interval' : 'Timeout', t._onTimeout);
-  }
-  for (const i of immediates) {
-    if (!i || isProto(i) || i._destroyed) continue;
-    add('Immediate', i._onImmediate);
   }
   for (const s of sockets) {
     if (!s || isProto(s) || s.destroyed) continue;
@@ -109,7 +113,7 @@ const CLASSIFY = `function (timers, immediates, sockets, servers) {
 }`;
 
 /** Types from getActiveResourcesInfo that the census above already counts one by one. */
-const COVERED = new Set(['Timeout', 'Immediate', 'TCPSocketWrap', 'TCPServerWrap', 'PipeWrap', 'PipeServerWrap', 'TTYWrap']);
+const COVERED = new Set(['Timeout', 'TCPSocketWrap', 'TCPServerWrap', 'PipeWrap', 'PipeServerWrap', 'TTYWrap']);
 
 interface RemoteObject {
   type?: string;
@@ -177,7 +181,12 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
     const r = await insp.post<{ objects: RemoteObject }>('Runtime.queryObjects', { prototypeObjectId: id, objectGroup: GROUP });
     return r.objects.objectId!;
   };
-  const arrays = [await query('Timeout'), await query('Immediate'), await query('Socket'), await query('Server')];
+  // Each queryObjects walks the heap after a full GC (the main thread pauses for it), so sockets
+  // and servers share one query of
+  // EventEmitter.prototype and are told apart in the main isolate.
+  // Immediates run on the next turn of the loop; they are counted by type from
+  // getActiveResourcesInfo below, without a heap walk of their own.
+  const arrays = [await query('Timeout'), await query('EventEmitter')];
   const res = await insp.post<{ result: RemoteObject; exceptionDetails?: { text?: string } }>('Runtime.callFunctionOn', {
     objectId: stashId,
     functionDeclaration: CLASSIFY,
@@ -212,8 +221,15 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
     const id = fnIds[i];
     if (!id) return undefined;
     lookups++;
-    const props = await getProps(insp, id);
-    const loc = [...(props.internalProperties ?? []), ...props.result].find((p) => p.name === '[[FunctionLocation]]');
+    let props = await getProps(insp, id);
+    let all = [...(props.internalProperties ?? []), ...props.result];
+    // a bound function has no location of its own: use its target's
+    const target = all.find((p) => p.name === '[[TargetFunction]]')?.value?.objectId;
+    if (target && !all.some((p) => p.name === '[[FunctionLocation]]')) {
+      props = await getProps(insp, target);
+      all = [...(props.internalProperties ?? []), ...props.result];
+    }
+    const loc = all.find((p) => p.name === '[[FunctionLocation]]');
     const v = loc?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
     if (!v) return undefined;
     return { functionName: name, scriptId: v.scriptId, url: scripts.urls.get(v.scriptId) ?? '', lineNumber: v.lineNumber, columnNumber: v.columnNumber };

@@ -132,6 +132,9 @@ export class Endpoints {
   private readonly mainWaiters = new Map<number, (r: MainReply) => void>();
   private stackWaiter: ((frames: V8CallFrame[]) => void) | undefined;
   private closed = false;
+  private readonly censusInflight = new Map<string, Promise<{ entries: CensusEntry[]; notes: string[] }>>();
+  private stackInflight: Promise<V8CallFrame[] | undefined> | undefined;
+  private gcInflight: Promise<void> | undefined;
 
   constructor(
     private readonly insp: Inspector,
@@ -298,7 +301,7 @@ export class Endpoints {
     if (seconds !== undefined && debug !== 0) throw new AgentHttpError(400, 'seconds and debug params are incompatible');
     if (!this.sampling) throw new AgentHttpError(503, 'heap sampling is off (heap interval 0)');
     const fetchProfile = async (): Promise<V8SamplingHeapProfile> => {
-      if (gc) await this.insp.post('HeapProfiler.collectGarbage', {}, 60_000);
+      if (gc) await this.collectGarbage();
       const r = await this.insp.post<{ profile: V8SamplingHeapProfile }>('HeapProfiler.getSamplingProfile', {}, 60_000);
       return r.profile;
     };
@@ -318,6 +321,17 @@ export class Endpoints {
       comments,
     });
     this.sendProfile(reply, p, before ? 'heap-delta' : 'heap');
+  }
+
+  /** A full GC of the main isolate; concurrent callers share one. */
+  private collectGarbage(): Promise<void> {
+    if (!this.gcInflight) {
+      this.gcInflight = this.insp
+        .post('HeapProfiler.collectGarbage', {}, 60_000)
+        .then(() => {})
+        .finally(() => (this.gcInflight = undefined));
+    }
+    return this.gcInflight;
   }
 
   private async profile(q: URLSearchParams, reply: Reply): Promise<void> {
@@ -372,7 +386,14 @@ export class Endpoints {
       }
     } else {
       if (seconds !== undefined) throw new AgentHttpError(400, 'seconds is only allowed with stacks=1');
-      const c = await takeCensus(this.insp, this.scripts, { promises });
+      // Concurrent requests share one census: each one walks the whole heap.
+      const key = promises ? 'promises' : 'plain';
+      let pending = this.censusInflight.get(key);
+      if (!pending) {
+        pending = takeCensus(this.insp, this.scripts, { promises }).finally(() => this.censusInflight.delete(key));
+        this.censusInflight.set(key, pending);
+      }
+      const c = await pending;
       entries = c.entries;
       notes = c.notes;
     }
@@ -386,7 +407,20 @@ export class Endpoints {
   }
 
   private async stack(reply: Reply): Promise<void> {
-    const frames = await this.insp.exclusive('debugger', async () => {
+    // Concurrent requests share one pause of the main thread.
+    if (!this.stackInflight) this.stackInflight = this.pauseForStack().finally(() => (this.stackInflight = undefined));
+    const frames = await this.stackInflight;
+    if (reply.closed) return;
+    reply.head(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    if (!frames || frames.length === 0) {
+      reply.end('main thread [idle]:\nno JavaScript is running: the event loop is waiting for I/O or timers\n');
+      return;
+    }
+    reply.end(stackToText('main thread [running JavaScript]:', frames, this.resolver));
+  }
+
+  private pauseForStack(): Promise<V8CallFrame[] | undefined> {
+    return this.insp.exclusive('debugger', async () => {
       const got = new Promise<V8CallFrame[] | undefined>((resolve) => {
         const t = setTimeout(() => {
           this.stackWaiter = undefined;
@@ -406,13 +440,6 @@ export class Endpoints {
         await this.insp.post('Debugger.disable').catch(() => {});
       }
     });
-    if (reply.closed) return;
-    reply.head(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-    if (!frames || frames.length === 0) {
-      reply.end('main thread [idle]:\nno JavaScript is running: the event loop is waiting for I/O or timers\n');
-      return;
-    }
-    reply.end(stackToText('main thread [running JavaScript]:', frames, this.resolver));
   }
 
   private async heapsnapshot(q: URLSearchParams, reply: Reply): Promise<void> {
@@ -423,7 +450,7 @@ export class Endpoints {
       if (!reply.closed) reply.write(m.params.chunk);
     };
     try {
-      if (gc) await this.insp.post('HeapProfiler.collectGarbage', {}, 60_000);
+      if (gc) await this.collectGarbage();
       await this.insp.post('HeapProfiler.enable');
       reply.head(200, {
         'Content-Type': 'application/json',
@@ -446,7 +473,7 @@ export class Endpoints {
   }
 
   private async metrics(reply: Reply): Promise<void> {
-    const r = (await this.askMain({ op: 'metrics' }, 5000)) as { contentType: string; body: string };
+    const r = (await this.askMain({ op: 'metrics' }, 10_000)) as { contentType: string; body: string };
     if (reply.closed) return;
     reply.head(200, { 'Content-Type': r.contentType, 'X-Content-Type-Options': 'nosniff' });
     reply.end(r.body);

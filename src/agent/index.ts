@@ -76,10 +76,23 @@ class RunningAgent implements Agent {
   private readonly pending = new Map<number, Pending>();
   private closing: Promise<void> | undefined;
 
+  private readonly onExit = () => {
+    // Synchronous handshake: the worker disconnects its inspector session before the process
+    // goes, or Node prints "Waiting for the debugger to disconnect..." on the host's stderr.
+    try {
+      const flag = new SharedArrayBuffer(4);
+      this.worker.postMessage({ type: 'exit-sync', flag });
+      Atomics.wait(new Int32Array(flag), 0, 0, 250);
+    } catch {
+      // the worker is gone already
+    }
+  };
+
   constructor(
     private readonly worker: Worker,
     private readonly services: MainServices,
   ) {
+    process.on('exit', this.onExit);
     worker.on('message', (m: WorkerMessage) => this.onMessage(m));
     // Adding a 'message' listener re-refs the worker's port: unref after every listener change.
     worker.unref();
@@ -143,6 +156,7 @@ class RunningAgent implements Agent {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.active = false;
+    process.off('exit', this.onExit);
     this.closing = (async () => {
       const exited = new Promise<void>((resolve) => {
         this.worker.once('exit', () => resolve());

@@ -5,6 +5,7 @@
  * MessagePort that never keeps the process alive.
  */
 import { createHook, type AsyncHook } from 'node:async_hooks';
+import { EventEmitter } from 'node:events';
 import { Server, Socket } from 'node:net';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
@@ -17,6 +18,9 @@ export interface Stash {
   Immediate: object;
   Socket: object;
   Server: object;
+  EventEmitter: object;
+  SocketClass: Function;
+  ServerClass: Function;
   Promise: object;
   activeRequests: () => unknown[];
   activeResources: () => string[];
@@ -38,6 +42,9 @@ export function installStash(): void {
     Immediate: immediateProto,
     Socket: Socket.prototype,
     Server: Server.prototype,
+    EventEmitter: EventEmitter.prototype,
+    SocketClass: Socket,
+    ServerClass: Server,
     Promise: Promise.prototype,
     activeRequests: () => (typeof p._getActiveRequests === 'function' ? p._getActiveRequests() : []),
     activeResources: () => (typeof p.getActiveResourcesInfo === 'function' ? p.getActiveResourcesInfo() : []),

@@ -19,7 +19,8 @@ import type { WorkerData } from './options.js';
 type FromMain =
   | { type: 'req'; id: number; req: AgentRequest }
   | { type: 'cancel'; id: number }
-  | { type: 'close' };
+  | { type: 'close' }
+  | { type: 'exit-sync'; flag: SharedArrayBuffer };
 
 const data = workerData as WorkerData;
 const port = parentPort!;
@@ -147,6 +148,17 @@ async function main(): Promise<void> {
         bridged.delete(m.id);
         for (const f of st.closers.splice(0)) f();
       }
+    } else if (m.type === 'exit-sync') {
+      // The host is exiting (process.exit or an uncaught exception) and waits on the flag: a
+      // connected session would make Node print "Waiting for the debugger to disconnect...".
+      try {
+        session.disconnect();
+      } catch {
+        // already gone
+      }
+      const f = new Int32Array(m.flag);
+      Atomics.store(f, 0, 1);
+      Atomics.notify(f, 0);
     } else if (m.type === 'close') {
       void (async () => {
         await endpoints.stop().catch(() => {});

