@@ -10,7 +10,8 @@ export interface SnapshotLeakGroup {
   className: string;
   count: number;
   retainedSize: number;
-  growth: number;
+  /** per snapshot, objects of the group alive then (or one number) */
+  growth: number[] | number;
   retainerPath?: unknown;
   location?: unknown;
   [k: string]: unknown;
@@ -199,7 +200,11 @@ function suspectDetail(s: Suspect, kindTotal: number | undefined): string {
 function groupLine(g: SnapshotLeakGroup): string {
   const loc = describeLocation(g.location);
   const path = describePath(g.retainerPath);
-  return `${g.className} ×${g.count} (+${g.growth}), retained ${formatValue(g.retainedSize, 'bytes')}${loc ? ` at ${loc}` : ''}${path ? `\n      retained by: ${path}` : ''}`;
+  return `${g.className} ×${g.count} (${growthText(g.growth)}), retained ${formatValue(g.retainedSize, 'bytes')}${loc ? ` at ${loc}` : ''}${path ? `\n      retained by: ${path}` : ''}`;
+}
+
+function growthText(g: number[] | number): string {
+  return Array.isArray(g) ? g.join(' → ') : `+${g}`;
 }
 
 function describeLocation(l: unknown): string {
@@ -325,7 +330,7 @@ export function renderLeakMarkdown(a: LeakAnalysis, meta: ReportMeta): string {
     lines.push('|---|---|---|---|---|---|');
     for (const g of meta.snapshotLeaks) {
       lines.push(
-        `| \`${mdEscape(g.className)}\` | ${g.count} | +${g.growth} | ${formatValue(g.retainedSize, 'bytes')} | ${mdEscape(describeLocation(g.location))} | ${mdEscape(describePath(g.retainerPath))} |`,
+        `| \`${mdEscape(g.className)}\` | ${g.count} | ${growthText(g.growth)} | ${formatValue(g.retainedSize, 'bytes')} | ${mdEscape(describeLocation(g.location))} | ${mdEscape(describePath(g.retainerPath))} |`,
       );
     }
   }

@@ -12,13 +12,21 @@ import { summarizeProfile, type LeakKind } from '../../core/leak/summary.js';
 import { analyzeLeaks, restartBetween, type LeakAnalysis, type Observation, type RestartReason } from '../../core/leak/analyze.js';
 import type { Sensitivity } from '../../core/leak/verdict.js';
 import { fetchBytes, parseProfileBytes } from '../../node/source.js';
-import { RunDir, defaultRunDirName, profileTotals, type IndexEntry } from '../../node/run-dir.js';
+import { RunDir, defaultRunDirName, profileTotals, writeAtomic, type IndexEntry } from '../../node/run-dir.js';
 import { leakReportJson, renderLeakMarkdown, renderLeakText, renderLiveView, renderLogLine, type ReportMeta, type SnapshotLeakGroup } from '../../report/watch.js';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async'];
 /** at most this share of the wall time may go to collecting one profile kind */
 const MAX_DUTY = 1 / 3;
+/** time between the three heap snapshots of --snapshots */
+const SNAPSHOT_SPACING_MS = 5000;
 
 export const watchOptions = {
   interval: { type: 'string' },
@@ -119,9 +127,68 @@ export interface WatchResult {
 export interface SnapshotHook {
   (ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void }): Promise<SnapshotLeakGroup[]>;
 }
-let snapshotHook: SnapshotHook | undefined;
+let snapshotHook: SnapshotHook | undefined = agentSnapshots;
 export function setSnapshotHook(h: SnapshotHook | undefined): void {
   snapshotHook = h;
+}
+
+/** Streams one heap snapshot from the agent into `path` (temp file + rename). */
+async function downloadSnapshot(url: string, path: string, token: string | undefined, signal: AbortSignal): Promise<void> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal: AbortSignal.any([signal, AbortSignal.timeout(10 * 60_000)]) });
+  } catch (e) {
+    throw new LeakscopeError('E_FETCH', `${url}: ${(e as Error).message}`);
+  }
+  if (res.status !== 200 || !res.body) throw new LeakscopeError('E_FETCH', `${url}: server answered ${res.status} ${res.statusText}`);
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(tmp));
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw new LeakscopeError('E_FETCH', `${url}: snapshot download failed (${(e as Error).message})`);
+  }
+}
+
+/**
+ * The default \`--snapshots\` step for a Node target: three heap snapshots through the agent
+ * (\`/debug/pprof/heapsnapshot?gc=1\`), a few seconds apart, saved in the run directory as
+ * \`snapshot-N.heapsnapshot\`, then \`leakscope snapshot leaks S1 S2 S3 --json\` in a child process
+ * (it needs memory and CPU; the watch loop keeps polling meanwhile). Its groups are also saved as
+ * \`snapshot-leaks.json\` for \`analyze\`.
+ */
+async function agentSnapshots(ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void }): Promise<SnapshotLeakGroup[]> {
+  const files: string[] = [];
+  for (let i = 1; i <= 3; i++) {
+    if (ctx.signal.aborted && i > 1) throw new LeakscopeError('E_FETCH', 'interrupted before the third heap snapshot');
+    ctx.log(`taking heap snapshot ${i} of 3 (the service pauses while it is written)`);
+    const path = join(ctx.runDir, `snapshot-${i}.heapsnapshot`);
+    await downloadSnapshot(`${ctx.base}/heapsnapshot?gc=1`, path, ctx.token, new AbortController().signal);
+    files.push(path);
+    if (i < 3) await sleep(SNAPSHOT_SPACING_MS, ctx.signal);
+  }
+  ctx.log('finding the leaking classes across the three heap snapshots');
+  const cli = fileURLToPath(new URL('../main.js', import.meta.url));
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, 'snapshot', 'leaks', ...files, '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d).slice(-2000)));
+    child.on('error', (e) => reject(new LeakscopeError('E_IO', `snapshot leaks: ${e.message}`)));
+    child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new LeakscopeError('E_SNAPSHOT', `snapshot leaks failed: ${stderr.trim().split('\n').pop() ?? code}`))));
+  });
+  let groups: SnapshotLeakGroup[];
+  try {
+    groups = (JSON.parse(out) as { groups: SnapshotLeakGroup[] }).groups;
+  } catch {
+    throw new LeakscopeError('E_SNAPSHOT', 'snapshot leaks: output is not JSON');
+  }
+  await writeAtomic(join(ctx.runDir, 'snapshot-leaks.json'), out);
+  return groups;
 }
 
 export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal: AbortSignal): Promise<WatchResult> {
@@ -265,7 +332,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     if (fresh.length < results.length) status = `target unreachable (${lastError})${failedRounds > 0 ? `; retrying with backoff` : ''}`;
 
     // --snapshots: the first time a heap site is confirmed, take three snapshots through the agent.
-    if (flags.snapshots && snapshotsState === 'idle' && analysis.suspects.some((s) => s.profile === 'heap')) {
+    if (flags.snapshots && snapshotsState === 'idle' && analysis.suspects.some((s) => s.profile === 'heap' && !s.file.endsWith('.go'))) {
       snapshotsState = 'running';
       if (!snapshotHook) {
         notes.push('--snapshots: the heap-snapshot leak finder is not available in this build');
