@@ -3,7 +3,8 @@
 //
 //   npm run bench:snapshot                       # ~20 MB and ~500 MB series, 3 runs each
 //   npm run bench:snapshot -- --sizes 20 --runs 5
-//   npm run bench:snapshot -- --huge             # also one ~2 GB snapshot: summary and retainers
+//   npm run bench:snapshot -- --huge             # also one ≥ 2 GB snapshot: summary and retainers
+//                                                #   (--huge-mb N sets its target size, default 2400)
 //   npm run bench:snapshot -- --skip-memlab
 //   npm run bench:snapshot -- --sizes '' --huge --skip-memlab   # only the 2 GB check
 //
@@ -111,7 +112,7 @@ for (const size of sizes) {
 
 let huge = null;
 if (flag('huge')) {
-  const [file] = series(2000, 1);
+  const [file] = series(Number(opt('huge-mb', '2400')), 1);
   const size = Math.round(statSync(file).size / 1e6);
   const r = timed(process.execPath, [cli, 'snapshot', 'summary', '--json', '--top', '5', file]);
   huge = { size, ok: r.status === 0, seconds: r.seconds, rssMB: r.rssMB, err: r.status === 0 ? '' : r.stderr.split('\n').filter(Boolean).pop() };
