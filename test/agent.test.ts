@@ -300,6 +300,26 @@ describe('agent safety', () => {
     svc.proc.kill('SIGKILL');
   });
 
+  test('creation stacks only when opted in, for a bounded window', async () => {
+    const plain = await startService();
+    const refused = await get(`${plain.agent}async?stacks=1&seconds=1`);
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.toString(), /LEAKSCOPE_ASYNC_STACKS=1/);
+    plain.proc.kill('SIGKILL');
+
+    const svc = await startService({ env: { LEAKSCOPE_ASYNC_STACKS: '1' } });
+    assert.equal((await get(`${svc.agent}async?stacks=1`)).status, 400);
+    assert.equal((await get(`${svc.agent}async?stacks=1&seconds=61`)).status, 400);
+    const window = get(`${svc.agent}async?stacks=1&seconds=1&debug=1`);
+    await sleep(300);
+    assert.equal((await get(`http://127.0.0.1:${svc.port}/poll?n=5`)).status, 200);
+    const text = (await window).body.toString();
+    const line = lineOf(serviceText, 'setInterval(function pollForever');
+    assert.match(text, /^async profile: total \d+\n# creation stacks/);
+    assert.ok(text.includes(`5 @ Timeout\n#\tstartPoller\t${serviceFile}:${line}\n`), text);
+    svc.proc.kill('SIGKILL');
+  });
+
   test('TypeScript frames resolve to the .ts file and line through source maps', async () => {
     const program = join(repoRoot, 'dist/test/programs/agent-ts-service.js');
     const tsFile = join(repoRoot, 'test/programs/agent-ts-service.ts');
