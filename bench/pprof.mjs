@@ -140,6 +140,6 @@ if (b) {
   console.log('|---|---:|---:|');
   console.log(`| wall time | ≤ 0.33 | ${f(wr, 2)} ${wr <= 0.33 ? '✓' : '✗'} |`);
   console.log(`| peak RSS | ≤ 0.50 | ${f(rr, 2)} ${rr === undefined ? '' : rr <= 0.5 ? '✓' : '✗'} |`);
-  if (a.cpuMs !== undefined && b.cpuMs !== undefined) console.log(`| CPU time (info) | – | ${f(a.cpuMs / b.cpuMs, 2)} |`);
+  if (a.cpuMs !== undefined && b.cpuMs !== undefined) console.log(`| CPU time (user+sys), for information | – | ${f(a.cpuMs / b.cpuMs, 2)} |`);
 }
 if (cmd !== 'top') console.log(`\n(leakscope timed "${cmd}", not "top": not a valid result)`);
