@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LeakscopeError } from '../core/errors.js';
 import type { Profile } from '../core/profile.js';
-import { detectKind, summarizeProfile, type LeakKind } from '../core/leak/summary.js';
+import { detectKind, summarizeProfile, type LeakKind, type SiteInfo } from '../core/leak/summary.js';
 import type { Observation, RestartReason } from '../core/leak/analyze.js';
 import { isGzip, parseProfileBytes } from './source.js';
 
@@ -160,6 +160,8 @@ export async function loadRunDir(dir: string): Promise<LoadedRun> {
     /* run.json is optional */
   }
   const observations: Observation[] = [];
+  const catalogs = new Map<LeakKind, Map<string, SiteInfo>>();
+  const catalog = (k: LeakKind) => catalogs.get(k) ?? (catalogs.set(k, new Map()), catalogs.get(k)!);
   const pendingGap = new Map<LeakKind, boolean>();
   let gaps = 0;
   let lineNo = 0;
@@ -185,7 +187,7 @@ export async function loadRunDir(dir: string): Promise<LoadedRun> {
     observations.push({
       kind: e.profile,
       timeMs: e.timeMs,
-      summary: summarizeProfile(p, e.profile),
+      summary: summarizeProfile(p, e.profile, catalog(e.profile)),
       file: path,
       gapBefore: pendingGap.get(e.profile) ?? false,
       segment: e.segment,
@@ -199,11 +201,13 @@ export async function loadRunDir(dir: string): Promise<LoadedRun> {
 /** Loads loose profile files (any order on the command line; each kind sorted by its time). */
 export async function loadProfileFiles(files: string[]): Promise<LoadedRun> {
   const observations: Observation[] = [];
+  const catalogs = new Map<LeakKind, Map<string, SiteInfo>>();
   for (const f of files) {
     const p = parseProfileBytes(await readSourceFile(f), f);
     const kind = detectKind(p) ?? kindFromName(f);
     if (!kind) throw new LeakscopeError('E_USAGE', `${f}: neither a heap, goroutine nor async profile`);
-    observations.push({ kind, timeMs: NaN, summary: summarizeProfile(p, kind), file: f });
+    if (!catalogs.has(kind)) catalogs.set(kind, new Map());
+    observations.push({ kind, timeMs: NaN, summary: summarizeProfile(p, kind, catalogs.get(kind)), file: f });
   }
   // Stable sort by profile time when every profile of a kind has one; else keep the given order.
   const byKind = new Map<LeakKind, Observation[]>();

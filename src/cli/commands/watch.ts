@@ -8,7 +8,7 @@
 import type { CliIO, CommandSpec } from '../io.js';
 import { parseCommandArgs, intOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
-import { summarizeProfile, type LeakKind } from '../../core/leak/summary.js';
+import { summarizeProfile, type LeakKind, type SiteInfo } from '../../core/leak/summary.js';
 import { analyzeLeaks, restartBetween, type LeakAnalysis, type Observation, type RestartReason } from '../../core/leak/analyze.js';
 import type { Sensitivity } from '../../core/leak/verdict.js';
 import { fetchBytes, parseProfileBytes } from '../../node/source.js';
@@ -222,6 +222,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   let snapshotPromise: Promise<void> | undefined;
   const notes: string[] = [];
   const fetchCost = new Map<LeakKind, number>();
+  const catalogs = new Map<LeakKind, Map<string, SiteInfo>>();
   const lastPolled = new Map<LeakKind, number>();
   const slowNoted = new Set<LeakKind>();
   let round = 0;
@@ -284,7 +285,8 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
         try {
           const p = parseProfileBytes(r.bytes, profileUrl(base, r.kind));
           const file = await run.saveProfile(r.kind, r.bytes);
-          const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(p, r.kind), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
+          if (!catalogs.has(r.kind)) catalogs.set(r.kind, new Map());
+          const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(p, r.kind, catalogs.get(r.kind)), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
           const prev = lastObs.get(r.kind);
           const why = prev ? restartBetween(prev, obs, obs.gapBefore ?? false) : undefined;
           if (why && !restartReason) restartReason = why;

@@ -129,6 +129,26 @@ export interface LeakOptions {
 
 const KIND_ORDER: LeakKind[] = ['heap', 'goroutine', 'async'];
 
+function olsSlope(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const n = x.length;
+  if (n < 2) return NaN;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += x[i]!;
+    my += y[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i]! - mx) * (y[i]! - my);
+    sxx += (x[i]! - mx) ** 2;
+  }
+  return sxx > 0 ? sxy / sxx : NaN;
+}
+
 function obsTime(o: Observation): number {
   return Number.isFinite(o.timeMs) ? o.timeMs : o.summary.profileTimeMs;
 }
@@ -205,7 +225,12 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
     kinds.push({ kind, unit, samples: obs.length, segments, analyzed: seg, times: clock ? rawTimes : rawTimes.map((_, i) => i), totals, clock });
 
     const catalog: Catalog = { sites: new Map() };
-    for (const o of part) for (const [k, info] of o.summary.sites) if (!catalog.sites.has(k)) catalog.sites.set(k, info);
+    const seenMaps = new Set<Map<string, SiteInfo>>();
+    for (const o of part) {
+      if (seenMaps.has(o.summary.sites)) continue; // a catalog shared by the run's summaries
+      seenMaps.add(o.summary.sites);
+      for (const [k, info] of o.summary.sites) if (!catalog.sites.has(k)) catalog.sites.set(k, info);
+    }
     const series = (key: string, objects = false): Float64Array => {
       const y = new Float64Array(n);
       for (let i = 0; i < n; i++) {
@@ -226,7 +251,9 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       if (info.level !== 'function') continue;
       const y = series(info.key);
       const v = judgeSeries(x, y, lastTotal, unit, params);
-      const slope = Number.isFinite(v.slope) ? v.slope : n >= 2 ? theilSen(x, y).slope : NaN;
+      // For the live "growing fastest" list an ordinary least-squares slope is enough (O(n));
+      // verdicts never use it.
+      const slope = Number.isFinite(v.slope) ? v.slope : olsSlope(x, y);
       if (slope > 0) {
         growing.push({ profile: kind, name: info.name, file: info.file, line: info.line, unit, slopePerMinute: slope, first: y[0]!, last: y[n - 1]!, verdict: v.reason });
       }

@@ -45,10 +45,11 @@ export interface ProfileSummary {
   cumulative: number;
   /** time_nanos of the profile in ms since the epoch, NaN when absent */
   profileTimeMs: number;
-  /** primary value per site key */
+  /** primary value per site key (absent: 0) */
   values: Map<string, number>;
   /** objects per site key (heap profiles with an objects type) */
   objects: Map<string, number> | undefined;
+  /** descriptions of the sites (a superset of `values`' keys when a shared catalog was used) */
   sites: Map<string, SiteInfo>;
 }
 
@@ -58,6 +59,19 @@ interface Frame {
   line: number;
   startLine: number;
   internal: boolean;
+  /** `name file:line`, the frame as shown in stacks */
+  text: string;
+  fnKey: string;
+  lineKey: string;
+  /** two 32-bit hashes of `text`, combined per sample into the stack key */
+  h1: number;
+  h2: number;
+}
+
+interface Acc {
+  info: SiteInfo;
+  v: number;
+  o: number;
 }
 
 /** Go standard library or runtime function, judged by its package path. */
@@ -96,12 +110,39 @@ export function detectKind(p: Profile): LeakKind | undefined {
   return undefined;
 }
 
-function frameKey(f: Frame): string {
-  return f.file ? `${f.name} ${f.file}:${f.line}` : f.name;
+function siteOf(f: Frame, level: SiteLevel, key: string, stack: string[]): SiteInfo {
+  return { key, level, fnKey: f.fnKey, name: f.name, file: f.file, line: level === 'function' ? f.startLine || f.line : f.line, stack };
 }
 
-/** Summarize a profile of the given kind. Pure; O(samples × stack depth). */
-export function summarizeProfile(p: Profile, kind: LeakKind): ProfileSummary {
+function hashText(s: string, seed: number): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function makeFrame(name: string, file: string, line: number, startLine: number, internal: boolean): Frame {
+  const id = `${name}\u0000${file}\u0000${startLine}`;
+  const text = file ? `${name} ${file}:${line}` : name;
+  return {
+    h1: hashText(text, 0x811c9dc5),
+    h2: hashText(text, 0x9747b28c),
+    name,
+    file,
+    line,
+    startLine,
+    internal,
+    text,
+    fnKey: `F\u0000${id}`,
+    lineKey: `L\u0000${id}\u0000${line}`,
+  };
+}
+
+/**
+ * Summarize a profile of the given kind. Pure; O(samples × stack depth). With `catalog` (one per
+ * kind and run), site descriptions are shared across the run's summaries instead of being built
+ * per profile, and `sites` of the result IS that catalog (it may list sites absent here).
+ */
+export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<string, SiteInfo>): ProfileSummary {
   const nt = p.sampleTypes.length;
   let primary: number;
   let objIdx = -1;
@@ -136,21 +177,24 @@ export function summarizeProfile(p: Profile, kind: LeakKind): ProfileSummary {
       const fn = ln.fn >= 0 ? p.functions[ln.fn] : undefined;
       const name = fn?.name || fn?.systemName || (loc.address !== 0n ? `0x${loc.address.toString(16)}` : '?');
       const file = fn?.filename ?? '';
-      frames.push({ name, file, line: ln.line, startLine: fn?.startLine ?? 0, internal: isInternalFrame(name, file) });
+      frames.push(makeFrame(name, file, ln.line, fn?.startLine ?? 0, isInternalFrame(name, file)));
     }
     if (frames.length === 0) {
       const name = loc.address !== 0n ? `0x${loc.address.toString(16)}` : '?';
-      frames.push({ name, file: '', line: 0, startLine: 0, internal: false });
+      frames.push(makeFrame(name, '', 0, 0, false));
     }
     locFrames[li] = frames;
   }
 
-  const values = new Map<string, number>();
-  const objects = objIdx >= 0 ? new Map<string, number>() : undefined;
-  const sites = new Map<string, SiteInfo>();
-  const add = (key: string, v: number, o: number) => {
-    values.set(key, (values.get(key) ?? 0) + v);
-    if (objects) objects.set(key, (objects.get(key) ?? 0) + o);
+  // One accumulator per site key: a single Map lookup per site and sample.
+  const acc = new Map<string, Acc>();
+  /** adds to an existing accumulator; false when the key is new */
+  const add = (key: string, v: number, o: number): boolean => {
+    const a = acc.get(key);
+    if (!a) return false;
+    a.v += v;
+    a.o += o;
+    return true;
   };
   let total = 0;
   let objectsTotal = objIdx >= 0 ? 0 : NaN;
@@ -169,19 +213,30 @@ export function summarizeProfile(p: Profile, kind: LeakKind): ProfileSummary {
       for (const f of locFrames[t.stack[i]!]!) frames.push(f);
     }
     if (frames.length === 0) continue;
-    let u = frames.findIndex((f) => !f.internal);
-    if (u < 0) u = 0;
+    let u = 0;
+    while (u < frames.length && frames[u]!.internal) u++;
+    if (u === frames.length) u = 0;
     const leaf = frames[u]!;
-    const fnKey = `F\u0000${leaf.name}\u0000${leaf.file}\u0000${leaf.startLine}`;
-    const lineKey = `L\u0000${leaf.name}\u0000${leaf.file}\u0000${leaf.startLine}\u0000${leaf.line}`;
-    const stackFrames = frames.slice(u).map(frameKey);
-    const stackKey = `S\u0000${stackFrames.join('\u0001')}`;
-    if (!sites.has(fnKey)) sites.set(fnKey, { key: fnKey, level: 'function', fnKey, name: leaf.name, file: leaf.file, line: leaf.startLine || leaf.line, stack: [] });
-    if (!sites.has(lineKey)) sites.set(lineKey, { key: lineKey, level: 'line', fnKey, name: leaf.name, file: leaf.file, line: leaf.line, stack: [] });
-    if (!sites.has(stackKey)) sites.set(stackKey, { key: stackKey, level: 'stack', fnKey, name: leaf.name, file: leaf.file, line: leaf.line, stack: stackFrames });
-    add(fnKey, v, o);
-    add(lineKey, v, o);
-    add(stackKey, v, o);
+    // The stack's identity across profiles: a 64-bit hash of its frames' texts (no string per
+    // sample; a collision needs ~2^32 distinct stacks).
+    let h1 = 0x2545f491;
+    let h2 = 0x6b43a9b5;
+    for (let i = u; i < frames.length; i++) {
+      h1 = Math.imul(h1 ^ frames[i]!.h1, 0x85ebca6b) ^ (h1 >>> 13);
+      h2 = Math.imul(h2 ^ frames[i]!.h2, 0xc2b2ae35) ^ (h2 >>> 16);
+    }
+    const stackKey = `S${(h1 >>> 0).toString(36)}.${(h2 >>> 0).toString(36)}.${frames.length - u}`;
+    if (!add(leaf.fnKey, v, o)) acc.set(leaf.fnKey, { info: catalog?.get(leaf.fnKey) ?? siteOf(leaf, 'function', leaf.fnKey, []), v, o });
+    if (!add(leaf.lineKey, v, o)) acc.set(leaf.lineKey, { info: catalog?.get(leaf.lineKey) ?? siteOf(leaf, 'line', leaf.lineKey, []), v, o });
+    if (!add(stackKey, v, o)) acc.set(stackKey, { info: catalog?.get(stackKey) ?? siteOf(leaf, 'stack', stackKey, frames.slice(u).map((f) => f.text)), v, o });
+  }
+  const values = new Map<string, number>();
+  const objects = objIdx >= 0 ? new Map<string, number>() : undefined;
+  const sites = catalog ?? new Map<string, SiteInfo>();
+  for (const [k, a] of acc) {
+    values.set(k, a.v);
+    objects?.set(k, a.o);
+    if (!sites.has(k)) sites.set(k, a.info);
   }
   return {
     kind,
