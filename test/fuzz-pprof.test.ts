@@ -223,7 +223,7 @@ test('a length prefix claiming 10 GB is refused at once, at every level of the m
       (e: unknown) => e instanceof LeakscopeError && (e.code === 'E_TRUNCATED' || e.code === 'E_CORRUPT'),
       what,
     );
-    assert.ok(performance.now() - t0 < 100, `${what}: refusal took too long`);
+    assert.ok(performance.now() - t0 < 500, `${what}: refusal took too long`);
   }
 });
 
