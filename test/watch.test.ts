@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { runWatch, pprofBase, parseDuration, writeReport } from '../src/cli/commands/watch.js';
+import { runWatch, pprofBase, parseDuration, writeReport, pollEvery } from '../src/cli/commands/watch.js';
 import { main } from '../src/cli/main.js';
 import { parseProfileBytes } from '../src/node/source.js';
 import type { CliIO } from '../src/cli/io.js';
@@ -66,6 +66,11 @@ test('url and duration parsing', () => {
   assert.equal(parseDuration('2m', 'x'), 120000);
   assert.equal(parseDuration('3', 'x'), 3000);
   assert.throws(() => parseDuration('soon', 'x'), /duration/);
+  // slow profiles (the agent's async census) are spaced out; quick ones never are
+  assert.equal(pollEvery(300, 120), 1);
+  assert.equal(pollEvery(1300, 5000), 1);
+  assert.equal(pollEvery(2100, 3000), 3);
+  assert.equal(pollEvery(4000, 5000), 3);
 });
 
 test('watch: polls, saves atomically, marks the gap, recognises the restart, reports', async (t) => {

@@ -25,6 +25,15 @@ import { fileURLToPath } from 'node:url';
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async'];
 /** at most this share of the wall time may go to collecting one profile kind */
 const MAX_DUTY = 1 / 3;
+/** fetches quicker than this never slow polling down, whatever the interval */
+const SLOW_FETCH_MS = 1000;
+
+/** Poll a profile every N intervals so its collection takes at most MAX_DUTY of the time. */
+export function pollEvery(costMs: number, intervalMs: number): number {
+  if (costMs <= SLOW_FETCH_MS) return 1;
+  return Math.max(1, Math.ceil(costMs / (intervalMs * MAX_DUTY)));
+}
+
 /** time between the three heap snapshots of --snapshots */
 const SNAPSHOT_SPACING_MS = 5000;
 
@@ -243,7 +252,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     // service for seconds on a big one) is polled less often, so that collecting it takes at most
     // about a third of the wall time: watching must not become the outage.
     const due = kinds.filter((k) => {
-      const every = Math.max(1, Math.ceil((fetchCost.get(k) ?? 0) / (intervalMs * MAX_DUTY)));
+      const every = pollEvery(fetchCost.get(k) ?? 0, intervalMs);
       return every === 1 || (lastPolled.get(k) ?? -Infinity) <= round - every;
     });
     round++;
@@ -262,7 +271,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       }
     }
     for (const k of kinds) {
-      const every = Math.ceil((fetchCost.get(k) ?? 0) / (intervalMs * MAX_DUTY));
+      const every = pollEvery(fetchCost.get(k) ?? 0, intervalMs);
       if (every > 1 && !slowNoted.has(k)) {
         slowNoted.add(k);
         const msg = `${k} takes ${((fetchCost.get(k) ?? 0) / 1000).toFixed(1)}s to collect: polled every ${every} intervals to spare the target`;
