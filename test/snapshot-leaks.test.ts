@@ -88,3 +88,19 @@ test('every planted leak is one group with its path and location, and nothing el
     });
   }
 });
+
+test('with four snapshots the same four groups keep growing', () => {
+  const out = path.join(dir, 'four');
+  mkdirSync(out);
+  runNode(process.execPath, [leakyProgram, out, '40', '4']);
+  const r = cli(['snapshot', 'leaks', '--json', ...['s1', 's2', 's3', 's4'].map((s) => path.join(out, `${s}.heapsnapshot`))]);
+  assert.equal(r.code, 0, r.stderr);
+  const { snapshots, groups } = JSON.parse(r.stdout) as { snapshots: number; groups: Group[] };
+  assert.equal(snapshots, 4);
+  assert.deepEqual(groups.map((g) => g.className).sort(), ['RequestContext', 'Timeout', 'onConfig()', 'settle()']);
+  // born between S1 and S2, alive in S3 and S4: one phase's worth; counts over four snapshots
+  for (const g of groups) {
+    assert.equal(g.count, 40);
+    assert.deepEqual(g.growth, [40, 80, 120, 160]);
+  }
+});

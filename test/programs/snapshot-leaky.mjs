@@ -1,13 +1,14 @@
 // A small service with four planted leaks and some churn, for `leakscope snapshot leaks`.
-// Usage: node snapshot-leaky.mjs OUTDIR [requestsPerPhase]
-// Writes OUTDIR/s1.heapsnapshot, s2.heapsnapshot, s3.heapsnapshot after a warm-up and two load
-// phases. Lines marked LEAK:<name> are where each leak is created (the tests look them up).
+// Usage: node snapshot-leaky.mjs OUTDIR [requestsPerPhase] [snapshots]
+// Writes OUTDIR/s1.heapsnapshot, s2.heapsnapshot, … (3 by default) after a warm-up and each load
+// phase. Lines marked LEAK:<name> are where each leak is created (the tests look them up).
 import v8 from 'node:v8';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 
 const outDir = process.argv[2];
 const perPhase = Number(process.argv[3] ?? 200);
+const snapshots = Math.max(3, Number(process.argv[4] ?? 3));
 
 class RequestContext {
   constructor(id) { // LEAK:contexts
@@ -54,6 +55,8 @@ const oneTimeCache = new Map([['config', { loadedAt: Date.now(), values: [1, 2, 
 globalThis.__oneTime = oneTimeCache;
 await import('node:zlib');
 v8.writeHeapSnapshot(path.join(outDir, 's2.heapsnapshot'));
-phase(perPhase);
-v8.writeHeapSnapshot(path.join(outDir, 's3.heapsnapshot'));
+for (let k = 3; k <= snapshots; k++) {
+  phase(perPhase);
+  v8.writeHeapSnapshot(path.join(outDir, `s${k}.heapsnapshot`));
+}
 process.exit(0);
