@@ -5,3 +5,19 @@ export { decodeProfile, encodeProfile } from './formats/pprof.js';
 export * from './core/select.js';
 export { HeapSnapshotParser, parseHeapSnapshot, type RawHeapSnapshot, type HeapSnapshotMeta } from './formats/heapsnapshot.js';
 export * from './core/heap/index.js';
+export {
+  analyzeLeaks,
+  summarizeProfile,
+  judgeSeries,
+  verdictParams,
+  theilSen,
+  mannKendall,
+  segmentObservations,
+  restartBetween,
+  type Observation as LeakObservation,
+  type Suspect as LeakSuspect,
+  type LeakAnalysis,
+  type ProfileSummary,
+  type Sensitivity,
+  type LeakKind,
+} from './core/leak/index.js';

@@ -213,3 +213,43 @@ test('renderers: sparkline, values, live view and markdown are plain strings', a
   for (const line of view.split('\n')) assert.ok([...line].length <= 100, `line too wide: ${line}`);
   assert.equal(renderLeakMarkdown(a, { target: 't', samples: 5, durationMs: 0, gaps: 0 }), renderLeakMarkdown(a, { target: 't', samples: 5, durationMs: 0, gaps: 0 }));
 });
+
+test('analyze: a run directory with snapshot-leaks.json reports the leaking classes (text, JSON, markdown)', async (t) => {
+  if (!hasFixtures) return t.skip(SKIP_NO_FIXTURES);
+  const { RunDir } = await import('../src/node/run-dir.js');
+  const { writeFileSync } = await import('node:fs');
+  const out = mkdtempSync(join(tmpdir(), 'leakscope-analyze-snap-'));
+  try {
+    const run = await RunDir.create(join(out, 'run'), { target: 'http://127.0.0.1:1/debug/pprof', url: 'http://127.0.0.1:1/debug/pprof', startedAt: '2026-11-28T00:00:00.000Z', intervalMs: 10000, profiles: ['heap'], tool: 'test' });
+    for (let i = 1; i <= 5; i++) {
+      const file = await run.saveProfile('heap', readFileSync(join(profilesDir, `heap.${i}.pb.gz`)));
+      const timeMs = Date.UTC(2026, 10, 28, 0, 0, i * 10);
+      await run.append({ seq: i, time: new Date(timeMs).toISOString(), timeMs, profile: 'heap', file, segment: 0 });
+    }
+    const group = {
+      className: 'Session',
+      count: 905,
+      retainedSize: 777730,
+      growth: [1950, 2855, 3611],
+      retainerPath: ['(module scope)', 'sessions', 'Map', 'Session'],
+      location: '/srv/app/leaks.js:36',
+      representativeId: 12345,
+    };
+    writeFileSync(join(run.dir, 'snapshot-leaks.json'), JSON.stringify({ snapshots: 3, leakedObjects: 905, groups: [group] }));
+    const j = captureIO();
+    assert.equal(await main(['analyze', '--json', run.dir], j), 0);
+    const parsed = JSON.parse(j.out);
+    assert.deepEqual(parsed.snapshotLeaks, [group]);
+    assert.equal(parsed.samples, 5);
+    assert.equal(parsed.durationMs, 40000);
+    assert.ok(parsed.suspects.some((s: { name: string }) => s.name === 'main.createSession'));
+    const txt = captureIO();
+    await main(['analyze', run.dir], txt);
+    assert.match(txt.out, /Session ×905 \(1950 → 2855 → 3611\), retained 759\.50kB at \/srv\/app\/leaks\.js:36\n {6}retained by: \(module scope\) → sessions → Map → Session/);
+    const md = captureIO();
+    await main(['analyze', '--markdown', run.dir], md);
+    assert.match(md.out, /\| `Session` \| 905 \| 1950 → 2855 → 3611 \| 759\.50kB \| \/srv\/app\/leaks\.js:36 \| \(module scope\) → sessions → Map → Session \|/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
