@@ -11,7 +11,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HeapSnapshotParser, parseHeapSnapshot, type RawHeapSnapshot } from '../src/formats/heapsnapshot.js';
 import { LeakscopeError } from '../src/core/errors.js';
-import { loadHeapSnapshot } from '../src/node/snapshot-source.js';
+import { loadHeapSnapshot, loadSortedIds } from '../src/node/snapshot-source.js';
+import { sortedIds } from '../src/core/heap/ids.js';
 import { analyzeSnapshot } from '../src/core/heap/analysis.js';
 import { buildSnapshot } from './helpers/snapshot-build.js';
 import { nodeBinaries, runNode } from './helpers/snapshot-node.js';
@@ -200,4 +201,18 @@ test('ids-only mode reads the nodes and stops', () => {
   const s = p.finish();
   assert.deepEqual([...s.nodeId], [1, 3, 4294967301], 'ids above 2^32 kept exactly');
   assert.equal(s.edgeCount, 0);
+});
+
+test('sorted ids read in a worker thread equal those read here', async () => {
+  const file = path.join(dir, 'worker.heapsnapshot');
+  runNode(process.execPath, ['-e', `require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
+  const here = sortedIds(await loadHeapSnapshot(file));
+  const inWorker = await loadSortedIds(file, { workerMinBytes: 0 });
+  assert.equal(inWorker.length, here.length);
+  assert.deepEqual([...inWorker], [...here]);
+  await assert.rejects(loadSortedIds(path.join(dir, 'nope.heapsnapshot'), { workerMinBytes: 0 }), /no such file/);
+  const bad = path.join(dir, 'bad.heapsnapshot');
+  writeFileSync(bad, '{"snapshot":{"meta":{}}, "nodes":[1]}');
+  // a malformed file fails inside the worker; the error crosses back with its code
+  await assert.rejects(loadSortedIds(bad, { workerMinBytes: 0 }), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_SNAPSHOT');
 });

@@ -25,11 +25,14 @@ export interface SnapshotSourceOptions {
   onProgress?: (p: SnapshotProgress) => void;
   /** read only node ids (see HeapSnapshotParser): stops reading after the `nodes` section */
   idsOnly?: boolean;
+  /** loadSortedIds: files smaller than this are read on the calling thread (default 64 MB) */
+  workerMinBytes?: number;
   token?: string;
   timeoutMs?: number;
 }
 
 const CHUNK = 4 << 20;
+const SMALL_FOR_WORKER = 64 << 20;
 const PROGRESS_STEP = 64 << 20;
 
 async function openStream(source: string, opts: SnapshotSourceOptions): Promise<{ stream: AsyncIterable<Uint8Array>; total?: number }> {
@@ -159,7 +162,15 @@ type IdsReply = { progress: SnapshotProgress } | { ok: true; ids: SortedIds } | 
  * snapshots of a series overlaps the analysis of the last one. stdin is read on the main thread.
  */
 export function loadSortedIds(source: string, opts: SnapshotSourceOptions = {}): Promise<SortedIds> {
-  if (source === '-') return loadHeapSnapshot(source, { ...opts, idsOnly: true }).then(sortedIds);
+  // Small files are read here: a worker's start costs more than reading their ids.
+  let small = false;
+  try {
+    small = !isUrl(source) && source !== '-' && statSync(source).size < (opts.workerMinBytes ?? SMALL_FOR_WORKER);
+  } catch {
+    /* loadHeapSnapshot reports the error */
+    small = true;
+  }
+  if (source === '-' || small) return loadHeapSnapshot(source, { ...opts, idsOnly: true }).then(sortedIds);
   return new Promise((resolve, reject) => {
     const task: IdsTask = { leakscopeSnapshotIds: source, token: opts.token, timeoutMs: opts.timeoutMs };
     const worker = new Worker(new URL(import.meta.url), { workerData: task });
