@@ -365,7 +365,8 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       }
     }
     draw();
-    if (status?.startsWith('target restarted')) status = undefined;
+    // one-off messages: shown once in the log, kept on screen in the live view until replaced
+    if (!live && (status?.startsWith('target restarted') || / to collect: polled every /.test(status ?? ''))) status = undefined;
 
     const wait = failedRounds > 0 ? Math.min(intervalMs * 2 ** failedRounds, Math.max(intervalMs, 60000)) : intervalMs;
     const until = roundStart + wait;
