@@ -37,65 +37,148 @@ export interface CollapsedOptions {
 }
 
 /**
- * Sums identical stacks of a profile and calls `emit(stackString, value)` once per distinct stack
- * with a non-zero sum, in no particular order. Shared by the collapsed and speedscope writers.
- * Stacks are deduplicated through a trie of location indices, so no string is built per sample.
+ * Stacks summed over a trie of frame ids (root first): node 0 is the root; `parent[n]` and
+ * `frame[n]` describe node n; `values[n * nt + t]` is the sum of type t over the samples whose
+ * stack ends exactly at n. Values beyond 2^53 are summed exactly in `big` (key n * nt + t).
  */
-export function foldStacks(
-  p: Profile,
-  t: number,
-): { nodes: number; parent: Int32Array; loc: Int32Array; value: Float64Array; big: Map<number, bigint> | undefined } {
+export interface FoldedStacks {
+  nodes: number;
+  nt: number;
+  parent: Int32Array;
+  frame: Int32Array;
+  values: Float64Array;
+  big: Map<number, bigint> | undefined;
+}
+
+/**
+ * Sums the samples of a profile by the frames they print as. `locFrames[l]` lists the frame ids
+ * of location l, outermost first; two stacks of different locations that map to the same frames
+ * (two call sites of one function) end at the same node. No string is built per sample: the trie's
+ * child lookup is an open-addressing hash table over (parent, frame) pairs in typed arrays.
+ */
+export function foldStacks(p: Profile, locFrames: ArrayLike<number>[]): FoldedStacks {
   const st = p.samples;
   const nt = p.sampleTypes.length;
-  const nLocs = p.locations.length;
-  const children = new Map<number, number>(); // parentNode * (nLocs + 1) + loc → node
+  const ss = st.stackStart;
+  const stk = st.stack;
+
+  // 1. Samples with identical location stacks (common: a Go heap profile repeats a stack once per
+  //    allocation size) are grouped first, so the trie below sees each distinct stack once.
+  let umask = 1023;
+  while (umask < st.count * 2) umask = umask * 2 + 1;
+  const utable = new Int32Array(umask + 1).fill(-1); // slot → representative sample
+  const uniqOf = new Int32Array(st.count).fill(-1); // sample → its representative (or -1: all zero)
+  for (let s = 0; s < st.count; s++) {
+    let any = false;
+    for (let t = 0; t < nt; t++) {
+      if (st.values[s * nt + t] !== 0) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) continue;
+    const a = ss[s]!;
+    const z = ss[s + 1]!;
+    let h = z - a;
+    for (let k = a; k < z; k++) h = Math.imul(h ^ stk[k]!, 0x9e3779b1) ^ (h >>> 13);
+    h = (h ^ (h >>> 16)) & umask;
+    for (;;) {
+      const r = utable[h]!;
+      if (r === -1) {
+        utable[h] = s;
+        uniqOf[s] = s;
+        break;
+      }
+      const ra = ss[r]!;
+      if (ss[r + 1]! - ra === z - a) {
+        let k = 0;
+        while (k < z - a && stk[ra + k] === stk[a + k]) k++;
+        if (k === z - a) {
+          uniqOf[s] = r;
+          break;
+        }
+      }
+      h = (h + 1) & umask;
+    }
+  }
+
+  // 2. A trie of frames over the distinct stacks; child lookup through an open-addressing table
+  //    over (parent, frame) pairs (slot → node; 0 = empty, as the root is never a child).
   let cap = 1024;
   let parent = new Int32Array(cap);
-  let locOf = new Int32Array(cap);
-  let value = new Float64Array(cap);
+  let frame = new Int32Array(cap);
   parent[0] = -1;
-  locOf[0] = -1;
+  frame[0] = -1;
   let nodes = 1;
+  let mask = 4095;
+  let table = new Int32Array(mask + 1);
+  const nodeOf = new Int32Array(st.count); // representative sample → trie node
+  for (let s = 0; s < st.count; s++) {
+    if (uniqOf[s] !== s) continue;
+    let node = 0;
+    for (let k = ss[s + 1]! - 1; k >= ss[s]!; k--) {
+      const fr = locFrames[stk[k]!]!;
+      for (let i = 0; i < fr.length; i++) {
+        const f = fr[i]!;
+        let h = Math.imul(node, 0x9e3779b1) ^ Math.imul(f, 0x85ebca6b);
+        h = (h ^ (h >>> 15)) & mask;
+        let c = 0;
+        for (;;) {
+          c = table[h]!;
+          if (c === 0 || (parent[c] === node && frame[c] === f)) break;
+          h = (h + 1) & mask;
+        }
+        if (c === 0) {
+          if (nodes === cap) {
+            cap *= 2;
+            const np = new Int32Array(cap);
+            np.set(parent);
+            parent = np;
+            const nf = new Int32Array(cap);
+            nf.set(frame);
+            frame = nf;
+          }
+          c = nodes++;
+          parent[c] = node;
+          frame[c] = f;
+          table[h] = c;
+          if (nodes * 2 > mask) {
+            mask = mask * 2 + 1;
+            table = new Int32Array(mask + 1);
+            for (let n = 1; n < nodes; n++) {
+              let g = Math.imul(parent[n]!, 0x9e3779b1) ^ Math.imul(frame[n]!, 0x85ebca6b);
+              g = (g ^ (g >>> 15)) & mask;
+              while (table[g] !== 0) g = (g + 1) & mask;
+              table[g] = n;
+            }
+          }
+        }
+        node = c;
+      }
+    }
+    nodeOf[s] = node;
+  }
+
+  // 3. Values per node, exact beyond 2^53 through `big`.
+  const values = new Float64Array(nodes * nt);
   let big: Map<number, bigint> | undefined;
   const bigs = st.bigValues;
   for (let s = 0; s < st.count; s++) {
-    const idx = s * nt + t;
-    const v = st.values[idx]!;
-    const bv = bigs?.get(idx);
-    if (v === 0 && bv === undefined) continue;
-    let node = 0;
-    for (let k = st.stackStart[s + 1]! - 1; k >= st.stackStart[s]!; k--) {
-      const l = st.stack[k]!;
-      const key = node * (nLocs + 1) + l;
-      let c = children.get(key);
-      if (c === undefined) {
-        if (nodes === cap) {
-          cap *= 2;
-          const np = new Int32Array(cap);
-          np.set(parent);
-          parent = np;
-          const nl = new Int32Array(cap);
-          nl.set(locOf);
-          locOf = nl;
-          const nv = new Float64Array(cap);
-          nv.set(value);
-          value = nv;
-        }
-        c = nodes++;
-        parent[c] = node;
-        locOf[c] = l;
-        children.set(key, c);
+    const r = uniqOf[s]!;
+    if (r < 0) continue;
+    const node = nodeOf[r]!;
+    for (let t = 0; t < nt; t++) {
+      const v = st.values[s * nt + t]!;
+      const key = node * nt + t;
+      const bv = bigs?.get(s * nt + t);
+      if (bv !== undefined || (big !== undefined && big.has(key))) {
+        big ??= new Map();
+        big.set(key, (big.get(key) ?? BigInt(values[key]!)) + (bv ?? BigInt(v)));
       }
-      node = c;
+      values[key] = values[key]! + v;
     }
-    if (bv !== undefined || (big && big.has(node))) {
-      if (!big) big = new Map();
-      const prev = big.get(node) ?? BigInt(value[node]!);
-      big.set(node, prev + (bv ?? BigInt(v)));
-    }
-    value[node] = value[node]! + v;
   }
-  return { nodes, parent, loc: locOf, value, big };
+  return { nodes, nt, parent, frame, values, big };
 }
 
 /** Writes a profile as collapsed stacks (see the module comment). */
@@ -113,52 +196,32 @@ export function collapsedLines(p: Profile, opts: CollapsedOptions = {}): string[
   if (nt === 0) throw new LeakscopeError('E_SAMPLE_INDEX', 'profile has no sample types');
   const t = opts.sampleIndex ?? nt - 1;
   if (t < 0 || t >= nt) throw new LeakscopeError('E_SAMPLE_INDEX', `sample index ${t} out of range [0..${nt - 1}]`);
-  const f = foldStacks(p, t);
-  const locNames = new Array<string | undefined>(p.locations.length);
-  const prefix = new Array<string | undefined>(f.nodes);
-  prefix[0] = '';
-  const prefixOf = (n: number): string => {
-    const cached = prefix[n];
-    if (cached !== undefined) return cached;
-    // iterative: collect the uncached chain, then fill it root-first
-    const chain: number[] = [];
-    let x = n;
-    while (prefix[x] === undefined) {
-      chain.push(x);
-      x = f.parent[x]!;
-    }
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const c = chain[i]!;
-      const l = f.loc[c]!;
-      let name = locNames[l];
-      if (name === undefined) name = locNames[l] = locationFrameNames(p, l).join(';');
-      const up = prefix[f.parent[c]!]!;
-      prefix[c] = up === '' ? name : `${up};${name}`;
-    }
-    return prefix[n]!;
-  };
-  // Different locations can carry the same frame names (two call sites of one function), so
-  // distinct trie paths may print alike: sum by text.
-  const sums = new Map<string, number>();
-  let bigSums: Map<string, bigint> | undefined;
-  for (let n = 1; n < f.nodes; n++) {
-    const b = f.big?.get(n);
-    const v = f.value[n]!;
-    if (b === undefined && v === 0) continue;
-    const key = prefixOf(n);
-    if (b !== undefined || bigSums?.has(key)) {
-      bigSums ??= new Map();
-      const prev = bigSums.get(key) ?? BigInt(sums.get(key) ?? 0);
-      bigSums.set(key, prev + (b ?? BigInt(v)));
-    }
-    sums.set(key, (sums.get(key) ?? 0) + v);
-  }
+  // Frames are the printed names, so stacks that print alike share a trie node.
+  const names: string[] = [];
+  const nameId = new Map<string, number>();
+  const locFrames = p.locations.map((_, l) =>
+    locationFrameNames(p, l).map((n) => {
+      let i = nameId.get(n);
+      if (i === undefined) {
+        i = names.length;
+        names.push(n);
+        nameId.set(n, i);
+      }
+      return i;
+    }),
+  );
+  const f = foldStacks(p, locFrames);
   const lines: string[] = [];
-  for (const [key, v] of sums) {
-    const b = bigSums?.get(key);
-    if (b !== undefined) {
-      if (b !== 0n) lines.push(`${key} ${b}`);
-    } else if (v !== 0) lines.push(`${key} ${v}`);
+  const path: string[] = [];
+  for (let n = 1; n < f.nodes; n++) {
+    const key = n * nt + t;
+    const b = f.big?.get(key);
+    const v = f.values[key]!;
+    if (b === undefined ? v === 0 : b === 0n) continue;
+    path.length = 0;
+    for (let x = n; x > 0; x = f.parent[x]!) path.push(names[f.frame[x]!]!);
+    path.reverse();
+    lines.push(`${path.join(';')} ${b ?? v}`);
   }
   lines.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return lines;

@@ -5,7 +5,7 @@
  *
  * Frames are per function (name, file, start line), so a function called from several lines is
  * one frame, as speedscope aggregates them. Stacks go root → leaf with inlined frames expanded
- * outermost first; identical stacks are summed and zero-weight stacks dropped. Pure.
+ * outermost first; stacks with the same frames are summed and zero-weight stacks dropped. Pure.
  */
 import { LeakscopeError } from '../core/errors.js';
 import type { Profile } from '../core/profile.js';
@@ -102,47 +102,33 @@ export function toSpeedscope(p: Profile, opts: SpeedscopeOptions = {}): Speedsco
     return out;
   });
 
+  const f = foldStacks(p, locFrames);
+  // Stacks of the nodes that carry a value of any type, built once for all types.
+  const stackOf = new Map<number, number[]>();
+  const stack = (n: number): number[] => {
+    let s = stackOf.get(n);
+    if (s === undefined) {
+      s = [];
+      for (let x = n; x > 0; x = f.parent[x]!) s.push(f.frame[x]!);
+      s.reverse();
+      stackOf.set(n, s);
+    }
+    return s;
+  };
   const profiles: SpeedscopeSampledProfile[] = [];
   for (let t = 0; t < nt; t++) {
-    const f = foldStacks(p, t);
-    // Walk each weighted trie node up to the root; only the output stacks are materialised.
-    const get = (n: number): number[] => {
-      const rev: number[] = [];
-      for (let x = n; x > 0; x = f.parent[x]!) {
-        const fr = locFrames[f.loc[x]!]!;
-        for (let i = fr.length - 1; i >= 0; i--) rev.push(fr[i]!);
-      }
-      return rev.reverse();
-    };
-    // Distinct location paths can map to the same frames (one function, several lines): sum them.
-    const byStack = new Map<string, number>();
     const samples: number[][] = [];
     const weights: number[] = [];
     let total = 0;
     for (let n = 1; n < f.nodes; n++) {
-      const b = f.big?.get(n);
-      const w = b !== undefined ? Number(b) : f.value[n]!;
+      const key = n * nt + t;
+      const b = f.big?.get(key);
+      const w = b !== undefined ? Number(b) : f.values[key]!;
       if (w === 0) continue;
-      const stack = get(n);
-      const key = stack.join(',');
-      const i = byStack.get(key);
-      if (i === undefined) {
-        byStack.set(key, samples.length);
-        samples.push(stack);
-        weights.push(w);
-      } else weights[i] = weights[i]! + w;
+      samples.push(stack(n));
+      weights.push(w);
       total += w;
     }
-    // drop stacks whose weights cancelled out
-    let kept = 0;
-    for (let i = 0; i < weights.length; i++) {
-      if (weights[i] === 0) continue;
-      weights[kept] = weights[i]!;
-      samples[kept] = samples[i]!;
-      kept++;
-    }
-    weights.length = kept;
-    samples.length = kept;
     const st = p.sampleTypes[t]!;
     profiles.push({
       type: 'sampled',
