@@ -34,7 +34,7 @@ export const analyzeCommand: CommandSpec = {
       options,
       'analyze',
     );
-    if (positionals.length === 0) throw new LeakscopeError('E_USAGE', 'analyze: give a run directory or profiles');
+    if (positionals.length === 0) throw new LeakscopeError('E_USAGE', 'give a run directory or profiles');
     const sensitivity = parseSensitivity(values.sensitivity);
     const minSamples = intOption(values['min-samples'], 'min-samples', 3, 10000);
     const run = await loadRun(positionals);

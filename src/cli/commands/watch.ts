@@ -101,7 +101,7 @@ export function pprofBase(url: string): string {
   try {
     u = new URL(s);
   } catch {
-    throw new LeakscopeError('E_USAGE', `watch: "${url}" is not a URL`);
+    throw new LeakscopeError('E_USAGE', `"${url}" is not a URL`);
   }
   let path = u.pathname.replace(/\/+$/, '');
   if (!/\/debug\/pprof$/.test(path)) path = `${path}/debug/pprof`;
@@ -423,7 +423,7 @@ export const watchCommand: CommandSpec = {
   -q, --quiet           no live view or progress lines`,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs<WatchFlags>(argv, watchOptions, 'watch');
-    if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'watch: give exactly one URL');
+    if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'give exactly one URL (a pprof base such as http://127.0.0.1:6060)');
     const ctrl = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
