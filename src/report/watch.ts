@@ -44,6 +44,8 @@ export interface JsonSuspect {
   firstValue: number;
   lastValue: number;
   firstDetectedSample: number;
+  /** when the verdict first held (ISO time), when the samples have clock times */
+  firstDetectedAt: string | null;
   objectsPerMinute?: number;
 }
 
@@ -95,6 +97,7 @@ export function leakReportJson(a: LeakAnalysis, meta: ReportMeta): JsonReport {
       firstValue: s.firstValue,
       lastValue: s.lastValue,
       firstDetectedSample: s.firstDetectedSample,
+      firstDetectedAt: a.kinds.find((k) => k.kind === s.profile)?.clock ? new Date(s.firstDetectedMs).toISOString() : null,
       ...(s.objectsPerMinute !== undefined ? { objectsPerMinute: round(s.objectsPerMinute, 3) } : {}),
     })),
     ...(meta.snapshotLeaks ? { snapshotLeaks: meta.snapshotLeaks } : {}),
@@ -188,12 +191,13 @@ function suspectHeadline(s: Suspect): string {
   return `${s.profile.padEnd(9)} ${s.name}  at ${where(s)}`;
 }
 
-function suspectDetail(s: Suspect, kindTotal: number | undefined): string {
+function suspectDetail(s: Suspect, kindTotal: number | undefined, t0: number | undefined): string {
   const share = kindTotal && kindTotal > 0 ? `, ${Math.round((s.lastValue / kindTotal) * 100)}% of ${s.profile}` : '';
   const objs = s.objectsPerMinute !== undefined ? `, ${formatValue(s.objectsPerMinute, 'objects')} objects/min` : '';
   return (
     `${formatRate(s.growthPerMinute, s.unit, s.profile)}${objs} (${formatValue(s.firstValue, s.unit)} → ${formatValue(s.lastValue, s.unit)}${share}), ` +
-    `confidence ${s.confidence.toFixed(3)} (Mann–Kendall p=${s.pValue.toPrecision(2)}), first detected at sample ${s.firstDetectedSample}`
+    `confidence ${s.confidence.toFixed(3)} (Mann–Kendall p=${s.pValue.toPrecision(2)}), first detected at sample ${s.firstDetectedSample}` +
+    (t0 !== undefined ? ` (${formatDuration(s.firstDetectedMs - t0)} in)` : '')
   );
 }
 
@@ -263,7 +267,8 @@ export function renderLeakText(a: LeakAnalysis, meta: ReportMeta): string {
     a.suspects.forEach((s, i) => {
       lines.push('');
       lines.push(`${String(i + 1).padStart(2)}. ${suspectHeadline(s)}`);
-      lines.push(`    ${suspectDetail(s, kindTotal.get(s.profile))}`);
+      const k = a.kinds.find((x) => x.kind === s.profile);
+      lines.push(`    ${suspectDetail(s, kindTotal.get(s.profile), k?.clock ? k.times[0] : undefined)}`);
       const st = s.stack.slice(0, 8);
       if (st.length > 0) {
         lines.push(`    stack: ${st[0]}`);
