@@ -12,12 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { LeakscopeError } from '../src/core/errors.js';
 import { type Profile, SampleTableBuilder, emptyProfile } from '../src/core/profile.js';
-import { decodeCollapsed, encodeCollapsed, looksLikeCollapsed } from '../src/formats/collapsed.js';
+import { decodeCollapsed, encodeCollapsed, locationFrameNames, looksLikeCollapsed } from '../src/formats/collapsed.js';
 import { decodeProfile, encodeProfile } from '../src/formats/pprof.js';
 import { toSpeedscope } from '../src/formats/speedscope.js';
 import { main } from '../src/cli/main.js';
 import type { CliIO } from '../src/cli/io.js';
 import { parseProfileBytes } from '../src/node/source.js';
+import fc from 'fast-check';
 import { makeProfile, profileSnapshot } from './helpers/profiles.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -93,6 +94,48 @@ test('collapsed: values beyond 2^53 and negative values are written exactly', ()
   const q = decodeCollapsed(encodeCollapsed(p));
   assert.equal(q.samples.bigValues?.get(0), (1n << 60n) + 3n);
   assert.equal(encodeCollapsed(decodeCollapsed('a;b -5\na;b 2\n')), 'a;b -3\n');
+});
+
+/** The obvious implementation: a string per sample, summed in a Map. */
+function naiveCollapsed(p: Profile, t: number): string {
+  const nt = p.sampleTypes.length;
+  const sums = new Map<string, bigint>();
+  for (let s = 0; s < p.samples.count; s++) {
+    const names: string[] = [];
+    for (let k = p.samples.stackStart[s + 1]! - 1; k >= p.samples.stackStart[s]!; k--) names.push(...locationFrameNames(p, p.samples.stack[k]!));
+    const key = names.join(';');
+    const v = p.samples.bigValues?.get(s * nt + t) ?? BigInt(p.samples.values[s * nt + t]!);
+    sums.set(key, (sums.get(key) ?? 0n) + v);
+  }
+  const lines = [...sums].filter(([, v]) => v !== 0n).map(([k, v]) => `${k} ${v}`);
+  lines.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+test('collapsed: the folding trie agrees with the naive string-per-sample sum', () => {
+  // large enough to grow and rehash the tables, with repeated stacks and inlined frames
+  const big = makeProfile({ samples: 30000, functions: 2000, stacks: 3000, depth: [5, 40], seed: 99, inlined: 0.2, negative: true });
+  for (const t of [1, 3]) sameText(encodeCollapsed(big, { sampleIndex: t }), naiveCollapsed(big, t), `type ${t}`);
+  fc.assert(
+    fc.property(
+      fc.record({
+        samples: fc.integer({ min: 0, max: 300 }),
+        functions: fc.integer({ min: 1, max: 60 }),
+        stacks: fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }),
+        seed: fc.nat(),
+        inlined: fc.double({ min: 0, max: 1, noNaN: true }),
+        negative: fc.boolean(),
+        bigValues: fc.boolean(),
+        rich: fc.boolean(),
+      }),
+      (o) => {
+        const p = makeProfile({ ...o, depth: [1, 12] });
+        const t = p.sampleTypes.length - 1;
+        assert.equal(encodeCollapsed(p, { sampleIndex: t }), naiveCollapsed(p, t));
+      },
+    ),
+    { numRuns: 200, seed: 5 },
+  );
 });
 
 test('collapsed: reading and writing again gives the same text', () => {
