@@ -216,3 +216,22 @@ test('sorted ids read in a worker thread equal those read here', async () => {
   // a malformed file fails inside the worker; the error crosses back with its code
   await assert.rejects(loadSortedIds(bad, { workerMinBytes: 0 }), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_SNAPSHOT');
 });
+
+test('skipEdges mode keeps nodes and strings, drops edges', () => {
+  const text = buildSnapshot([
+    { type: 'synthetic', name: '', id: 1, self: 0, edges: [{ type: 'element', name: 1, to: 1 }] },
+    { type: 'object', name: 'A', id: 3, self: 8, edges: [{ type: 'property', name: 'x', to: 2 }] },
+    { type: 'object', name: 'B', id: 5, self: 16 },
+  ]);
+  const bytes = new TextEncoder().encode(text);
+  for (const size of [1, 5, 4096]) {
+    const p = new HeapSnapshotParser({ skipEdges: true });
+    for (let o = 0; o < bytes.length; o += size) p.push(bytes.subarray(o, o + size));
+    const s = p.finish();
+    assert.deepEqual([...s.nodeId], [1, 3, 5]);
+    assert.deepEqual([...s.nodeSelfSize], [0, 8, 16]);
+    assert.equal(s.strings[s.nodeName[2]!], 'B');
+    assert.equal(s.edgeCount, 0);
+    assert.equal(s.firstEdge.length, 4);
+  }
+});

@@ -173,6 +173,8 @@ export class HeapSnapshotParser {
   /** total bytes pushed so far */
   bytes = 0;
   private readonly stopAfterNodes: boolean;
+  /** read nodes, locations and strings but pass over `edges` (enough for class counts and diffs) */
+  private readonly skipEdges: boolean;
   private stopped = false;
 
   /**
@@ -180,8 +182,9 @@ export class HeapSnapshotParser {
    *   exist (the leak finder needs no more of every snapshot but the last). `finish()` then returns
    *   nodes with no edges and no strings.
    */
-  constructor(opts: { idsOnly?: boolean; inputBytes?: number } = {}) {
+  constructor(opts: { idsOnly?: boolean; skipEdges?: boolean; inputBytes?: number } = {}) {
     this.stopAfterNodes = opts.idsOnly === true;
+    this.skipEdges = opts.skipEdges === true;
     this.inputBytes = opts.inputBytes;
   }
   private readonly inputBytes: number | undefined;
@@ -321,7 +324,7 @@ export class HeapSnapshotParser {
     if (nc >= 2 ** 32 - 1 || ec >= 2 ** 32 - 1) throw new LeakscopeError('E_TOO_LARGE', `heap snapshot too large: ${nc} nodes, ${ec} edges`);
     // Each number takes at least two bytes ("0,"): a header announcing more than the input can
     // hold is refused before anything is allocated.
-    if (this.inputBytes !== undefined && nc * this.nodeFieldCount * 2 + (this.stopAfterNodes ? 0 : ec * this.edgeFieldCount * 2) > this.inputBytes) {
+    if (this.inputBytes !== undefined && nc * this.nodeFieldCount * 2 + (this.stopAfterNodes || this.skipEdges ? 0 : ec * this.edgeFieldCount * 2) > this.inputBytes) {
       throw bad(`malformed heap snapshot: header announces ${nc} nodes and ${ec} edges, more than ${this.inputBytes} bytes can hold`);
     }
     this.nodeCount = nc;
@@ -335,7 +338,7 @@ export class HeapSnapshotParser {
       this.nodeId = new Uint32Array(nc);
       this.nodeSelfSize = new Float64Array(nc);
       this.firstEdge = new Uint32Array(nc + 1);
-      if (!this.stopAfterNodes) {
+      if (!this.stopAfterNodes && !this.skipEdges) {
         this.edgeType = new Uint8Array(ec);
         this.edgeName = new Uint32Array(ec);
         this.edgeTo = new Uint32Array(ec);
@@ -391,6 +394,12 @@ export class HeapSnapshotParser {
         if (k === 'strings') {
           this.phase = Phase.Strings;
           this.inStr = false;
+        } else if (k === 'edges' && this.skipEdges) {
+          // only digits, commas and whitespace until the closing bracket
+          this.phase = Phase.Skip;
+          this.depth = 1;
+          this.skipInStr = false;
+          this.skipEsc = false;
         } else {
           this.phase = Phase.Numbers;
           this.target = k === 'nodes' ? Target.Nodes : k === 'edges' ? Target.Edges : Target.Locations;
@@ -795,6 +804,14 @@ export class HeapSnapshotParser {
 
   private scanSkip(buf: Uint8Array, i: number): number {
     const n = buf.length;
+    if (this.key === 'edges' && this.depth === 1) {
+      // skipped edges hold only numbers: the next ']' closes them
+      const j = buf.indexOf(93, i);
+      if (j < 0) return n;
+      this.depth = 0;
+      this.phase = Phase.Key;
+      return j + 1;
+    }
     for (; i < n; i++) {
       const c = buf[i]!;
       if (this.skipInStr) {
@@ -867,7 +884,8 @@ export class HeapSnapshotParser {
     }
     const et = this.edgeType;
     const en = this.edgeName;
-    for (let e = 0; e < this.edgeCount; e++) if (named[et[e]!] && en[e]! >= ns) throw bad(`malformed heap snapshot: edge ${e} names string ${en[e]}, only ${ns} strings`);
+    const edgeCount = this.skipEdges ? 0 : this.edgeCount;
+    for (let e = 0; e < edgeCount; e++) if (named[et[e]!] && en[e]! >= ns) throw bad(`malformed heap snapshot: edge ${e} names string ${en[e]}, only ${ns} strings`);
     // locations: quadruples sorted by ordinal (V8 writes them in node order; sort if not)
     const q = this.locs.length / 4;
     let sorted = true;
@@ -884,12 +902,12 @@ export class HeapSnapshotParser {
     return {
       meta: this.meta,
       nodeCount: this.nodeCount,
-      edgeCount: this.edgeCount,
+      edgeCount,
       nodeType: this.nodeType,
       nodeName: this.nodeName,
       nodeId: this.nodeId,
       nodeSelfSize: this.nodeSelfSize,
-      firstEdge: this.firstEdge,
+      firstEdge: this.skipEdges ? new Uint32Array(this.nodeCount + 1) : this.firstEdge,
       edgeType: this.edgeType,
       edgeNameOrIndex: this.edgeName,
       edgeTo: this.edgeTo,

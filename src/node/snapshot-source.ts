@@ -25,6 +25,8 @@ export interface SnapshotSourceOptions {
   onProgress?: (p: SnapshotProgress) => void;
   /** read only node ids (see HeapSnapshotParser): stops reading after the `nodes` section */
   idsOnly?: boolean;
+  /** pass over the `edges` section (class counts and diffs need no edges) */
+  skipEdges?: boolean;
   /** loadSortedIds: files smaller than this are read on the calling thread (default 64 MB) */
   workerMinBytes?: number;
   token?: string;
@@ -78,7 +80,7 @@ async function openStream(source: string, opts: SnapshotSourceOptions): Promise<
 /** Reads and parses one snapshot. Errors name the source. */
 export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
   const { stream, total } = await openStream(source, opts);
-  let parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly });
+  let parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, skipEdges: opts.skipEdges });
   let bytes = 0;
   let nextReport = PROGRESS_STEP;
   let gunzip: ReturnType<typeof createGunzip> | null = null;
@@ -103,7 +105,7 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
       const c = head.value;
       if (first && c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) gunzip = createGunzip();
       // plain input of known size bounds what the header may announce
-      else if (total !== undefined) parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, inputBytes: total });
+      else if (total !== undefined) parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, skipEdges: opts.skipEdges, inputBytes: total });
       first = false;
       const rest: AsyncIterable<Uint8Array> = {
         [Symbol.asyncIterator]: () => {

@@ -6,7 +6,6 @@ import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js'
 import { summarize } from '../../core/heap/summary.js';
 import { diffSide, diffSnapshots } from '../../core/heap/diff.js';
 import { findLeaks } from '../../core/heap/leaks.js';
-import { HeapGraph } from '../../core/heap/graph.js';
 import { ordinalsById, findById, type SortedIds } from '../../core/heap/ids.js';
 import { PathLabeler, pathTo, retainerTree } from '../../core/heap/paths.js';
 import { Locations, formatLocation } from '../../core/heap/locations.js';
@@ -75,8 +74,8 @@ function progressReporter(io: CliIO, v: Values): ((p: SnapshotProgress) => void)
   };
 }
 
-async function load(src: string, io: CliIO, v: Values, idsOnly = false): Promise<RawHeapSnapshot> {
-  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN, idsOnly });
+async function load(src: string, io: CliIO, v: Values, skipEdges = false): Promise<RawHeapSnapshot> {
+  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN, skipEdges });
 }
 
 function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapAnalysis {
@@ -104,8 +103,9 @@ export const snapshotCommand: CommandSpec = {
       }
       case 'diff': {
         if (positionals.length !== 2) throw new LeakscopeError('E_USAGE', 'snapshot diff: expected two snapshots (older, newer)');
-        const a = diffSide(new HeapGraph(await load(positionals[0]!, io, v)));
-        const b = diffSide(new HeapGraph(await load(positionals[1]!, io, v)));
+        // by id and class only: the edges are passed over
+        const a = diffSide(await load(positionals[0]!, io, v, true));
+        const b = diffSide(await load(positionals[1]!, io, v, true));
         const rows = diffSnapshots(a, b);
         io.stdout(v.json ? renderDiffJson(rows, top) : renderDiffText(rows, top));
         return 0;

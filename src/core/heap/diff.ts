@@ -3,7 +3,8 @@
  * newer snapshot is new, an id only in the older one is deleted. Sizes are shallow sizes.
  * Class names are compared as strings (string indices differ between snapshots).
  */
-import type { HeapGraph } from './graph.js';
+import type { RawHeapSnapshot } from '../../formats/heapsnapshot.js';
+import { classifyNodes } from './graph.js';
 import { ordinalsById } from './ids.js';
 
 /** What the diff needs from one snapshot, without keeping its graph alive. */
@@ -17,19 +18,21 @@ export interface DiffSide {
   classNames: string[];
 }
 
-export function diffSide(g: HeapGraph): DiffSide {
-  const order = ordinalsById(g.raw);
+/** Needs node ids, types, names and strings; edges may be absent (see the parser's skipEdges). */
+export function diffSide(raw: RawHeapSnapshot): DiffSide {
+  const { classOf, classNames } = classifyNodes(raw);
+  const order = ordinalsById(raw);
   const n = order.length;
   const ids = new Float64Array(n);
   const cls = new Uint32Array(n);
   const self = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = order[i]!;
-    ids[i] = g.raw.nodeId[v]!;
-    cls[i] = g.classOf[v]!;
-    self[i] = g.raw.nodeSelfSize[v]!;
+    ids[i] = raw.nodeId[v]!;
+    cls[i] = classOf[v]!;
+    self[i] = raw.nodeSelfSize[v]!;
   }
-  return { ids, cls, self, classNames: g.classNames };
+  return { ids, cls, self, classNames };
 }
 
 export interface DiffRow {

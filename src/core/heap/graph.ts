@@ -108,44 +108,9 @@ export class HeapGraph {
     this.retainerNode = rn;
     this.retainerEdge = re;
 
-    // Class names, as DevTools groups its Summary view: objects and natives by constructor name,
-    // everything else by "(type)".
-    const classIndex = new Map<string, number>();
-    this.classNames = [];
-    this.classOf = new Uint32Array(n);
-    const byName = new Map<number, number>(); // string index -> class index (objects/natives)
-    const byType = new Int32Array(nt.length).fill(-1);
-    const intern = (s: string): number => {
-      let c = classIndex.get(s);
-      if (c === undefined) {
-        c = this.classNames.length;
-        this.classNames.push(s);
-        classIndex.set(s, c);
-      }
-      return c;
-    };
-    const types = raw.nodeType;
-    const names = raw.nodeName;
-    const t = this.t;
-    for (let i = 0; i < n; i++) {
-      const ty = types[i]!;
-      if (ty === t.object || ty === t.native) {
-        const s = names[i]!;
-        let c = byName.get(s);
-        if (c === undefined) {
-          c = intern(this.strings[s]!);
-          byName.set(s, c);
-        }
-        this.classOf[i] = c;
-      } else {
-        let c = byType[ty]!;
-        if (c < 0) {
-          c = intern(ty === t.hidden ? '(system)' : ty === t.code ? '(compiled code)' : `(${nt[ty]})`);
-          byType[ty] = c;
-        }
-        this.classOf[i] = c;
-      }
-    }
+    const classes = classifyNodes(raw);
+    this.classOf = classes.classOf;
+    this.classNames = classes.classNames;
   }
 
   id(n: number): number {
@@ -191,4 +156,54 @@ export class HeapGraph {
     const e = this.findEdge(n, name, type);
     return e < 0 ? -1 : this.raw.edgeTo[e]!;
   }
+}
+
+/**
+ * Class names, as DevTools groups its Summary view: objects and natives by constructor name,
+ * everything else by "(type)" ("(system)" for hidden, "(compiled code)" for code). Needs node types,
+ * names and strings only, not edges.
+ */
+export function classifyNodes(raw: RawHeapSnapshot): { classOf: Uint32Array; classNames: string[] } {
+  const nt = raw.meta.nodeTypes;
+  const n = raw.nodeCount;
+  const classIndex = new Map<string, number>();
+  const classNames: string[] = [];
+  const classOf = new Uint32Array(n);
+  const byName = new Map<number, number>(); // string index -> class index (objects/natives)
+  const byType = new Int32Array(nt.length).fill(-1);
+  const intern = (s: string): number => {
+    let c = classIndex.get(s);
+    if (c === undefined) {
+      c = classNames.length;
+      classNames.push(s);
+      classIndex.set(s, c);
+    }
+    return c;
+  };
+  const object = nt.indexOf('object');
+  const native = nt.indexOf('native');
+  const hidden = nt.indexOf('hidden');
+  const code = nt.indexOf('code');
+  const types = raw.nodeType;
+  const names = raw.nodeName;
+  for (let i = 0; i < n; i++) {
+    const ty = types[i]!;
+    if (ty === object || ty === native) {
+      const s = names[i]!;
+      let c = byName.get(s);
+      if (c === undefined) {
+        c = intern(raw.strings[s]!);
+        byName.set(s, c);
+      }
+      classOf[i] = c;
+    } else {
+      let c = byType[ty]!;
+      if (c < 0) {
+        c = intern(ty === hidden ? '(system)' : ty === code ? '(compiled code)' : `(${nt[ty]})`);
+        byType[ty] = c;
+      }
+      classOf[i] = c;
+    }
+  }
+  return { classOf, classNames };
 }
