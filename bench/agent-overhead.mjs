@@ -10,7 +10,8 @@
 //      (utime+stime from /proc/<pid>/stat) per request — steadier than req/s on a shared machine.
 // Reports medians and ratios to the plain service.
 //
-// Usage: npm run bench:agent            (env: ROUNDS=7 DURATION=4 CONNECTIONS=20 RATE=0 → auto)
+// Usage: npm run bench:agent   (env: ROUNDS=7 DURATION=4 CONNECTIONS=20 RATE=0 → auto;
+//        EXTRA=nosampling adds a fourth server: the agent with heap sampling off)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -41,11 +42,11 @@ process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-async function startServer(withAgent) {
+async function startServer(withAgent, extraEnv = {}) {
   const args = [...(withAgent ? ['--import', join(root, 'dist/src/register.js')] : []), join(root, 'test/programs/agent-service.mjs')];
   const cmd = PIN ? 'taskset' : process.execPath;
   const argv = PIN ? ['-c', '1', process.execPath, ...args] : args;
-  const proc = spawn(cmd, argv, { env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, argv, { env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
   let out = '';
   let err = '';
@@ -61,8 +62,8 @@ async function startServer(withAgent) {
   }
 }
 
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function cpuTicks(pid, tid) {
+  const stat = readFileSync(tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime, stime
 }
@@ -92,30 +93,39 @@ async function measure(server, mode) {
   }
   await run({ url: server.url, connections: CONNECTIONS, duration: 1 }); // warm-up
   const tp = await run({ url: server.url, connections: CONNECTIONS, duration: DURATION });
-  const t0 = cpuTicks(server.proc.pid);
+  // taskset execs node in place, so the pid is node's and its main thread's id
+  const pid = server.proc.pid;
+  const t0 = cpuTicks(pid);
+  const m0 = cpuTicks(pid, pid);
   const fixed = await run({ url: server.url, connections: 10, duration: DURATION, overallRate: RATE });
-  const t1 = cpuTicks(server.proc.pid);
-  const cpuUsPerReq = ((t1 - t0) * 1e6) / CLK_TCK / Math.max(1, fixed.requests.total);
+  const t1 = cpuTicks(pid);
+  const m1 = cpuTicks(pid, pid);
+  const n = Math.max(1, fixed.requests.total);
+  const cpuUsPerReq = ((t1 - t0) * 1e6) / CLK_TCK / n;
+  const mainUsPerReq = ((m1 - m0) * 1e6) / CLK_TCK / n;
   if (profile) await profile;
   if (tp.non2xx || tp.errors || fixed.non2xx || fixed.errors) throw new Error(`${mode}: errors during the run`);
-  return { rps: tp.requests.average, p99: tp.latency.p99, cpuUsPerReq, fixedRps: fixed.requests.average };
+  return { rps: tp.requests.average, p99: tp.latency.p99, cpuUsPerReq, mainUsPerReq, fixedRps: fixed.requests.average };
 }
 
 const plain = await startServer(false);
 const agent = await startServer(true);
+// optional diagnostic mode: the agent with heap sampling off (EXTRA=nosampling)
+const extra = process.env.EXTRA === 'nosampling' ? await startServer(true, { LEAKSCOPE_HEAP_INTERVAL: '0' }) : undefined;
 if (!RATE) {
   const probe = await run({ url: plain.url, connections: CONNECTIONS, duration: 2 });
   RATE = Math.max(200, Math.round((probe.requests.average * 0.4) / 100) * 100);
 }
-const modes = ['plain', 'agent', 'agent+cpu'];
+const modes = ['plain', 'agent', 'agent+cpu', ...(extra ? ['agent-nosampling'] : [])];
+const serverFor = (mode) => (mode === 'plain' ? plain : mode === 'agent-nosampling' ? extra : agent);
 const results = Object.fromEntries(modes.map((m) => [m, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = modes.map((_, i) => modes[(i + round) % modes.length]);
   for (const mode of order) {
-    const r = await measure(mode === 'plain' ? plain : agent, mode);
+    const r = await measure(serverFor(mode), mode);
     results[mode].push(r);
     process.stderr.write(
-      `round ${round + 1} ${mode.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${String(r.p99).padStart(3)} ms  ${r.cpuUsPerReq.toFixed(1)} us CPU/req @ ${RATE} req/s\n`,
+      `round ${round + 1} ${mode.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${String(r.p99).padStart(3)} ms  ${r.cpuUsPerReq.toFixed(1)} us CPU/req (main thread ${r.mainUsPerReq.toFixed(1)}) @ ${RATE} req/s\n`,
     );
   }
 }
@@ -126,18 +136,19 @@ for (const m of modes) {
     rps: median(results[m].map((r) => r.rps)),
     p99: median(results[m].map((r) => r.p99)),
     cpuUsPerReq: median(results[m].map((r) => r.cpuUsPerReq)),
+    mainUsPerReq: median(results[m].map((r) => r.mainUsPerReq)),
   };
 }
 const base = summary.plain;
 const cpuModel = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? 'unknown';
 console.log(`\n${new Date().toISOString()}  node ${process.version}  ${cpus().length} CPUs (${cpuModel})  pinned: ${PIN}`);
 console.log(`${ROUNDS} alternating rounds, ${DURATION} s each; closed loop ${CONNECTIONS} connections; fixed rate ${RATE} req/s\n`);
-console.log('| mode | req/s (median) | × plain | p99 ms (median) | × plain | CPU µs/request @ fixed rate | × plain |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| mode | req/s (median) | × plain | p99 ms (median) | × plain | CPU µs/request, process | × plain | CPU µs/request, main thread | × plain |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const m of modes) {
   const s = summary[m];
   console.log(
-    `| ${m} | ${s.rps.toFixed(0)} | ${(s.rps / base.rps).toFixed(3)} | ${s.p99} | ${(s.p99 / base.p99).toFixed(2)} | ${s.cpuUsPerReq.toFixed(1)} | ${(s.cpuUsPerReq / base.cpuUsPerReq).toFixed(3)} |`,
+    `| ${m} | ${s.rps.toFixed(0)} | ${(s.rps / base.rps).toFixed(3)} | ${s.p99} | ${(s.p99 / base.p99).toFixed(2)} | ${s.cpuUsPerReq.toFixed(1)} | ${(s.cpuUsPerReq / base.cpuUsPerReq).toFixed(3)} | ${s.mainUsPerReq.toFixed(1)} | ${(s.mainUsPerReq / base.mainUsPerReq).toFixed(3)} |`,
   );
 }
 process.exit(0);

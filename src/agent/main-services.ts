@@ -193,7 +193,6 @@ export class MainServices {
     private readonly port: MessagePort,
     private readonly opts: { metrics: boolean; asyncStacks: boolean },
   ) {
-    if (opts.metrics) this.metrics = new Metrics();
     port.on('message', (m: MainRequest) => {
       this.handle(m).catch(() => {});
     });
@@ -211,7 +210,9 @@ export class MainServices {
   private async handle(m: MainRequest): Promise<void> {
     try {
       if (m.op === 'metrics') {
-        if (!this.metrics) throw new Error('metrics are disabled (LEAKSCOPE_METRICS=0)');
+        if (!this.opts.metrics) throw new Error('metrics are disabled (LEAKSCOPE_METRICS=0)');
+        // Collectors start at the first scrape: an agent nobody scrapes pays nothing for them.
+        this.metrics ??= new Metrics();
         this.reply({ id: m.id, ok: true, value: await this.metrics.text() });
       } else if (m.op === 'track') {
         if (!this.opts.asyncStacks) throw new Error('creation-stack tracking is off; start the agent with LEAKSCOPE_ASYNC_STACKS=1 (asyncStacks: true)');
