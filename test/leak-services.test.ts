@@ -51,6 +51,34 @@ async function startService(cmd: string, args: string[], env: NodeJS.ProcessEnv 
   return { child, ready };
 }
 
+/**
+ * Load whose rate changes at random every few seconds (between lo and hi requests/s), so the
+ * verdict is not tuned to one rhythm. Returns the rates used.
+ */
+function varyingLoad(url: string, lo: number, hi: number, connections: number): { stop(): void; rates: number[] } {
+  const rates: number[] = [];
+  let current: LoadInstance | undefined;
+  let stopped = false;
+  const next = () => {
+    if (stopped) return;
+    current?.stop();
+    const rate = lo + Math.floor(Math.random() * (hi - lo));
+    rates.push(rate);
+    current = load(url, rate, connections, 30);
+    timer = setTimeout(next, 3000 + Math.random() * 4000);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  next();
+  return {
+    rates,
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      current?.stop();
+    },
+  };
+}
+
 function load(url: string, rate: number, connections: number, seconds: number): LoadInstance {
   let n = 0;
   const inst = autocannon({
@@ -93,19 +121,18 @@ const describe = (ss: Suspect[]) => ss.map((s) => `${s.profile}:${s.name}@${s.fi
 
 test('Node example service: every planted leak named at its file:line, never the LRU or the churn (randomized load)', { timeout: 60000 }, async () => {
   const server = join(repoRoot, 'dist', 'examples', 'node-service', 'server.js');
-  const rate = 120 + Math.floor(Math.random() * 180);
   const connections = 4 + Math.floor(Math.random() * 8);
   const { child, ready } = await startService(process.execPath, ['--enable-source-maps', server], { PORT: '0', AGENT_PORT: '0', LEAKSCOPE_TOKEN: 'sekret' });
   const out = mkdtempSync(join(tmpdir(), 'leakscope-node-svc-'));
-  let inst: LoadInstance | undefined;
+  let inst: { stop(): void; rates: number[] } | undefined;
   try {
-    inst = load(ready.url!, rate, connections, 40);
+    inst = varyingLoad(ready.url!, 100, 320, connections);
     await new Promise((r) => setTimeout(r, 1000));
     const r = await runWatch(ready.agent!, { interval: '3s', duration: '30s', profiles: 'heap,async', token: 'sekret', out: join(out, 'run'), quiet: true }, quietIO, new AbortController().signal);
     const ranges = functionRanges(join(repoRoot, 'examples', 'node-service', 'leaks.ts'));
     const planted = ['createSession', 'cacheProduct', 'subscribeUpdates', 'startPolling', 'waitForReload'];
     const sus = r.analysis.suspects;
-    const ctx = `rate ${rate}/s, ${connections} connections: ${describe(sus)}`;
+    const ctx = `rates ${inst.rates.join(', ')}/s, ${connections} connections: ${describe(sus)}`;
     for (const s of sus) {
       const step = stepOf(s, ranges, 'examples/node-service/leaks.ts');
       assert.ok(step && planted.includes(step), `suspect outside the planted leaks: ${s.profile}:${s.name}@${s.file}:${s.line} (${ctx})`);

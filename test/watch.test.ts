@@ -253,3 +253,24 @@ test('analyze: a run directory with snapshot-leaks.json reports the leaking clas
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('watch on a terminal: the live view redraws in place; the report follows', async (t) => {
+  if (!hasFixtures) return t.skip(SKIP_NO_FIXTURES);
+  const fake = await fakePprof([1, 2, 3, 4, 5]);
+  const out = mkdtempSync(join(tmpdir(), 'leakscope-watch-tty-'));
+  try {
+    const io = captureIO(true);
+    const r = await runWatch(fake.base, { interval: '150ms', duration: '1200ms', out: join(out, 'run') }, io, new AbortController().signal);
+    assert.ok(io.out.startsWith('\x1b[2J'), 'clears the screen first');
+    const frames = io.out.split('\x1b[H\x1b[J');
+    assert.ok(frames.length >= 6, `${frames.length} frames`);
+    assert.ok(frames.some((f) => /Suspects:\n {2}goroutine main\.notifyUpstream\.func1/.test(f)), 'suspects appear while it runs');
+    assert.ok(frames.some((f) => /heap +\d+(\.\d+)?MB {2}[▁▂▃▄▅▆▇█]+/.test(f)), 'heap total sparkline');
+    assert.equal(io.err, '', 'no log lines on a terminal');
+    assert.equal(frames[frames.length - 1], '', 'the view is cleared before the report');
+    assert.ok(r.analysis.suspects.length >= 3);
+  } finally {
+    fake.server.close();
+    rmSync(out, { recursive: true, force: true });
+  }
+});
