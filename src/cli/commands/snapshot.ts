@@ -57,7 +57,7 @@ flags:
   --json              machine-readable output
   --top N             rows / groups to show (default 30 for text, all for --json)
   --min-retained B    hide rows retaining fewer bytes
-  --min-count N       leaks: hide groups with fewer leaking objects (default 1)
+  --min-count N       leaks: hide groups with fewer leaking objects (default 2)
   --paths N           retainers --class: objects to show (default 5)
   --progress          progress on stderr (default: on for inputs over 256 MB)
   --quiet, -q         no progress
@@ -114,7 +114,7 @@ export const snapshotCommand: CommandSpec = {
         return retainers(positionals, v, io);
       case 'leaks': {
         if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
-        const minCount = intOption(v['min-count'], 'min-count', 1) ?? 1;
+        const minCount = intOption(v['min-count'], 'min-count', 1) ?? 2;
         // The earlier snapshots are only needed as id sets: a worker reads them (one after the
         // other) while this thread parses and analyses the last one.
         const earlierP = (async (): Promise<SortedIds[]> => {

@@ -39,7 +39,8 @@ export interface LeakReport {
 }
 
 export interface LeakOptions {
-  /** groups with fewer leaking roots are dropped (default 1) */
+  /** groups with fewer leaking roots are dropped (default 2: a single survivor is more often an
+   * object in flight at snapshot time — a request's socket parser — than a leak) */
   minCount?: number;
   /** keep groups that do not grow (default false) */
   includeFlat?: boolean;
@@ -56,7 +57,7 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
   const t = g.t;
   const raw = g.raw;
   const idom = last.dom.idom;
-  const minCount = opts.minCount ?? 1;
+  const minCount = opts.minCount ?? 2;
 
   const candidate = (v: number): boolean => {
     const ty = raw.nodeType[v]!;
