@@ -177,3 +177,22 @@ test('first detection: a leak that starts mid-run is detected after it starts', 
   assert.ok(s, 'a leak in the second half is still a leak');
   assert.ok(s.firstDetectedSample > 15, `first detected at ${s.firstDetectedSample}`);
 });
+
+test('long runs are thinned: 3,000 samples give the same suspects quickly', () => {
+  const MB = 1 << 20;
+  const obs = run(
+    [
+      { fn: 'main.leak', curve: curves.leak(MB, 300 * MB) },
+      { fn: 'main.cache', curve: curves.plateau(50 * MB, 0.2) },
+      { fn: 'main.steady', curve: () => 20 * MB },
+    ],
+    3000,
+    { seed: 8, noise: 0.01 },
+  );
+  const t0 = performance.now();
+  const a = analyzeLeaks(obs);
+  const ms = performance.now() - t0;
+  assert.deepEqual(a.suspects.map((s) => s.name), ['main.leak']);
+  assert.ok(a.suspects[0]!.firstDetectedSample <= 3000 && a.suspects[0]!.firstDetectedSample >= 5);
+  assert.ok(ms < 5000, `${ms} ms`);
+});

@@ -338,7 +338,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       rounds++;
       failedRounds = 0;
       if (!restartReason && status?.startsWith('target unreachable')) status = undefined;
-      analysis = analyzeLeaks(observations, { sensitivity, minSamples, firstDetected: false });
+      analysis = analyzeLeaks(observations, { sensitivity, minSamples, firstDetected: false, maxPoints: 120 });
     } else failedRounds++;
     if (fresh.length < results.length) status = `target unreachable (${lastError})${failedRounds > 0 ? `; retrying with backoff` : ''}`;
 

@@ -123,6 +123,8 @@ export interface LeakOptions {
   minSamples?: number;
   /** how many growing sites to list (default 5) */
   growingLimit?: number;
+  /** longer segments are thinned to this many evenly spaced samples (default 400) */
+  maxPoints?: number;
   /** compute the first sample at which each suspect's verdict held (default true) */
   firstDetected?: boolean;
 }
@@ -212,7 +214,14 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
     if (obs.length === 0) continue;
     const segments = segmentObservations(obs);
     const seg = pickSegment(segments, params.minSamples)!;
-    const part = obs.slice(seg.from, seg.to);
+    // Long runs are thinned to at most maxPoints evenly spaced samples (first and last kept): the
+    // trend statistics are O(n²) and gain nothing from thousands of points.
+    const segLen = seg.to - seg.from;
+    const maxPoints = Math.max(params.minSamples, opts.maxPoints ?? 400);
+    const picked: number[] = [];
+    if (segLen <= maxPoints) for (let i = 0; i < segLen; i++) picked.push(i);
+    else for (let i = 0; i < maxPoints; i++) picked.push(Math.round((i * (segLen - 1)) / (maxPoints - 1)));
+    const part = picked.map((i) => obs[seg.from + i]!);
     const n = part.length;
     const rawTimes = part.map(obsTime);
     const clock = rawTimes.every((t) => Number.isFinite(t));
@@ -298,8 +307,8 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         firstValue: y[0]!,
         lastValue: y[n - 1]!,
         ...(objectsPerMinute !== undefined ? { objectsPerMinute } : {}),
-        firstDetectedSample,
-        firstDetectedMs: clock ? rawTimes[firstDetectedSample - 1]! : firstDetectedSample - 1,
+        firstDetectedSample: picked[firstDetectedSample - 1]! + 1,
+        firstDetectedMs: clock ? rawTimes[firstDetectedSample - 1]! : picked[firstDetectedSample - 1]!,
         share: lastTotal > 0 ? y[n - 1]! / lastTotal : 0,
       });
     }
