@@ -127,6 +127,25 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', done, { once: true });
   });
 
+/** `p`, or a rejection as soon as the signal aborts (the listener is removed either way). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new LeakscopeError('E_FETCH', 'interrupted'));
+  return new Promise<T>((resolve, reject) => {
+    const fail = () => reject(new LeakscopeError('E_FETCH', 'interrupted'));
+    signal.addEventListener('abort', fail, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', fail);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', fail);
+        reject(e);
+      },
+    );
+  });
+}
+
 export interface WatchResult {
   analysis: LeakAnalysis;
   meta: ReportMeta;
@@ -246,7 +265,6 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   while (!signal.aborted) {
     if (durationMs !== undefined && Date.now() - started >= durationMs) break;
     const roundStart = Date.now();
-    const seq = rounds + gaps + 1;
     const results: { kind: LeakKind; bytes?: Uint8Array; error?: string; time: number }[] = [];
     // A profile whose collection is slow (the agent's async census walks the heap and pauses the
     // service for seconds on a big one) is polled less often, so that collecting it takes at most
@@ -256,13 +274,15 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       return every === 1 || (lastPolled.get(k) ?? -Infinity) <= round - every;
     });
     round++;
+    const seq = round;
     // One after the other: each fetch's cost is its own, and the target serves one at a time.
     for (const kind of due) {
       if (signal.aborted) break;
       const time = Date.now();
       lastPolled.set(kind, round - 1);
       try {
-        const bytes = await fetchBytes(profileUrl(base, kind), { token, timeoutMs: fetchTimeout });
+        // Ctrl-C does not wait for a hanging target: the report comes at once.
+        const bytes = await unlessAborted(fetchBytes(profileUrl(base, kind), { token, timeoutMs: fetchTimeout }), signal);
         const took = Date.now() - time;
         fetchCost.set(kind, fetchCost.has(kind) ? 0.5 * fetchCost.get(kind)! + 0.5 * took : took);
         results.push({ kind, bytes, time });
@@ -279,7 +299,11 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
         status = msg;
       }
     }
-    if (signal.aborted && results.every((r) => r.error)) break;
+    if (signal.aborted) {
+      // fetches cut short by Ctrl-C are not failures of the target
+      for (let i = results.length - 1; i >= 0; i--) if (results[i]!.error) results.splice(i, 1);
+      if (results.length === 0) break;
+    }
     if (results.length === 0) {
       // nothing due this interval (slow profiles are spaced out): just wait
       await sleep(Math.max(0, roundStart + intervalMs - Date.now()), signal);
