@@ -11,8 +11,10 @@
  *    position in it.
  * 4. Kept only when the group grows with the workload: counting, among the objects of the group in
  *    Sn, those that already existed in S1, S2, …, Sn must give a series that grows in every
- *    interval, each time by at least 10% of the first interval's growth. One-time objects (a console
- *    stream created once, a lazily loaded module) give [0, k, k] and drop out.
+ *    interval, each later one by at least half the first interval's growth (so load the service
+ *    alike between snapshots). One-time objects (a console stream created once, a lazily loaded
+ *    module) give [0, k, k] and drop out; a module's record and exports object never count, as
+ *    modules load lazily, a few in each phase, without being leaks.
  */
 import type { HeapAnalysis } from './analysis.js';
 import { presence, type SortedIds } from './ids.js';
@@ -92,6 +94,20 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
   const tree = retainerTree(g, last.retaining);
   const labeler = new PathLabeler(g);
   const keys = new PathKeys(g, tree, labeler);
+  const exportsName = g.strings.indexOf('exports');
+  const moduleClass = new Uint8Array(g.classNames.length);
+  g.classNames.forEach((c, i) => {
+    if (c === 'Module' || c === 'BuiltinModule' || c === 'ModuleWrap') moduleClass[i] = 1;
+  });
+  /** a module record, or the exports object a module record holds */
+  const isModuleObject = (v: number): boolean => {
+    if (moduleClass[g.classOf[v]!]) return true;
+    for (let r = g.firstRetainer[v]!; r < g.firstRetainer[v + 1]!; r++) {
+      const e = g.retainerEdge[r]!;
+      if (raw.edgeNameOrIndex[e] === exportsName && g.isNamedEdge(e) && moduleClass[g.classOf[g.retainerNode[r]!]!]) return true;
+    }
+    return false;
+  };
   interface Acc {
     label: string;
     count: number;
@@ -103,7 +119,7 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
   const candidateClass = new Uint8Array(g.classNames.length);
   const retained = last.dom.retained;
   for (let v = 1; v < n; v++) {
-    if (!leaked[v] || inside[v]) continue;
+    if (!leaked[v] || inside[v] || isModuleObject(v)) continue;
     const label = labeler.nodeLabel(v);
     if (!label) continue;
     const key = `${label}\u0002${keys.keyOf(idom[v]!)}`;
@@ -133,13 +149,13 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
   const out: LeakGroup[] = [];
   for (const acc of groups.values()) {
     if (acc.count < minCount) continue;
-    // grows in every interval, each time by at least 10% of the first interval's growth: a
+    // grows in every interval, each later one by at least half the first interval's growth: a
     // workload-driven leak keeps pace with the workload; warm-up stragglers do not
     let grows = true;
     const first = acc.growth[1]! - acc.growth[0]!;
     for (let s = 1; s < k; s++) {
       const d = acc.growth[s]! - acc.growth[s - 1]!;
-      if (d <= 0 || d < 0.1 * first) grows = false;
+      if (d <= 0 || d < 0.5 * first) grows = false;
     }
     if (!grows && !opts.includeFlat) continue;
     out.push({
