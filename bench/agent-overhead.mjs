@@ -11,7 +11,8 @@
 // Reports medians and ratios to the plain service.
 //
 // Usage: npm run bench:agent   (env: ROUNDS=7 DURATION=4 CONNECTIONS=20 RATE=0 → auto;
-//        EXTRA=nosampling adds a fourth server: the agent with heap sampling off)
+//        EXTRA=nosampling adds a fourth server: the agent with heap sampling off;
+//        EXTRA=stacks adds the agent measured during an async?stacks=1 creation-stack window)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -91,6 +92,15 @@ async function measure(server, mode) {
     });
     await new Promise((r) => setTimeout(r, 300));
   }
+  if (mode === 'agent+stacks') {
+    // an opt-in creation-stack window (async_hooks) covering both measurements
+    profile = fetch(`${server.agent}async?stacks=1&seconds=${Math.min(60, 2 * DURATION + 2)}`).then(async (r) => {
+      const b = Buffer.from(await r.arrayBuffer());
+      if (r.status !== 200) throw new Error(`stacks window: ${r.status} ${b}`);
+      return b.length;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+  }
   await run({ url: server.url, connections: CONNECTIONS, duration: 1 }); // warm-up
   const tp = await run({ url: server.url, connections: CONNECTIONS, duration: DURATION });
   // taskset execs node in place, so the pid is node's and its main thread's id
@@ -111,13 +121,19 @@ async function measure(server, mode) {
 const plain = await startServer(false);
 const agent = await startServer(true);
 // optional diagnostic mode: the agent with heap sampling off (EXTRA=nosampling)
-const extra = process.env.EXTRA === 'nosampling' ? await startServer(true, { LEAKSCOPE_HEAP_INTERVAL: '0' }) : undefined;
+const extra =
+  process.env.EXTRA === 'nosampling'
+    ? await startServer(true, { LEAKSCOPE_HEAP_INTERVAL: '0' })
+    : process.env.EXTRA === 'stacks'
+      ? await startServer(true, { LEAKSCOPE_ASYNC_STACKS: '1' })
+      : undefined;
+const extraMode = process.env.EXTRA === 'stacks' ? 'agent+stacks' : 'agent-nosampling';
 if (!RATE) {
   const probe = await run({ url: plain.url, connections: CONNECTIONS, duration: 2 });
   RATE = Math.max(200, Math.round((probe.requests.average * 0.4) / 100) * 100);
 }
-const modes = ['plain', 'agent', 'agent+cpu', ...(extra ? ['agent-nosampling'] : [])];
-const serverFor = (mode) => (mode === 'plain' ? plain : mode === 'agent-nosampling' ? extra : agent);
+const modes = ['plain', 'agent', 'agent+cpu', ...(extra ? [extraMode] : [])];
+const serverFor = (mode) => (mode === 'plain' ? plain : mode === extraMode ? extra : agent);
 const results = Object.fromEntries(modes.map((m) => [m, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = modes.map((_, i) => modes[(i + round) % modes.length]);

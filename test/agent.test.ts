@@ -225,8 +225,13 @@ describe('agent in a service with planted leaks (Node 20)', () => {
     const grown = cumByFunction(delta, 1).get(`rememberRequest@${serviceFile}:${lineOf(serviceText, 'function rememberRequest(')}`) ?? 0;
     assert.ok(grown > 2 * 1024 * 1024, `delta for rememberRequest: ${grown}`);
 
+    // collectors start at the first scrape; GCs after it are counted
+    assert.equal((await get(`${svc.agent}metrics`)).status, 200);
+    await get(`${svc.agent}heap?gc=1`);
+    await get(`${base}/leak?n=5`);
+    await sleep(100);
     const m = (await get(`${svc.agent}metrics`)).body.toString();
-    for (const name of ['nodejs_heap_space_size_used_bytes', 'process_resident_memory_bytes', 'nodejs_external_memory_bytes', 'nodejs_array_buffers_bytes', 'nodejs_gc_duration_seconds_count', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_active_resources']) {
+    for (const name of ['nodejs_heap_space_size_used_bytes', 'process_resident_memory_bytes', 'nodejs_external_memory_bytes', 'nodejs_array_buffers_bytes', 'nodejs_gc_duration_seconds_count{kind="major"}', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_active_resources']) {
       assert.ok(m.includes(name), name);
     }
   });
@@ -318,6 +323,28 @@ describe('agent safety', () => {
     assert.match(text, /^async profile: total \d+\n# creation stacks/);
     assert.ok(text.includes(`5 @ Timeout\n#\tstartPoller\t${serviceFile}:${line}\n`), text);
     svc.proc.kill('SIGKILL');
+  });
+
+  test('metrics count every GC entry (prom-client keeps one per batch)', async () => {
+    const { Metrics } = await import('../src/agent/main-services.js');
+    const { PerformanceObserver } = await import('node:perf_hooks');
+    let truth = 0;
+    const obs = new PerformanceObserver((list) => (truth += list.getEntries().length));
+    obs.observe({ entryTypes: ['gc'] });
+    const metrics = new Metrics();
+    let keep: unknown[] = [];
+    for (let i = 0; i < 300_000; i++) {
+      keep.push({ i, s: `x${i}` });
+      if (keep.length > 20_000) keep = [];
+    }
+    await sleep(200);
+    const text = (await metrics.text()).body;
+    obs.disconnect();
+    metrics.close();
+    let counted = 0;
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_count\{[^}]*\} (\d+)$/gm)) counted += Number(m[1]);
+    assert.ok(truth > 5, `only ${truth} GCs`);
+    assert.equal(counted, truth);
   });
 
   test('TypeScript frames resolve to the .ts file and line through source maps', async () => {
