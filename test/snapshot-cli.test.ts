@@ -9,6 +9,7 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } fr
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { cliPath } from './helpers/paths.js';
 import { leakyProgram, runNode } from './helpers/snapshot-node.js';
@@ -129,9 +130,13 @@ test('bad input: one line on stderr, exit 1; usage errors exit 2', async () => {
   const truncated = path.join(dir, 'cut.heapsnapshot');
   const whole = readFileSync(snap(1));
   writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length / 2)));
+  const cutGzip = path.join(dir, 'cut.heapsnapshot.gz');
+  const gz = gzipSync(whole);
+  writeFileSync(cutGzip, gz.subarray(0, Math.floor(gz.length / 2)));
   const cases: [string[], number, RegExp][] = [
     [['snapshot', 'summary', notSnap], 1, /not a heap snapshot/],
     [['snapshot', 'summary', truncated], 1, /truncated heap snapshot/],
+    [['snapshot', 'summary', cutGzip], 1, /truncated gzip data/],
     [['snapshot', 'summary', path.join(dir, 'missing')], 1, /no such file/],
     [['snapshot', 'summary', dir], 1, /directory/],
     [['snapshot', 'leaks', snap(1), snap(2)], 2, /at least three/],

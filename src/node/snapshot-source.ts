@@ -145,7 +145,8 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
   } catch (e) {
     if (e instanceof LeakscopeError) throw new LeakscopeError(e.code, `${source}: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR') throw new LeakscopeError('E_CORRUPT', `${source}: corrupt gzip data`);
+    if (err.code === 'Z_BUF_ERROR') throw new LeakscopeError('E_TRUNCATED', `${source}: truncated gzip data (unexpected end of file)`);
+    if (err.code === 'Z_DATA_ERROR') throw new LeakscopeError('E_CORRUPT', `${source}: corrupt gzip data`);
     if (err.code === 'EISDIR') throw new LeakscopeError('E_IO', `${source}: is a directory, not a heap snapshot`);
     throw new LeakscopeError('E_IO', `${source}: ${err.message}`);
   }
