@@ -151,12 +151,24 @@ async function retainers(positionals: string[], v: Values, io: CliIO): Promise<n
   } else {
     const limit = intOption(v.paths, 'paths', 1) ?? 5;
     const want = v.class!;
+    // keep the `limit` largest by retained size without sorting every match
     const found: number[] = [];
+    let matches = 0;
     const labeler0 = new PathLabeler(g);
-    for (let n = 0; n < g.nodeCount; n++) if (g.className(n) === want || labeler0.nodeLabel(n) === want) found.push(n);
-    if (found.length === 0) throw new LeakscopeError('E_NO_DATA', `no objects of class "${want}" in ${src}`);
-    found.sort((x, y) => a.dom.retained[y]! - a.dom.retained[x]! || x - y);
-    targets = found.slice(0, limit);
+    const ret = a.dom.retained;
+    for (let n = 0; n < g.nodeCount; n++) {
+      if (g.className(n) !== want && labeler0.nodeLabel(n) !== want) continue;
+      matches++;
+      if (found.length === limit && ret[n]! <= ret[found[limit - 1]!]!) continue;
+      let k = found.length < limit ? found.length : limit - 1;
+      found[k] = n;
+      while (k > 0 && ret[found[k - 1]!]! < ret[n]!) {
+        found[k] = found[k - 1]!;
+        found[--k] = n;
+      }
+    }
+    if (matches === 0) throw new LeakscopeError('E_NO_DATA', `no objects of class "${want}" in ${src}`);
+    targets = found;
   }
   const tree = retainerTree(g, a.retaining);
   const labeler = new PathLabeler(g);
