@@ -333,7 +333,8 @@ describe('agent safety', () => {
     obs.observe({ entryTypes: ['gc'] });
     const metrics = new Metrics();
     let keep: unknown[] = [];
-    for (let i = 0; i < 300_000; i++) {
+    // enough short-lived garbage for dozens of scavenges
+    for (let i = 0; i < 3_000_000; i++) {
       keep.push({ i, s: `x${i}` });
       if (keep.length > 20_000) keep = [];
     }
@@ -343,7 +344,7 @@ describe('agent safety', () => {
     metrics.close();
     let counted = 0;
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_count\{[^}]*\} (\d+)$/gm)) counted += Number(m[1]);
-    assert.ok(truth > 5, `only ${truth} GCs`);
+    assert.ok(truth > 10, `only ${truth} GCs`);
     assert.equal(counted, truth);
   });
 
