@@ -8,7 +8,7 @@
  *    leaking root with everything it holds.
  * 3. Grouped by (class, retainer path of the root's immediate dominator): objects kept by the same
  *    holder — one Map, one listeners array, one timer list — form one group, whatever their
- *    position in it.
+ *    position in it. Objects dominated only by the root are grouped by their own path.
  * 4. Kept only when the group grows with the workload: counting, among the objects of the group in
  *    Sn, those that already existed in S1, S2, …, Sn must give a series that grows in every
  *    interval, each later one by at least half the first interval's growth (so load the service
@@ -108,6 +108,14 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
     }
     return false;
   };
+  /**
+   * The holder's path: the immediate dominator's, unless that is the root — objects with several
+   * unrelated retainers would then all share one key — in which case the object's own path.
+   */
+  const groupKey = (v: number, label: string): string => {
+    const d = idom[v]!;
+    return d === 0 ? `${label}\u0002own:${keys.keyOf(v)}` : `${label}\u0002${keys.keyOf(d)}`;
+  };
   interface Acc {
     label: string;
     count: number;
@@ -122,7 +130,7 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
     if (!leaked[v] || inside[v] || isModuleObject(v)) continue;
     const label = labeler.nodeLabel(v);
     if (!label) continue;
-    const key = `${label}\u0002${keys.keyOf(idom[v]!)}`;
+    const key = groupKey(v, label);
     let acc = groups.get(key);
     if (!acc) {
       acc = { label, count: 0, retained: 0, rep: v, growth: new Array<number>(k).fill(0) };
@@ -138,7 +146,7 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
   for (let v = 1; v < n; v++) {
     if (!candidateClass[g.classOf[v]!] || !candidate(v)) continue;
     const label = labeler.nodeLabel(v);
-    const acc = groups.get(`${label}\u0002${keys.keyOf(idom[v]!)}`);
+    const acc = groups.get(groupKey(v, label));
     if (!acc) continue;
     const p = present[v]!;
     for (let s = 0; s < earlier.length; s++) if (p & (1 << s)) acc.growth[s]!++;
