@@ -173,9 +173,16 @@ test('go tool pprof reads our re-encoded profiles exactly like the originals', a
     const genFile = path.join(dir, 'generated.pb.gz');
     writeFileSync(genFile, gzipSync(encodeProfile(gen)));
     const candidates = [genFile, ...ownFiles, ...leakysvcFiles.filter((f) => /\.5\.pb\.gz$/.test(f)), ...peerFiles];
+    let skippedLarge = 0;
     for (const f of candidates) {
       const p = tryLoad(f);
       if (!p) continue;
+      // the largest peer profiles (over 250k stack entries) cost go seconds each; the
+      // model round trip above covers them
+      if (peerFiles.includes(f) && p.samples.stack.length > 250000) {
+        skippedLarge++;
+        continue;
+      }
       const ours = path.join(dir, `${cases.length}.ours.pb.gz`);
       writeFileSync(ours, gzipSync(encodeProfile(p)));
       // -top for ours and the Go service's; -raw (everything the file holds) for all
@@ -197,7 +204,7 @@ test('go tool pprof reads our re-encoded profiles exactly like the originals', a
       );
     }
     assert.ok(compared >= 2 * (1 + ownFiles.length));
-    t.diagnostic(`compared ${compared} go tool pprof -raw/-top outputs for ${cases.length} profiles`);
+    t.diagnostic(`compared ${compared} go tool pprof -raw/-top outputs for ${cases.length} profiles (${skippedLarge} large peer profiles left to the model round trip)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
