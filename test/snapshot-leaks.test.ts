@@ -73,9 +73,10 @@ test('every planted leak is one group with its path and location, and nothing el
       assert.equal(by.get('settle()')!.location, at('waiters'));
       assert.deepEqual(by.get('onConfig()')!.retainerPath, ['(module scope)', 'bus', 'EventEmitter', '_events', 'Object', 'config', 'Array', '[]', 'onConfig()']);
       assert.equal(by.get('onConfig()')!.location, at('listeners'));
-      // Node's timer list: …(module scope) → timerListMap → Object → [] → TimersList → _idleNext|_idlePrev → Timeout
+      // Node's timer list for the interval's duration:
+      // …(module scope) → timerListMap → Object → [3600000] → TimersList → _idleNext|_idlePrev → Timeout
       const tp = by.get('Timeout')!.retainerPath;
-      assert.deepEqual(tp.slice(-6, -1), ['timerListMap', 'Object', '[]', 'TimersList', tp.at(-2)]);
+      assert.deepEqual(tp.slice(-6, -1), ['timerListMap', 'Object', '[3600000]', 'TimersList', tp.at(-2)]);
       assert.match(tp.at(-2)!, /^_idle(Next|Prev)$/);
       assert.equal(tp.at(-1), 'Timeout');
       assert.equal(by.get('Timeout')!.location, at('intervals'));

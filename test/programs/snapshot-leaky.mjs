@@ -1,10 +1,12 @@
-// A small service with four planted leaks and some churn, for `leakscope snapshot leaks`.
+// A small service with four planted leaks, churn that dies (garbage per request, and keep-alive
+// HTTP requests to a loopback server) and one-time objects, for `leakscope snapshot leaks`.
 // Usage: node snapshot-leaky.mjs OUTDIR [requestsPerPhase] [snapshots]
 // Writes OUTDIR/s1.heapsnapshot, s2.heapsnapshot, … (3 by default) after a warm-up and each load
 // phase. Lines marked LEAK:<name> are where each leak is created (the tests look them up).
 import v8 from 'node:v8';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
+import http from 'node:http';
 
 const outDir = process.argv[2];
 const perPhase = Number(process.argv[3] ?? 200);
@@ -41,14 +43,40 @@ function handleRequest(i) {
   return scratch.length;
 }
 
+// churn over HTTP: sockets, parsers and buffers that must not show up as leaks
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.end(JSON.stringify({ ok: true, items: Array.from({ length: 10 }, (_, i) => ({ i })) })));
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const port = server.address().port;
+async function httpChurn(count) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let k = 0; k < count / 4; k++) {
+        await new Promise((resolve, reject) => {
+          const r = http.request({ port, host: '127.0.0.1', path: `/churn?k=${k}`, method: 'POST', agent }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          });
+          r.on('error', reject);
+          r.end('{"a":1}');
+        });
+      }
+    }),
+  );
+  agent.destroy();
+}
 let next = 0;
-function phase(n) {
+async function phase(n) {
   for (let k = 0; k < n; k++) handleRequest(next++);
+  await httpChurn(Math.min(n, 100));
 }
 
-phase(perPhase); // warm-up: the leaks exist before S1 already
+await phase(perPhase); // warm-up: the leaks exist before S1 already
 v8.writeHeapSnapshot(path.join(outDir, 's1.heapsnapshot'));
-phase(perPhase);
+await phase(perPhase);
 // one-time objects created between S1 and S2: not leaks
 console.error('leaky: phase 1 done');
 const oneTimeCache = new Map([['config', { loadedAt: Date.now(), values: [1, 2, 3] }]]);
@@ -56,7 +84,7 @@ globalThis.__oneTime = oneTimeCache;
 await import('node:zlib');
 v8.writeHeapSnapshot(path.join(outDir, 's2.heapsnapshot'));
 for (let k = 3; k <= snapshots; k++) {
-  phase(perPhase);
+  await phase(perPhase);
   v8.writeHeapSnapshot(path.join(outDir, `s${k}.heapsnapshot`));
 }
 process.exit(0);

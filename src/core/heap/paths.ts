@@ -173,14 +173,20 @@ export class PathLabeler {
     return top ? '(module scope)' : '(closure scope)';
   }
 
-  /** the edge's label: a property or variable name, `[]` for elements, '' for V8 internals */
-  edgeLabel(e: number): string {
+  /** the edge's label: a property or variable name, `[]` for array elements, `[n]` for integer
+   * keys of other objects, '' for V8 internals; `from` is the edge's source node */
+  edgeLabel(e: number, from = -1): string {
     const g = this.g;
     const ty = g.raw.edgeType[e]!;
     const t = g.t;
     if (ty === t.eProperty || ty === t.eShortcut) return g.strings[g.raw.edgeNameOrIndex[e]!]!;
     if (ty === t.eContext) return g.strings[g.raw.edgeNameOrIndex[e]!]!;
-    if (ty === t.eElement) return '[]';
+    if (ty === t.eElement) {
+      // An array's elements are interchangeable: `[]`. A plain object keyed by integers is a
+      // dictionary whose keys mean something (Node's timer lists are keyed by duration).
+      if (from >= 0 && g.type(from) === t.object && g.name(from) !== 'Array' && !g.name(from).endsWith('Array')) return `[${g.raw.edgeNameOrIndex[e]}]`;
+      return '[]';
+    }
     return '';
   }
 
@@ -196,7 +202,7 @@ export class PathLabeler {
       const from = steps[k - 1]!.node;
       if (g.type(from) === g.t.synthetic && g.type(node) === g.t.synthetic) continue;
       if (g.raw.edgeType[edge] === g.t.eContext) push(this.scopeLabel(from));
-      const el = from === 0 ? '' : this.edgeLabel(edge);
+      const el = from === 0 ? '' : this.edgeLabel(edge, from);
       const nl = this.nodeLabel(node);
       // collapse repeats such as a linked list's next → Node → next → Node
       if (el && nl && out.length >= 2 && out[out.length - 2] === el && out[out.length - 1] === nl) continue;
@@ -257,7 +263,7 @@ export class PathKeys {
       let step = '';
       if (!(g.type(from) === g.t.synthetic && g.type(node) === g.t.synthetic)) {
         const scope = g.raw.edgeType[edge] === g.t.eContext ? lab.scopeLabel(from) : '';
-        const el = from === 0 ? '' : lab.edgeLabel(edge);
+        const el = from === 0 ? '' : lab.edgeLabel(edge, from);
         const nl = lab.nodeLabel(node);
         if (el || nl) step = `${scope}\u0001${el}\u0001${nl}`;
       }
