@@ -22,6 +22,8 @@ import { STASH_KEY } from './options.js';
 const GROUP = 'leakscope-census';
 /** Function lookups per census; beyond, closures with identical source text share one location. */
 const MAX_LOOKUPS = 3000;
+/** Callbacks in node's own code whose closure is searched for the user's function. */
+const MAX_UNWRAPS = 100;
 
 interface SummaryGroup {
   type: string;
@@ -117,6 +119,7 @@ const COVERED = new Set(['Timeout', 'TCPSocketWrap', 'TCPServerWrap', 'PipeWrap'
 
 interface RemoteObject {
   type?: string;
+  description?: string;
   subtype?: string;
   objectId?: string;
   value?: unknown;
@@ -217,9 +220,8 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
     }
   }
   let lookups = 0;
-  const locate = async (i: number, name: string): Promise<V8CallFrame | undefined> => {
-    const id = fnIds[i];
-    if (!id) return undefined;
+  let unwraps = 0;
+  const locateObject = async (id: string, name: string, depth: number): Promise<V8CallFrame | undefined> => {
     lookups++;
     let props = await getProps(insp, id);
     let all = [...(props.internalProperties ?? []), ...props.result];
@@ -232,7 +234,37 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
     const loc = all.find((p) => p.name === '[[FunctionLocation]]');
     const v = loc?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
     if (!v) return undefined;
-    return { functionName: name, scriptId: v.scriptId, url: scripts.urls.get(v.scriptId) ?? '', lineNumber: v.lineNumber, columnNumber: v.columnNumber };
+    const ownName = all.find((p) => p.name === 'name')?.value?.value;
+    const frame: V8CallFrame = {
+      functionName: name || (typeof ownName === 'string' ? ownName : ''),
+      scriptId: v.scriptId,
+      url: scripts.urls.get(v.scriptId) ?? '',
+      lineNumber: v.lineNumber,
+      columnNumber: v.columnNumber,
+    };
+    // Node wraps user callbacks (fs's makeCallback and the like): when the callback lives in
+    // node's own code, look in its innermost closure (a small one: a wrapper's, not a module's)
+    // for the user function it calls. One level, a few variables, a bounded budget.
+    if (frame.url.startsWith('node:') && depth === 0 && unwraps < MAX_UNWRAPS) {
+      unwraps++;
+      const scopesId = all.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
+      const inner0 = scopesId ? (await getProps(insp, scopesId)).result.find((p) => p.name === '0') : undefined;
+      if (inner0?.value?.objectId && /^Closure/.test(inner0.value.description ?? '')) {
+        const vars = (await getProps(insp, inner0.value.objectId)).result;
+        if (vars.length <= 4) {
+          for (const vr of vars) {
+            if (vr.value?.type !== 'function' || !vr.value.objectId) continue;
+            const inner = await locateObject(vr.value.objectId, '', depth + 1);
+            if (inner && !inner.url.startsWith('node:')) return inner;
+          }
+        }
+      }
+    }
+    return frame;
+  };
+  const locate = async (i: number, name: string): Promise<V8CallFrame | undefined> => {
+    const id = fnIds[i];
+    return id ? locateObject(id, name, 0) : undefined;
   };
   const same = (a: V8CallFrame | undefined, b: V8CallFrame | undefined) =>
     a?.scriptId === b?.scriptId && a?.lineNumber === b?.lineNumber && a?.columnNumber === b?.columnNumber;
