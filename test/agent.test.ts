@@ -4,7 +4,7 @@
  * (and with `go tool pprof` when go is installed).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -261,6 +261,29 @@ describe('agent in a service with planted leaks (Node 20)', () => {
     assert.deepEqual(hostErrors, []);
     assert.equal(hostOk, 300);
     assert.equal((await get(`${svc.agent}heap`)).status, 200);
+  });
+});
+
+describe('agent: pending requests', () => {
+  test('a pending fs request is counted at the user callback node wrapped', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakscope-fifo-'));
+    const fifo = join(dir, 'fifo');
+    try {
+      execFileSync('mkfifo', [fifo]);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+      return t.skip('mkfifo is not available');
+    }
+    const svc = await startService();
+    try {
+      assert.equal((await get(`http://127.0.0.1:${svc.port}/pending-open?path=${encodeURIComponent(fifo)}`)).status, 200);
+      const text = (await get(`${svc.agent}async?debug=1`)).body.toString();
+      const line = lineOf(serviceText, "function onOpenedFifo()");
+      assert.ok(text.includes(`1 @ FSReqCallback\n#\tonOpenedFifo\t${serviceFile}:${line}\n`), text);
+    } finally {
+      svc.proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

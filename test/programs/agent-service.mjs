@@ -1,6 +1,7 @@
 // A small HTTP service with planted leaks, for the agent tests and the overhead benchmark.
 // Start with the agent: node --import <repo>/dist/src/register.js test/programs/agent-service.mjs
 // Prints `SERVICE_PORT=<n>` on stdout once listening (PORT env var, default 0 = any free port).
+import { open } from 'node:fs';
 import { createServer } from 'node:http';
 
 const retained = [];
@@ -68,6 +69,11 @@ const server = createServer((req, res) => {
       // answer first, then block the loop
       res.end('blocking\n');
       setTimeout(() => stuckInHere(Number(url.searchParams.get('ms') ?? 3000)), 10);
+      return;
+    case '/pending-open':
+      // a request that stays pending: opening a FIFO for reading waits for a writer
+      open(url.searchParams.get('path') ?? '/nonexistent', 'r', function onOpenedFifo() {});
+      res.end('opening\n');
       return;
     case '/json':
       res.setHeader('content-type', 'application/json');
