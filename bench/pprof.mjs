@@ -13,7 +13,7 @@
 //
 // Options (env): BENCH_RUNS (default 5), BENCH_SAMPLES (400000), BENCH_FUNCTIONS (20000),
 // BENCH_STACKS (distinct call paths, 50000; the samples repeat them with different sizes),
-// BENCH_CMD (leakscope command to time, default `top`; falls back to `info` only when `top` is not
+// BENCH_LABELS (0: no `bytes` label per sample), BENCH_CMD (leakscope command to time, default `top`; falls back to `info` only when `top` is not
 // registered, and says so).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
@@ -40,11 +40,13 @@ const SEED = 20261127;
 
 const outDir = path.join(root, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
-const file = path.join(outDir, `heap-${SAMPLES}s-${FUNCTIONS}f-${STACKS}p-${SEED}.pb.gz`);
+// BENCH_LABELS=0 leaves out the per-sample `bytes` label (pprof's graph is much cheaper without it)
+const LABELS = process.env.BENCH_LABELS !== '0';
+const file = path.join(outDir, `heap-${SAMPLES}s-${FUNCTIONS}f-${STACKS}p-${SEED}${LABELS ? '' : '-nolabels'}.pb.gz`);
 
 if (!existsSync(file)) {
   const t0 = performance.now();
-  const p = makeProfile({ samples: SAMPLES, functions: FUNCTIONS, stacks: STACKS, depth: [20, 60], seed: SEED });
+  const p = makeProfile({ samples: SAMPLES, functions: FUNCTIONS, stacks: STACKS, depth: [20, 60], seed: SEED, bytesLabel: LABELS });
   const raw = encodeProfile(p);
   const gz = gzipSync(raw, { level: 6 });
   writeFileSync(file, gz);

@@ -21,8 +21,12 @@ export function isGzip(buf: Uint8Array): boolean {
 export function maybeGunzip(buf: Uint8Array, name = 'input'): Uint8Array {
   if (!isGzip(buf)) return buf;
   const limit = Math.min(MAX_GUNZIP_BYTES, Math.max(64 * 1024 * 1024, buf.length * MAX_GUNZIP_RATIO));
+  // The gzip trailer's ISIZE is the uncompressed size mod 2^32: one output chunk of that size
+  // avoids zlib's chunk list and the final concatenation (half the peak memory of a plain gunzip).
+  const isize = buf.length >= 18 ? new DataView(buf.buffer, buf.byteOffset + buf.length - 4, 4).getUint32(0, true) : 0;
+  const chunkSize = isize > 0 && isize <= limit ? Math.max(16 * 1024, isize + 1) : 64 * 1024;
   try {
-    return gunzipSync(buf, { maxOutputLength: limit });
+    return gunzipSync(buf, { maxOutputLength: limit, chunkSize });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_BUFFER_TOO_LARGE' || err.code === 'ERR_OUT_OF_RANGE') {
@@ -112,13 +116,14 @@ export async function readSourceBytes(source: string, opts: FetchOptions = {}): 
 
 /** bytes → Profile, gzip or raw; errors name the source. */
 export function parseProfileBytes(bytes: Uint8Array, name: string): Profile {
+  const wasGzip = isGzip(bytes);
   const raw = maybeGunzip(bytes, name);
   try {
     return decodeProfile(raw);
   } catch (e) {
     if (e instanceof LeakscopeError) {
       // Bytes that were never gzip and fail at the very first field are not a profile at all.
-      if (!isGzip(bytes) && (e.code === 'E_CORRUPT' || e.code === 'E_TRUNCATED') && !looksLikeProfile(raw)) {
+      if (!wasGzip && (e.code === 'E_CORRUPT' || e.code === 'E_TRUNCATED') && !looksLikeProfile(raw)) {
         throw new LeakscopeError('E_NOT_PROFILE', `${name}: not a pprof profile (neither gzip nor profile.proto)`);
       }
       throw new LeakscopeError(e.code, `${name}: ${e.message}`);
