@@ -21,3 +21,14 @@ export {
   type Sensitivity,
   type LeakKind,
 } from './core/leak/index.js';
+export {
+  heapProfileToPprof,
+  heapDeltaToPprof,
+  cpuProfileToPprof,
+  censusToPprof,
+  type V8SamplingHeapProfile,
+  type V8CpuProfile,
+  type CensusEntry,
+  type FrameResolver,
+} from './formats/v8-profiles.js';
+export { parseSourceMap, lookupSourceMap, type SourceMapIndex } from './core/agent-sourcemap.js';
