@@ -28,6 +28,7 @@ import {
   cpuProfileToPprof,
   heapDeltaToPprof,
   heapProfileToPprof,
+  heapToText,
   stackToText,
   urlToPath,
 } from '../src/formats/v8-profiles.js';
@@ -102,6 +103,21 @@ test('heap profile → pprof: live samples and bytes per stack, 1-based function
     `1 ${reported(800016)} (anonymous)@/srv/app x/server.js:21 <- handle@/srv/app x/server.js:10`,
     `2 ${2 * reported(48)} rememberRequest@/srv/app x/server.js:4 <- handle@/srv/app x/server.js:10`,
   ]);
+  assert.equal(
+    heapToText(p),
+    [
+      `heap profile: 3: ${2 * reported(48) + reported(800016)} [samples: bytes] @ heap/${RATE}`,
+      `2: ${2 * reported(48)} @`,
+      '#\trememberRequest\t/srv/app x/server.js:4',
+      '#\thandle\t/srv/app x/server.js:10',
+      '',
+      `1: ${reported(800016)} @`,
+      '#\t(anonymous)\t/srv/app x/server.js:21',
+      '#\thandle\t/srv/app x/server.js:10',
+      '',
+      '',
+    ].join('\n'),
+  );
   // the encoder accepts it and the decoder reads back the same samples
   const back = decodeProfile(encodeProfile(p));
   assert.deepEqual(dump(back), dump(p));

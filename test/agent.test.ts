@@ -208,6 +208,10 @@ describe('agent in a service with planted leaks (Node 20)', () => {
       assert.match(r.body.toString(), /must be|one of/, q);
     }
     assert.match((await get(`${svc.agent}profile?seconds=abc`)).body.toString(), /seconds must be an integer from 1 to 300 \(got 'abc'\)/);
+    const heapText = (await get(`${svc.agent}heap?debug=1`)).body.toString();
+    assert.match(heapText, /^heap profile: \d+: \d+ \[samples: bytes\] @ heap\/524288\n/);
+    assert.ok(heapText.includes(`#\trememberRequest\t${serviceFile}:${lineOf(serviceText, 'function rememberRequest(')}\n`), heapText.slice(0, 500));
+    assert.equal((await get(`${svc.agent}heap?debug=1&seconds=1`)).status, 400);
     assert.equal((await get(`${svc.agent}nope`)).status, 404);
     assert.equal((await get(`http://127.0.0.1:${new URL(svc.agent!).port}/elsewhere`)).status, 404);
     const both = await Promise.all([get(`${svc.agent}profile?seconds=1`), sleep(100).then(() => get(`${svc.agent}profile?seconds=1`))]);
@@ -398,7 +402,7 @@ describe('agent safety', () => {
       assert.equal((await get(`${base}/`)).body.toString(), 'app\n');
       const index = await get(`${base}/debug/pprof/`);
       assert.equal(index.status, 200);
-      assert.match(index.body.toString(), /href="heap"/);
+      assert.match(index.body.toString(), /href="heap\?debug=1"/);
       const heap = await get(`${base}/debug/pprof/heap`);
       assert.equal(heap.status, 200);
       assert.ok(decodeProfile(gunzipSync(heap.body)).samples.count > 0 && kept.length > 0);

@@ -22,6 +22,7 @@ import {
   cpuProfileToPprof,
   defaultResolveFrame,
   heapDeltaToPprof,
+  heapToText,
   stackToText,
 } from '../formats/v8-profiles.js';
 import { ScriptUrls, takeCensus } from './census.js';
@@ -58,7 +59,7 @@ interface EndpointInfo {
 const INDEX: EndpointInfo[] = [
   { name: 'async', link: 'async?debug=1', doc: 'Live async resources (timers, immediates, sockets, servers, pending requests) counted by the location of their callback. Same data as goroutine.' },
   { name: 'goroutine', link: 'goroutine?debug=1', doc: 'The async census as a goroutine/count profile, for Go tooling. debug=2 prints the main thread\'s JavaScript stack.' },
-  { name: 'heap', link: 'heap', doc: 'A sampling of live heap allocations (V8 sampling heap profiler): inuse_objects and inuse_space. gc=1 collects garbage first; seconds=N gives the delta over N seconds.' },
+  { name: 'heap', link: 'heap?debug=1', doc: 'A sampling of live heap allocations (V8 sampling heap profiler): inuse_objects and inuse_space. gc=1 collects garbage first; seconds=N gives the delta over N seconds; debug=1 gives text.' },
   { name: 'heapsnapshot', link: 'heapsnapshot', doc: 'A full V8 heap snapshot (.heapsnapshot). The process pauses while it is written and memory can double.' },
   { name: 'metrics', link: 'metrics', doc: 'Prometheus metrics: heap spaces, RSS, external and ArrayBuffer memory, GC pauses by kind, event-loop delay, active resources.' },
   { name: 'profile', link: 'profile?seconds=30', doc: 'CPU profile of the main thread. seconds (1-300, default 30) sets the duration; one at a time.' },
@@ -297,7 +298,7 @@ export class Endpoints {
   private async heap(q: URLSearchParams, reply: Reply): Promise<void> {
     const gc = flagParam(q, 'gc');
     const seconds = intParam(q, 'seconds', 1, 300, undefined);
-    const debug = debugParam(q, [0]);
+    const debug = debugParam(q, [0, 1]);
     if (seconds !== undefined && debug !== 0) throw new AgentHttpError(400, 'seconds and debug params are incompatible');
     if (!this.sampling) throw new AgentHttpError(503, 'heap sampling is off (heap interval 0)');
     const fetchProfile = async (): Promise<V8SamplingHeapProfile> => {
@@ -320,6 +321,12 @@ export class Endpoints {
       durationNanos: before ? t1 - t0 : 0n,
       comments,
     });
+    if (debug === 1) {
+      if (reply.closed) return;
+      reply.head(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      reply.end(heapToText(p));
+      return;
+    }
     this.sendProfile(reply, p, before ? 'heap-delta' : 'heap');
   }
 

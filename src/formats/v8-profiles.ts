@@ -471,3 +471,43 @@ export function stackToText(header: string, frames: V8CallFrame[], resolve: Fram
   }
   return out;
 }
+
+/**
+ * A heap profile built by `heapDeltaToPprof` as text, in the spirit of Go's `heap?debug=1`:
+ *
+ *     heap profile: 31: 16252928 [samples: bytes] @ heap/524288
+ *     29: 15204352 @
+ *     #	rememberRequest	/srv/app.js:9
+ *     #	(anonymous)	/srv/app.js:50
+ *
+ * Records are sorted by bytes, largest first; frames are leaf first. Counts are samples (see the
+ * note on inuse_objects above).
+ */
+export function heapToText(p: Profile): string {
+  const t = p.samples;
+  const nt = p.sampleTypes.length;
+  const rows: { n: number; bytes: number; frames: string[] }[] = [];
+  let totalN = 0;
+  let totalBytes = 0;
+  for (let s = 0; s < t.count; s++) {
+    const n = t.values[s * nt]!;
+    const bytes = t.values[s * nt + 1]!;
+    totalN += n;
+    totalBytes += bytes;
+    if (n === 0 && bytes === 0) continue;
+    const frames: string[] = [];
+    for (let i = t.stackStart[s]!; i < t.stackStart[s + 1]!; i++) {
+      const loc = p.locations[t.stack[i]!]!;
+      for (const ln of loc.lines) {
+        const f = p.functions[ln.fn]!;
+        frames.push(`#\t${frameText({ name: f.name, file: f.filename, line: ln.line, column: ln.column })}`);
+      }
+    }
+    rows.push({ n, bytes, frames });
+  }
+  rows.sort((a, b) => b.bytes - a.bytes);
+  let out = `heap profile: ${totalN}: ${totalBytes} [samples: bytes] @ heap/${p.period}\n`;
+  for (const c of p.comments) out += `# ${c}\n`;
+  for (const r of rows) out += `${r.n}: ${r.bytes} @\n${r.frames.join('\n')}\n\n`;
+  return out;
+}
