@@ -79,6 +79,7 @@ class RunningAgent implements Agent {
   private readonly onExit = () => {
     // Synchronous handshake: the worker disconnects its inspector session before the process
     // goes, or Node prints "Waiting for the debugger to disconnect..." on the host's stderr.
+    if (!this.active || this.worker.threadId < 0) return;
     try {
       const flag = new SharedArrayBuffer(4);
       this.worker.postMessage({ type: 'exit-sync', flag });
@@ -93,6 +94,11 @@ class RunningAgent implements Agent {
     private readonly services: MainServices,
   ) {
     process.on('exit', this.onExit);
+    worker.once('exit', () => {
+      if (this.active) log('the agent worker exited; /debug/pprof is no longer served');
+      this.active = false;
+      process.off('exit', this.onExit);
+    });
     worker.on('message', (m: WorkerMessage) => this.onMessage(m));
     // Adding a 'message' listener re-refs the worker's port: unref after every listener change.
     worker.unref();
