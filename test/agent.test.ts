@@ -166,8 +166,14 @@ describe('agent in a service with planted leaks (Node 20)', () => {
 
   test('the CPU profile holds the hot function', async () => {
     const base = `http://127.0.0.1:${svc.port}`;
-    const load = Promise.all([get(`${base}/spin?ms=1500`), sleep(200).then(() => get(`${base}/spin?ms=1300`))]);
+    // keep the main thread spinning for the whole profile, however late the profiler starts on a
+    // loaded machine
+    let busy = true;
+    const load = (async () => {
+      for (let i = 0; busy && i < 100; i++) await get(`${base}/spin?ms=250`);
+    })();
     const cpu = await profileAt(`${svc.agent}profile?seconds=2`);
+    busy = false;
     await load;
     assert.deepEqual(cpu.sampleTypes.map((x) => `${x.type}/${x.unit}`), ['samples/count', 'cpu/nanoseconds']);
     const samples = cumByFunction(cpu, 0);

@@ -1,5 +1,5 @@
 import type { CliIO, CommandSpec } from '../io.js';
-import { parseCommandArgs, intOption } from '../args.js';
+import { parseCommandArgs, intOption, floatOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { loadHeapSnapshot, loadSortedIds, type SnapshotProgress } from '../../node/snapshot-source.js';
 import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js';
@@ -25,6 +25,7 @@ const options = {
   top: { type: 'string' },
   'min-retained': { type: 'string' },
   'min-count': { type: 'string' },
+  'min-share': { type: 'string' },
   id: { type: 'string' },
   class: { type: 'string' },
   paths: { type: 'string' },
@@ -38,6 +39,7 @@ interface Values {
   top?: string;
   'min-retained'?: string;
   'min-count'?: string;
+  'min-share'?: string;
   id?: string;
   class?: string;
   paths?: string;
@@ -58,6 +60,7 @@ flags:
   --top N             rows / groups to show (default 30 for text, all for --json)
   --min-retained B    hide rows retaining fewer bytes
   --min-count N       leaks: hide groups with fewer leaking objects (default 2)
+  --min-share F       leaks: hide groups below F of the largest group in count and size (default 0.01)
   --paths N           retainers --class: objects to show (default 5)
   --progress          progress on stderr (default: on for inputs over 256 MB)
   --quiet, -q         no progress
@@ -125,7 +128,8 @@ export const snapshotCommand: CommandSpec = {
         earlierP.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
         const lastSrc = positionals[positionals.length - 1]!;
         const last = analyze(await load(lastSrc, io, v), lastSrc, io, v);
-        const report = findLeaks(last, await earlierP, { minCount });
+        const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
+        const report = findLeaks(last, await earlierP, { minCount, minShare });
         report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
         io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
         return 0;

@@ -46,6 +46,12 @@ export interface LeakOptions {
   minCount?: number;
   /** keep groups that do not grow (default false) */
   includeFlat?: boolean;
+  /**
+   * drop groups whose count AND retained size are both below this share of the largest group's
+   * (default 0.01): stragglers of a big leak (a few strings pushed into a leaked closure's array)
+   * are noise next to it. 0 keeps every group.
+   */
+  minShare?: number;
 }
 
 /**
@@ -65,7 +71,9 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
     const ty = raw.nodeType[v]!;
     if (ty === t.object || ty === t.native) {
       const nm = g.name(v);
-      return !nm.startsWith('system /') && nm !== '';
+      // `system / …` is V8's plumbing; native `Node / …` objects are Node's own (its builtin
+      // compile cache grows as builtins load lazily): neither is the application's leak
+      return nm !== '' && !nm.startsWith('system /') && !(ty === t.native && nm.startsWith('Node / '));
     }
     return ty === t.closure || ty === t.regexp || ty === t.string || ty === t.consString || ty === t.slicedString;
   };
@@ -177,7 +185,15 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
     });
   }
   out.sort((a, b) => b.retainedSize - a.retainedSize || b.count - a.count || (a.className < b.className ? -1 : 1));
-  return { snapshots: k, leakedObjects: leakedCount, groups: out };
+  const share = opts.minShare ?? 0.01;
+  let maxCount = 0;
+  let maxRetained = 0;
+  for (const grp of out) {
+    maxCount = Math.max(maxCount, grp.count);
+    maxRetained = Math.max(maxRetained, grp.retainedSize);
+  }
+  const kept = out.filter((grp) => grp.count >= share * maxCount || grp.retainedSize >= share * maxRetained);
+  return { snapshots: k, leakedObjects: leakedCount, groups: kept };
 }
 
 /**
