@@ -6,6 +6,7 @@ import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js'
 import { summarize } from '../../core/heap/summary.js';
 import { diffSide, diffSnapshots } from '../../core/heap/diff.js';
 import { findLeaks } from '../../core/heap/leaks.js';
+import { SourceMapResolver } from '../../agent/sourcemaps.js';
 import { ordinalsById, findById, type SortedIds } from '../../core/heap/ids.js';
 import { PathLabeler, pathTo, retainerTree } from '../../core/heap/paths.js';
 import { Locations, formatLocation } from '../../core/heap/locations.js';
@@ -26,6 +27,7 @@ const options = {
   'min-retained': { type: 'string' },
   'min-count': { type: 'string' },
   'min-share': { type: 'string' },
+  'no-source-maps': { type: 'boolean' },
   id: { type: 'string' },
   class: { type: 'string' },
   paths: { type: 'string' },
@@ -40,6 +42,7 @@ interface Values {
   'min-retained'?: string;
   'min-count'?: string;
   'min-share'?: string;
+  'no-source-maps'?: boolean;
   id?: string;
   class?: string;
   paths?: string;
@@ -61,6 +64,7 @@ flags:
   --min-retained B    hide rows retaining fewer bytes
   --min-count N       leaks: hide groups with fewer leaking objects (default 2)
   --min-share F       leaks: hide groups below F of the largest group in count and size (default 0.01)
+  --no-source-maps    leaks: report closure locations in the running JavaScript, not mapped to .ts
   --paths N           retainers --class: objects to show (default 5)
   --progress          progress on stderr (default: on for inputs over 256 MB)
   --quiet, -q         no progress
@@ -131,6 +135,7 @@ export const snapshotCommand: CommandSpec = {
         const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
         const report = findLeaks(last, await earlierP, { minCount, minShare });
         report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
+        if (!v['no-source-maps']) report.groups = mapLocations(report.groups);
         io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
         return 0;
       }
@@ -206,4 +211,21 @@ async function retainers(positionals: string[], v: Values, io: CliIO): Promise<n
   }
   io.stdout(lines.join('\n'));
   return 0;
+}
+
+/**
+ * Closure locations point into the JavaScript that ran; when that file ships a source map (tsc's
+ * `sourceMap`), report the original file and line instead, as the agent does for its frames.
+ */
+function mapLocations<G extends { location: string | null }>(groups: G[]): G[] {
+  const resolver = new SourceMapResolver();
+  return groups.map((g) => {
+    const m = g.location ? /^(.*):(\d+)$/.exec(g.location) : null;
+    if (!m) return g;
+    const url = m[1]!;
+    const line = Number(m[2]);
+    const r = resolver.resolve({ functionName: '', scriptId: '0', url, lineNumber: line - 1, columnNumber: 0 });
+    if (r.file === url.replace(/^file:\/\//, '') && r.line === line) return g;
+    return { ...g, location: `${r.file}:${r.line}` };
+  });
 }
