@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { cliPath, fixturesDir, hasFixtures, repoRoot, SKIP_NO_FIXTURES } from './helpers/paths.js';
 import { goPprof, hasGo, SKIP_NO_GO } from './helpers/tools.js';
+import { nodeBinaries } from './helpers/snapshot-node.js';
 
-function leakscope(args: string[], cwd: string): string {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, TZ: 'UTC' } });
+function leakscope(args: string[], cwd: string, node = process.execPath): string {
+  const r = spawnSync(node, [cliPath, ...args], { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, TZ: 'UTC' } });
   assert.equal(r.status, 0, `leakscope ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -81,5 +82,21 @@ test('live: -diff_base and -base equal go tool pprof', { skip: !hasGo() ? SKIP_N
   for (const flag of ['-diff_base', '-base']) {
     const args = ['-top', flag, 'profiles/heap.1.pb.gz', 'profiles/heap.5.pb.gz'];
     assert.equal(leakscope(['top', ...args.slice(1)], d), goPprof(args, d));
+  }
+});
+
+test('the CLI prints the same goldens under every Node version users run (18, 22, 24)', async (t) => {
+  const { present, missing } = nodeBinaries();
+  if (missing.length > 0) t.diagnostic(`not installed, skipped: ${missing.join(', ')}`);
+  const dir = join(repoRoot, 'testdata');
+  for (const bin of present.filter((b) => b.path !== process.execPath)) {
+    await t.test(bin.label, () => {
+      for (const [golden, args] of [
+        ['heap.inuse_space.lines.top.txt', ['top', '-lines', '-sample_index=inuse_space', 'profiles/heap.pb.gz']],
+        ['heap.diff_base.top.txt', ['top', '-sample_index=inuse_space', '-diff_base=profiles/heap.base.pb.gz', 'profiles/heap.pb.gz']],
+      ] as const) {
+        assert.equal(leakscope([...args], dir, bin.path), readFileSync(join(dir, 'golden', golden), 'utf8'), golden);
+      }
+    });
   }
 });
