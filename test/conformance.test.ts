@@ -41,7 +41,7 @@ function runGolden(dir: string, g: Golden) {
   assert.equal(files.length, 1, `one source in ${g.args.join(' ')}`);
   let p = load(dir, files[0]!);
   if (diffBase) p = subtractBase(p, load(dir, diffBase), { diff: true });
-  const opts = { sampleIndex, granularity: lines ? ('lines' as const) : ('functions' as const), nodeCount: 0, nodeFraction: 0 };
+  const opts = { sampleIndex, granularity: lines ? ('lines' as const) : ('functions' as const), nodeCount: 0, nodeFraction: 0, edgeFraction: 0 };
   return topReport(prepareReport(p, opts), opts);
 }
 

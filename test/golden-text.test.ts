@@ -47,6 +47,7 @@ const LIVE_CASES = [
   '-top -focus=main -hide=runtime -ignore=gzip',
   '-top -show_from=main -filefunctions -unit=MB',
   '-top -sample_index=0 -nodefraction=0.1',
+  '-top -files',
   '-tree',
   '-traces',
 ];

@@ -42,6 +42,32 @@ export interface Graph {
   inline: Uint8Array;
   /** node ids with flat != 0 or cum != 0, unsorted */
   nodes: number[];
+  /** edges into nodes that can be inlined callees, keyed by parent × node count + child */
+  inEdges: Map<number, InEdge>;
+}
+
+export interface InEdge {
+  child: number;
+  inline: boolean;
+  weight: number;
+}
+
+/**
+ * pprof's " (inline)" / " (partial-inline)" from the edges into a node that survive edge trimming
+ * (|weight| ≥ edgeCutoff, as TrimLowFrequencyEdges leaves them): 1 when all surviving in-edges are
+ * inlined calls, 2 when some are, 0 otherwise.
+ */
+export function inlineLabels(nodeCount: number, inEdges: Map<number, InEdge>, edgeCutoff: number): Uint8Array {
+  const hasInline = new Uint8Array(nodeCount);
+  const hasPlain = new Uint8Array(nodeCount);
+  for (const e of inEdges.values()) {
+    if (Math.abs(e.weight) < edgeCutoff) continue;
+    if (e.inline) hasInline[e.child] = 1;
+    else hasPlain[e.child] = 1;
+  }
+  const out = new Uint8Array(nodeCount);
+  for (let i = 0; i < nodeCount; i++) if (hasInline[i]) out[i] = hasPlain[i] ? 2 : 1;
+  return out;
 }
 
 /** Go's path/filepath.Clean for slash paths. */
@@ -270,14 +296,9 @@ export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?:
       }
     }
   }
-  // For inlinable nodes: parents seen through inline edges and through non-inline edges.
-  const inlineParents = anyInlinable ? new Map<number, Set<number>>() : undefined;
-  const plainParents = anyInlinable ? new Map<number, Set<number>>() : undefined;
-  const addParent = (m: Map<number, Set<number>>, child: number, parent: number) => {
-    let s = m.get(child);
-    if (!s) m.set(child, (s = new Set()));
-    s.add(parent);
-  };
+  // Edges into inlinable nodes (the only ones whose inline flag can show): pprof's Edge.Inline is
+  // the AND over the per-sample first occurrences, its weight the sum of their samples' values.
+  const inEdges = new Map<number, InEdge>();
 
   const seenPairs = new Set<number>();
   const t = p.samples;
@@ -312,7 +333,11 @@ export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?:
           const pair = parent * n + node;
           if (!seenPairs.has(pair)) {
             seenPairs.add(pair);
-            addParent(ni !== le - 1 ? inlineParents! : plainParents!, node, parent);
+            const e = inEdges.get(pair);
+            if (e) {
+              e.weight += w;
+              if (ni === le - 1) e.inline = false;
+            } else inEdges.set(pair, { child: node, inline: ni !== le - 1, weight: w });
           }
         }
         parent = node;
@@ -322,25 +347,11 @@ export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?:
     if (parent >= 0 && !residual) flat[parent]! += w;
   }
 
-  const inline = new Uint8Array(n);
-  if (anyInlinable) {
-    for (const [child, parents] of inlineParents!) {
-      const plain = plainParents!.get(child);
-      let hasInlineEdge = false;
-      for (const par of parents) {
-        if (!plain || !plain.has(par)) {
-          hasInlineEdge = true;
-          break;
-        }
-      }
-      if (!hasInlineEdge) continue;
-      inline[child] = plain && plain.size > 0 ? 2 : 1;
-    }
-  }
+  const inline = inlineLabels(n, inEdges, 0);
 
   const nodes: number[] = [];
   for (let i = 0; i < n; i++) if (flat[i] !== 0 || cum[i] !== 0) nodes.push(i);
-  return { infos: table.infos, flat, cum, inline, nodes };
+  return { infos: table.infos, flat, cum, inline, nodes, inEdges };
 }
 
 /** Sorts node ids as pprof's FlatNameOrder / CumNameOrder. */

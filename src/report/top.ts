@@ -6,6 +6,7 @@
 import {
   buildGraph,
   groupStacks,
+  inlineLabels,
   buildNodeTable,
   printableName,
   sortNodes,
@@ -82,6 +83,10 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
     g = buildGraph(p, table, gopt, kept, groups);
     order = sortNodes(g, Boolean(o.cum), names);
   }
+  // pprof trims edges below edgeFraction × (flat sum of the complete graph) before it reads the
+  // inline flags off the remaining in-edges
+  const edgeCutoff = Math.abs(Math.trunc(flatSum * (o.edgeFraction ?? 0.001)));
+  g.inline = inlineLabels(table.infos.length, g.inEdges, edgeCutoff);
   return { g, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum };
 }
 
