@@ -119,11 +119,14 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
   /**
    * The holder's path: the immediate dominator's, unless that is the root — objects with several
    * unrelated retainers would then all share one key — in which case the object's own path.
+   * Groups are found by (label id, path code) in numbers: no string is built per object.
    */
-  const groupKey = (v: number, label: string): string => {
+  const pathCode = (v: number): number => {
     const d = idom[v]!;
-    return d === 0 ? `${label}\u0002own:${keys.keyOf(v)}` : `${label}\u0002${keys.keyOf(d)}`;
+    // keyOf is ≥ -2; even codes for the holder's path, odd for the object's own
+    return d === 0 ? 2 * (keys.keyOf(v) + 2) + 1 : 2 * (keys.keyOf(d) + 2);
   };
+  const labelIds = new Map<string, number>();
   interface Acc {
     label: string;
     count: number;
@@ -131,18 +134,28 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
     rep: number;
     growth: number[];
   }
-  const groups = new Map<string, Acc>();
+  /** per label id: path code → group */
+  const groups: Map<number, Acc>[] = [];
+  const found: Acc[] = []; // groups in order of discovery
   const candidateClass = new Uint8Array(g.classNames.length);
   const retained = last.dom.retained;
   for (let v = 1; v < n; v++) {
     if (!leaked[v] || inside[v] || isModuleObject(v)) continue;
     const label = labeler.nodeLabel(v);
     if (!label) continue;
-    const key = groupKey(v, label);
-    let acc = groups.get(key);
+    let lid = labelIds.get(label);
+    if (lid === undefined) {
+      lid = labelIds.size;
+      labelIds.set(label, lid);
+      groups.push(new Map());
+    }
+    const byPath = groups[lid]!;
+    const code = pathCode(v);
+    let acc = byPath.get(code);
     if (!acc) {
       acc = { label, count: 0, retained: 0, rep: v, growth: new Array<number>(k).fill(0) };
-      groups.set(key, acc);
+      byPath.set(code, acc);
+      found.push(acc);
     }
     acc.count++;
     acc.retained += retained[v]!;
@@ -153,8 +166,9 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
   // 4. growth across the series, over all objects of each group in Sn
   for (let v = 1; v < n; v++) {
     if (!candidateClass[g.classOf[v]!] || !candidate(v)) continue;
-    const label = labeler.nodeLabel(v);
-    const acc = groups.get(groupKey(v, label));
+    const lid = labelIds.get(labeler.nodeLabel(v));
+    if (lid === undefined) continue;
+    const acc = groups[lid]!.get(pathCode(v));
     if (!acc) continue;
     const p = present[v]!;
     for (let s = 0; s < earlier.length; s++) if (p & (1 << s)) acc.growth[s]!++;
@@ -163,7 +177,7 @@ export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOp
 
   const locations = new Locations(g);
   const out: LeakGroup[] = [];
-  for (const acc of groups.values()) {
+  for (const acc of found) {
     if (acc.count < minCount) continue;
     // grows in every interval, each later one by at least half the first interval's growth: a
     // workload-driven leak keeps pace with the workload; warm-up stragglers do not
