@@ -196,7 +196,9 @@ export class HeapSnapshotParser {
 
   push(chunk: Uint8Array | string): void {
     if (this.stopped) return;
-    const buf = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
+    // A plain Uint8Array view: subarray() of a Node Buffer builds a Buffer through its species
+    // constructor, which costs more than the short strings it is taken for.
+    const buf = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.bytes += buf.length;
     let i = 0;
     if (this.phase === Phase.Header) {
@@ -623,7 +625,27 @@ export class HeapSnapshotParser {
     const n = buf.length;
     let val = this.numVal;
     let inNum = this.inNum;
+    const lf = this.locationFieldCount;
+    const rowVals = this.rowVals.length >= lf ? this.rowVals : (this.rowVals = new Float64Array(lf));
+    const fast = this.target === Target.Locations && lf > 0 && this.lfObject >= 0;
+    const safeEnd = n - 32 * lf;
     for (; i < n; i++) {
+      // `locations`: whole rows at once, as for nodes and edges
+      if (fast && this.fpos === 0 && !inNum && i < safeEnd) {
+        const j = readRow(buf, i, lf, rowVals, n);
+        if (j > 0) {
+          const obj = rowVals[this.lfObject]!;
+          const nf = this.nodeFieldCount;
+          const ord = Math.floor(obj / nf);
+          if (ord * nf === obj && ord < this.nodeCount) {
+            this.locs.push(ord, this.lfScript >= 0 ? rowVals[this.lfScript]! : 0, this.lfLine >= 0 ? rowVals[this.lfLine]! : 0, this.lfColumn >= 0 ? rowVals[this.lfColumn]! : 0);
+          }
+          this.count += lf;
+          this.row++;
+          i = j - 1;
+          continue;
+        }
+      }
       const c = buf[i]!;
       if (c >= 48 && c <= 57) {
         val = val * 10 + (c - 48);
