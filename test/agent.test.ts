@@ -426,3 +426,34 @@ describe('agent safety', () => {
     await again.close();
   });
 });
+
+describe('agent: the async census does not pause the host', () => {
+  test('census requests on a 40 MB heap keep a 10 ms heartbeat within 150 ms', async () => {
+    const program = join(repoRoot, 'test/programs/agent-bigheap.mjs');
+    const line = lineOf(readFileSync(program, 'utf8'), 'function bigHeapPoller');
+    const svc = await startService({ program });
+    const gap = async () => Number((await get(`http://127.0.0.1:${svc.port}/gap`)).body.toString().split(' ')[0]);
+    try {
+      await sleep(300);
+      // a window with no census: what this machine's load does to the heartbeat by itself
+      await gap();
+      await sleep(1000);
+      const baseline = await gap();
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await get(`${svc.agent}async?debug=1`);
+        assert.equal(r.status, 200);
+        const text = r.body.toString();
+        assert.ok(text.includes(`25 @ Interval\n#\tbigHeapPoller\t${program}:${line}\n`), text);
+        times.push(r.ms);
+        await sleep(50);
+      }
+      const during = await gap();
+      times.sort((a, b) => a - b);
+      assert.ok(during < Math.max(150, 2 * baseline), `longest heartbeat gap during census requests: ${during} ms (baseline ${baseline} ms; census ${times.join(', ')} ms)`);
+      assert.ok(times[2]! < 2000, `census took ${times.join(', ')} ms`);
+    } finally {
+      svc.proc.kill('SIGKILL');
+    }
+  });
+});

@@ -1,18 +1,22 @@
 /**
  * The async-resource census behind `goroutine` / `async`, computed on request from the agent worker
- * through the inspector, with no hooks installed in the host:
+ * through the inspector, without walking the heap:
  *
- * 1. `Runtime.queryObjects` lists every live object whose prototype chain holds the Timeout,
- *    or EventEmitter prototype (the main thread stashed those at start); sockets and servers are
- *    the emitters that are net.Socket / net.Server instances;
- * 2. a function evaluated in the main isolate keeps the live ones (not destroyed, listening…),
- *    names their type and picks their callback; pending libuv requests come from
+ * 1. the main thread lists the live resources itself: timers from the registry the agent filled
+ *    since it started (timer-registry.ts: setTimeout/setInterval wrapped, WeakRefs, bounded),
+ *    sockets and servers from `process._getActiveHandles()`, pending libuv requests from
  *    `process._getActiveRequests()`, other handle types from `process.getActiveResourcesInfo()`;
- *    Immediates (gone by the next loop turn unless re-armed) are counted by type only.
- * 3. each distinct callback's `[[FunctionLocation]]` (via `Runtime.getProperties`) names the
+ *    Immediates (gone by the next loop turn unless re-armed) are counted by type only, and ref'd
+ *    timers the registry does not know (created before the agent, or by timers/promises) by type
+ *    only too. A function evaluated in the main isolate keeps the live ones, names their type
+ *    and picks their callback.
+ * 2. each distinct callback's `[[FunctionLocation]]` (via `Runtime.getProperties`) names the
  *    place in the source, and `Debugger.scriptParsed` maps its script id to a file.
  *
- * The heap walk makes it cost tens of milliseconds on a big heap, paid only when asked.
+ * None of this collects garbage or walks the heap. Two opt-ins do, through `Runtime.queryObjects`
+ * (several full GCs plus a heap walk: the host's main thread pauses for about a second on a 40 MB
+ * heap): `promises=1` (V8 keeps no list of pending promises) and `walk=1`, which finds timers,
+ * sockets and servers by their prototype, including those created before the agent started.
  */
 import type { CensusEntry, V8CallFrame } from '../formats/v8-profiles.js';
 import type { Inspector } from './inspector.js';
@@ -37,12 +41,23 @@ interface Summary {
   groups: SummaryGroup[];
   unknown: [string, number][];
   resources: string[];
+  /** ref'd timers alive that the registry does not know */
+  untrackedTimers: number;
+  timersCapped: boolean;
 }
 
 // Runs in the host's main isolate with `this` = the stash (see main-services.ts). Plain ES2020,
-// no closures over agent code.
-const CLASSIFY = `function (timers, emitters) {
+// no closures over agent code. Without arguments, the resources come from the stash (no heap
+// walk); with them, from Runtime.queryObjects (walk=1).
+const CLASSIFY = `function (walkedTimers, walkedEmitters) {
   const S = this;
+  const walked = walkedTimers !== undefined;
+  let timers = walkedTimers;
+  let emitters = walkedEmitters;
+  if (!walked) {
+    try { timers = S.liveTimers(); } catch (e) { timers = []; }
+    try { emitters = S.activeHandles(); } catch (e) { emitters = []; }
+  }
   const sockets = [];
   const servers = [];
   for (const e of emitters) {
@@ -66,9 +81,11 @@ const CLASSIFY = `function (timers, emitters) {
     return undefined;
   };
   const handleName = (o) => { try { const h = o._handle; return h && h.constructor ? h.constructor.name : ''; } catch (e) { return ''; } };
+  let refed = 0;
   for (const t of timers) {
     if (!t || isProto(t) || t._destroyed) continue;
     add(t._repeat ? 'Interval' : 'Timeout', t._onTimeout);
+    try { if (typeof t.hasRef !== 'function' || t.hasRef()) refed++; } catch (e) {}
   }
   for (const s of sockets) {
     if (!s || isProto(s) || s.destroyed) continue;
@@ -111,7 +128,15 @@ const CLASSIFY = `function (timers, emitters) {
   }
   let resources = [];
   try { resources = S.activeResources(); } catch (e) {}
-  return { summary: { groups, unknown: [...unknown], resources }, fns };
+  let untrackedTimers = 0;
+  let timersCapped = false;
+  if (!walked) {
+    let all = 0;
+    for (const r of resources) if (r === 'Timeout') all++;
+    untrackedTimers = Math.max(0, all - refed);
+    try { timersCapped = !!S.timersCapped(); } catch (e) {}
+  }
+  return { summary: { groups, unknown: [...unknown], resources, untrackedTimers, timersCapped }, fns };
 }`;
 
 /** Types from getActiveResourcesInfo that the census above already counts one by one. */
@@ -131,6 +156,8 @@ interface PropertyDescriptor {
 
 export interface CensusOptions {
   promises: boolean;
+  /** find timers, sockets and servers by a heap walk (pauses the host) instead of the registry */
+  walk?: boolean;
   /** at most this many promises are inspected for their state */
   maxPromises?: number;
 }
@@ -184,12 +211,10 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
     const r = await insp.post<{ objects: RemoteObject }>('Runtime.queryObjects', { prototypeObjectId: id, objectGroup: GROUP });
     return r.objects.objectId!;
   };
-  // Each queryObjects walks the heap after a full GC (the main thread pauses for it), so sockets
-  // and servers share one query of
-  // EventEmitter.prototype and are told apart in the main isolate.
-  // Immediates run on the next turn of the loop; they are counted by type from
-  // getActiveResourcesInfo below, without a heap walk of their own.
-  const arrays = [await query('Timeout'), await query('EventEmitter')];
+  // Each queryObjects walks the heap after full GCs (the main thread pauses for it): only with
+  // walk=1, where sockets and servers share one query of EventEmitter.prototype and are told
+  // apart in the main isolate. By default CLASSIFY takes them from the stash.
+  const arrays = opts.walk ? [await query('Timeout'), await query('EventEmitter')] : [];
   const res = await insp.post<{ result: RemoteObject; exceptionDetails?: { text?: string } }>('Runtime.callFunctionOn', {
     objectId: stashId,
     functionDeclaration: CLASSIFY,
@@ -294,6 +319,12 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
   }
   if (approximate) notes.push(`more than ${MAX_LOOKUPS} distinct callbacks: closures with identical source share a location`);
   for (const [type, count] of summary.unknown) entries.push({ type, count });
+  if (summary.untrackedTimers > 0) entries.push({ type: 'Timeout', count: summary.untrackedTimers });
+  if (!opts.walk) {
+    const other = summary.untrackedTimers > 0 ? `; ${summary.untrackedTimers} other ref'd timers (created before the agent started, or by timers/promises) are counted without their callback` : '';
+    notes.push(`timers are those created by setTimeout/setInterval since the agent started${other}; walk=1 finds all of them but pauses the service`);
+  }
+  if (summary.timersCapped) notes.push('the timer registry is full: newer timers are counted without their callback');
   const residual = new Map<string, number>();
   for (const t of summary.resources) if (!COVERED.has(t) && !summary.groups.some((g) => g.type === t) && !summary.unknown.some((u) => u[0] === t)) {
     residual.set(t, (residual.get(t) ?? 0) + 1);
@@ -311,6 +342,7 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
     notes.push(
       `pending promises: ${r.pending} of ${r.inspected} inspected${r.capped ? ` (capped; ${r.total} promises alive)` : ''}; V8 keeps no creation site for a promise, so they are not grouped by location`,
     );
+    notes.push('promises=1 walks the heap after full GCs: the service pauses for it (about 1 s per 40 MB of heap)');
   }
   return { entries, notes };
 }

@@ -57,7 +57,7 @@ interface EndpointInfo {
 }
 
 const INDEX: EndpointInfo[] = [
-  { name: 'async', link: 'async?debug=1', doc: 'Live async resources (timers, immediates, sockets, servers, pending requests) counted by the location of their callback. Same data as goroutine.' },
+  { name: 'async', link: 'async?debug=1', doc: 'Live async resources (timers, immediates, sockets, servers, pending requests) counted by the location of their callback, without pausing the service. Same data as goroutine. promises=1 adds pending promises and walk=1 finds timers made before the agent started; both walk the heap and pause the service.' },
   { name: 'goroutine', link: 'goroutine?debug=1', doc: 'The async census as a goroutine/count profile, for Go tooling. debug=2 prints the main thread\'s JavaScript stack.' },
   { name: 'heap', link: 'heap?debug=1', doc: 'A sampling of live heap allocations (V8 sampling heap profiler): inuse_objects and inuse_space. gc=1 collects garbage first; seconds=N gives the delta over N seconds; debug=1 gives text.' },
   { name: 'heapsnapshot', link: 'heapsnapshot', doc: 'A full V8 heap snapshot (.heapsnapshot). The process pauses while it is written and memory can double.' },
@@ -372,6 +372,7 @@ export class Endpoints {
   private async async(q: URLSearchParams, reply: Reply, name: string): Promise<void> {
     const debug = debugParam(q, [0, 1, 2]);
     const promises = flagParam(q, 'promises');
+    const walk = flagParam(q, 'walk');
     const stacks = flagParam(q, 'stacks');
     const seconds = intParam(q, 'seconds', 1, 60, undefined);
     if (debug === 2) return this.stack(reply);
@@ -393,11 +394,11 @@ export class Endpoints {
       }
     } else {
       if (seconds !== undefined) throw new AgentHttpError(400, 'seconds is only allowed with stacks=1');
-      // Concurrent requests share one census: each one walks the whole heap.
-      const key = promises ? 'promises' : 'plain';
+      // Concurrent requests share one census (promises=1 and walk=1 walk the whole heap).
+      const key = `${promises ? 'promises' : 'plain'}${walk ? '+walk' : ''}`;
       let pending = this.censusInflight.get(key);
       if (!pending) {
-        pending = takeCensus(this.insp, this.scripts, { promises }).finally(() => this.censusInflight.delete(key));
+        pending = takeCensus(this.insp, this.scripts, { promises, walk }).finally(() => this.censusInflight.delete(key));
         this.censusInflight.set(key, pending);
       }
       const c = await pending;

@@ -11,6 +11,7 @@ import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks
 import type { MessagePort } from 'node:worker_threads';
 import * as prom from 'prom-client';
 import { STASH_KEY } from './options.js';
+import { WRAPPER_URL, installTimerRegistry, uninstallTimerRegistry } from './timer-registry.js';
 
 /** Objects the worker reaches through `Runtime.evaluate` (held under a global symbol, non-enumerable). */
 export interface Stash {
@@ -24,6 +25,12 @@ export interface Stash {
   Promise: object;
   activeRequests: () => unknown[];
   activeResources: () => string[];
+  /** the live timers created since the agent started (see timer-registry.ts) */
+  liveTimers: () => object[];
+  /** true when some timers went unrecorded because the registry was full */
+  timersCapped: () => boolean;
+  /** libuv handles' JS objects: sockets, servers, child processes (no timers) */
+  activeHandles: () => unknown[];
 }
 
 export function installStash(): void {
@@ -36,7 +43,12 @@ export function installStash(): void {
   const i = setImmediate(() => {});
   const immediateProto = Object.getPrototypeOf(i) as object;
   clearImmediate(i);
-  const p = process as unknown as { _getActiveRequests?: () => unknown[]; getActiveResourcesInfo?: () => string[] };
+  const p = process as unknown as {
+    _getActiveRequests?: () => unknown[];
+    _getActiveHandles?: () => unknown[];
+    getActiveResourcesInfo?: () => string[];
+  };
+  const timers = installTimerRegistry();
   const stash: Stash = {
     Timeout: timeoutProto,
     Immediate: immediateProto,
@@ -48,11 +60,15 @@ export function installStash(): void {
     Promise: Promise.prototype,
     activeRequests: () => (typeof p._getActiveRequests === 'function' ? p._getActiveRequests() : []),
     activeResources: () => (typeof p.getActiveResourcesInfo === 'function' ? p.getActiveResourcesInfo() : []),
+    liveTimers: () => timers.prune(),
+    timersCapped: () => timers.capped,
+    activeHandles: () => (typeof p._getActiveHandles === 'function' ? p._getActiveHandles() : []),
   };
   Object.defineProperty(globalThis, key, { value: stash, enumerable: false, configurable: true });
 }
 
 export function removeStash(): void {
+  uninstallTimerRegistry();
   delete (globalThis as Record<symbol, unknown>)[Symbol.for(STASH_KEY)];
 }
 
@@ -164,7 +180,12 @@ export class CreationTracker {
     this.hook = undefined;
     const groups = new Map<string, TrackedGroup>();
     for (const { type, stack } of this.live.values()) {
-      const frames = stack.split('\n').slice(1).join('\n');
+      // the agent's setTimeout/setInterval wrappers are not the caller's code
+      const frames = stack
+        .split('\n')
+        .slice(1)
+        .filter((l) => !l.includes(WRAPPER_URL))
+        .join('\n');
       const key = `${type}\n${frames}`;
       const g = groups.get(key);
       if (g) g.count++;
