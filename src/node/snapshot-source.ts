@@ -11,7 +11,6 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { sortedIds, type SortedIds } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
 import { HeapSnapshotParser, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
-import { isUrl } from './source.js';
 
 export interface SnapshotProgress {
   source: string;
@@ -32,6 +31,11 @@ export interface SnapshotSourceOptions {
   workerMinBytes?: number;
   token?: string;
   timeoutMs?: number;
+}
+
+/** http(s) URL (as source.ts decides; kept here so the id-reading worker loads less) */
+function isUrl(source: string): boolean {
+  return /^https?:\/\//i.test(source);
 }
 
 const CHUNK = 4 << 20;

@@ -71,9 +71,6 @@ flags:
   --token T           bearer token for a leakscope agent URL (or LEAKSCOPE_TOKEN)`;
 
 const BIG = 256 << 20;
-/** leaks: earlier snapshots totalling at least this are read by a worker thread (measured: a
- * worker pays off from ~10 MB, overlapping the last snapshot's parse on a second core) */
-const EARLIER_IN_WORKER = 8 << 20;
 
 function progressReporter(io: CliIO, v: Values): ((p: SnapshotProgress) => void) | undefined {
   if (v.quiet) return undefined;
@@ -125,12 +122,13 @@ export const snapshotCommand: CommandSpec = {
       case 'leaks': {
         if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
         const minCount = intOption(v['min-count'], 'min-count', 1) ?? 2;
-        // The earlier snapshots are only needed as id sets: a worker reads them (one after the
-        // other) while this thread parses and analyses the last one.
+        // The earlier snapshots are only needed as id sets. Past 64 MB in total one worker reads
+        // them (one after the other) while this thread parses and analyses the last one; smaller
+        // ones are read here, interleaved with it — on a 20 MB series the worker's start and cold
+        // JIT cost more CPU than it saves, and the machine's other core is often busy.
         const earlierP: Promise<SortedIds[]> = loadSortedIdsSeries(positionals.slice(0, -1), {
           onProgress: progressReporter(io, v),
           token: v.token ?? process.env.LEAKSCOPE_TOKEN,
-          workerMinBytes: EARLIER_IN_WORKER,
         });
         earlierP.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
         const lastSrc = positionals[positionals.length - 1]!;
