@@ -180,7 +180,8 @@ describe('agent in a service with planted leaks (Node 20)', () => {
     const hot = `burnCpu@${serviceFile}:${lineOf(serviceText, 'function burnCpu(')}`;
     let total = 0;
     for (let s = 0; s < cpu.samples.count; s++) total += cpu.samples.values[s * 2]!;
-    assert.ok((samples.get(hot) ?? 0) > total / 2, `${hot}: ${samples.get(hot)} of ${total}`);
+    const top = [...samples].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    assert.ok((samples.get(hot) ?? 0) > total / 2, `${hot}: ${samples.get(hot)} of ${total}; top: ${top.join(', ')}`);
   });
 
   test('go tool pprof -top reads heap, goroutine and profile', async (t) => {
@@ -454,6 +455,36 @@ describe('agent: the async census does not pause the host', () => {
       assert.ok(times[2]! < 2000, `census took ${times.join(', ')} ms`);
     } finally {
       svc.proc.kill('SIGKILL');
+    }
+  });
+});
+
+describe('agent: timers created before the agent started', () => {
+  test('counted by type without a walk; walk=1 finds their callbacks', async () => {
+    const program = join(repoRoot, 'test/programs/agent-late.mjs');
+    const text = readFileSync(program, 'utf8');
+    const proc = spawn(process.execPath, [program, join(repoRoot, 'dist/src/agent/index.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(proc);
+    try {
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 15_000;
+      while (!/AGENT_URL=/.test(out) && Date.now() < deadline && proc.exitCode === null) await sleep(25);
+      const url = /AGENT_URL=(http:\/\/\S+)/.exec(out)?.[1];
+      assert.ok(url, out);
+      const late = `4 @ Interval\n#\tlatePoller\t${program}:${lineOf(text, 'function latePoller')}\n`;
+      const early = `7 @ Interval\n#\tearlyPoller\t${program}:${lineOf(text, 'function earlyPoller')}\n`;
+      const plain = (await get(`${url}async?debug=1`)).body.toString();
+      assert.ok(plain.includes(late), plain);
+      assert.ok(!plain.includes('earlyPoller'), plain);
+      assert.ok(plain.includes('7 @ Timeout\n#\t(Timeout: callback location unknown)\n'), plain);
+      assert.match(plain, /# timers are those created by setTimeout\/setInterval since the agent started; 7 other ref'd timers/);
+      const walked = (await get(`${url}async?debug=1&walk=1`)).body.toString();
+      assert.ok(walked.includes(late) && walked.includes(early), walked);
+      assert.ok(!walked.includes('callback location unknown'), walked);
+      assert.equal((await get(`${url}async?walk=2`)).status, 400);
+    } finally {
+      proc.kill('SIGKILL');
     }
   });
 });

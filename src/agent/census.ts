@@ -180,12 +180,12 @@ export class ScriptUrls {
 
 export async function takeCensus(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions): Promise<CensusResult> {
   return insp.exclusive('debugger', async () => {
-    await insp.post('Debugger.enable');
+    // scriptParsed events (script id → URL) arrive from the first enable on
+    await insp.enableDebugger();
     try {
       return await census(insp, scripts, opts);
     } finally {
       await insp.post('Runtime.releaseObjectGroup', { objectGroup: GROUP }).catch(() => {});
-      await insp.post('Debugger.disable').catch(() => {});
     }
   });
 }

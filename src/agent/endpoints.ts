@@ -440,12 +440,15 @@ export class Endpoints {
         };
       });
       try {
-        await this.insp.post('Debugger.enable');
+        await this.insp.enableDebugger();
         await this.insp.post('Debugger.pause');
-        return await got;
+        const frames = await got;
+        // No JavaScript ran within the wait: the pause request is still pending and only
+        // disabling the Debugger withdraws it.
+        if (frames === undefined) await this.insp.disableDebugger();
+        return frames;
       } finally {
         this.stackWaiter = undefined;
-        await this.insp.post('Debugger.disable').catch(() => {});
       }
     });
   }

@@ -1,8 +1,8 @@
 /**
  * A small promise layer over an inspector Session connected to the main thread: every call has a
  * deadline (an inspector reply that never comes must not hang an HTTP request forever), and
- * exclusive sections serialise users of shared domains (the Debugger is enabled and disabled by
- * both the census and the stack dump).
+ * exclusive sections serialise users of shared domains (the census and the stack dump both use
+ * the Debugger).
  */
 import { Session } from 'node:inspector';
 import { AgentHttpError } from './errors.js';
@@ -10,6 +10,7 @@ import { AgentHttpError } from './errors.js';
 export class Inspector {
   readonly session: Session;
   private locks = new Map<string, Promise<void>>();
+  private debuggerOn: Promise<unknown> | undefined;
 
   constructor(session: Session) {
     this.session = session;
@@ -41,6 +42,25 @@ export class Inspector {
         reject(new AgentHttpError(500, `${method}: ${(e as Error).message}`));
       }
     });
+  }
+
+  /**
+   * Enables the Debugger once and leaves it on (with no breakpoint it costs the host nothing
+   * measurable). Disabling it again is what costs: after Debugger.disable, V8's CPU profiler
+   * charged a hot interpreted function's samples to its caller until the next full GC.
+   */
+  enableDebugger(): Promise<unknown> {
+    this.debuggerOn ??= this.post('Debugger.enable').catch((e: unknown) => {
+      this.debuggerOn = undefined;
+      throw e;
+    });
+    return this.debuggerOn;
+  }
+
+  /** Turns the Debugger off (drops a pause request still pending). */
+  async disableDebugger(): Promise<void> {
+    this.debuggerOn = undefined;
+    await this.post('Debugger.disable').catch(() => {});
   }
 
   /** Runs `fn` after every earlier holder of `name` finished. */
