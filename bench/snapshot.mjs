@@ -2,6 +2,9 @@
 // Benchmark: `leakscope snapshot leaks` against `memlab find-leaks` on the same snapshot series.
 //
 //   npm run bench:snapshot                       # ~20 MB and ~500 MB series, 3 runs each
+//   node bench/snapshot.mjs --sizes 20 --runs 9  # the same, run directly: under `npm run`, the
+//                                                #   node18 devDependency's `node` comes first
+//                                                #   on PATH, so both tools run on Node 18
 //   npm run bench:snapshot -- --sizes 20 --runs 5
 //   npm run bench:snapshot -- --huge             # also one ≥ 2 GB snapshot: summary and retainers
 //                                                #   (--huge-mb N sets its target size, default 2400)
@@ -91,7 +94,7 @@ for (const size of sizes) {
     if (r.status !== 0) throw new Error(`leakscope failed: ${r.stderr}`);
     groups = JSON.parse(r.stdout).groups.length;
     ls.push(r);
-    console.error(`  leakscope ${mb.join('/')} MB run ${i + 1}: ${r.seconds.toFixed(1)} s, ${r.rssMB.toFixed(0)} MB`);
+    console.error(`  leakscope ${mb.join('/')} MB run ${i + 1}: ${r.seconds.toFixed(2)} s, ${r.rssMB.toFixed(0)} MB`);
   }
   const row = { series: `${mb.join(' / ')} MB`, lsTime: median(ls.map((r) => r.seconds)), lsRss: median(ls.map((r) => r.rssMB)), groups };
   if (memlab) {
@@ -102,7 +105,7 @@ for (const size of sizes) {
       const r = timed(memlab, ['find-leaks', '--baseline', files[0], '--target', files[1], '--final', files[2], '--work-dir', work], { NODE_OPTIONS: '--max-old-space-size=20000' });
       if (r.status !== 0) console.error(`  memlab exited ${r.status}`);
       ml.push(r);
-      console.error(`  memlab    ${mb.join('/')} MB run ${i + 1}: ${r.seconds.toFixed(1)} s, ${r.rssMB.toFixed(0)} MB`);
+      console.error(`  memlab    ${mb.join('/')} MB run ${i + 1}: ${r.seconds.toFixed(2)} s, ${r.rssMB.toFixed(0)} MB`);
     }
     row.mlTime = median(ml.map((r) => r.seconds));
     row.mlRss = median(ml.map((r) => r.rssMB));
@@ -122,7 +125,7 @@ if (flag('huge')) {
   huge.nodes = nodes;
 }
 
-const fmt = (x) => (x === undefined ? '–' : x.toFixed(1));
+const fmt = (x) => (x === undefined ? '–' : x.toFixed(x < 10 ? 2 : 1));
 console.log(`| series (S1 / S2 / S3) | leakscope time (s) | leakscope peak RSS (MB) | memlab time (s) | memlab peak RSS (MB) | time ratio | RSS ratio | groups |`);
 console.log(`|---|---|---|---|---|---|---|---|`);
 for (const r of rows) {
