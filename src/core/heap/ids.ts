@@ -26,27 +26,53 @@ const RADIX_MIN = 1 << 14;
 function radixSorted(input: Uint32Array, payload: Uint32Array | null): { keys: Uint32Array; payload: Uint32Array | null } {
   const n = input.length;
   const count = new Uint32Array(65536);
-  const pass = (keys: Uint32Array, pay: Uint32Array | null, shift: number): { keys: Uint32Array; payload: Uint32Array | null } => {
-    const outKeys = new Uint32Array(n);
-    const outPay = pay ? new Uint32Array(n) : null;
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[(keys[i]! >>> shift) & 0xffff]!++;
-    let sum = 0;
-    for (let b = 0; b < 65536; b++) {
-      const c = count[b]!;
-      count[b] = sum;
-      sum += c;
-    }
-    for (let i = 0; i < n; i++) {
-      const x = keys[i]!;
-      const at = count[(x >>> shift) & 0xffff]!++;
-      outKeys[at] = x;
-      if (outPay) outPay[at] = pay![i]!;
-    }
-    return { keys: outKeys, payload: outPay };
-  };
-  const low = pass(input, payload, 0);
-  return pass(low.keys, low.payload, 16);
+  const k1 = new Uint32Array(n);
+  const k2 = new Uint32Array(n);
+  const p1 = payload ? new Uint32Array(n) : null;
+  const p2 = payload ? new Uint32Array(n) : null;
+  radixPass(input, payload, k1, p1, 0, count);
+  radixPass(k1, p1, k2, p2, 16, count);
+  return { keys: k2, payload: p2 };
+}
+
+// One pass; each loop is its own function so V8 optimizes each with its own type feedback (one
+// function with three loops was compiled on the first loop and deoptimized on reaching the next,
+// several times per run).
+function radixPass(keys: Uint32Array, pay: Uint32Array | null, outKeys: Uint32Array, outPay: Uint32Array | null, shift: number, count: Uint32Array): void {
+  count.fill(0);
+  histogram(keys, shift, count);
+  exclusiveSums(count);
+  if (pay && outPay) scatterWith(keys, pay, outKeys, outPay, shift, count);
+  else scatter(keys, outKeys, shift, count);
+}
+
+function histogram(keys: Uint32Array, shift: number, count: Uint32Array): void {
+  for (let i = 0; i < keys.length; i++) count[(keys[i]! >>> shift) & 0xffff]!++;
+}
+
+function exclusiveSums(count: Uint32Array): void {
+  let sum = 0;
+  for (let b = 0; b < count.length; b++) {
+    const c = count[b]!;
+    count[b] = sum;
+    sum += c;
+  }
+}
+
+function scatter(keys: Uint32Array, outKeys: Uint32Array, shift: number, count: Uint32Array): void {
+  for (let i = 0; i < keys.length; i++) {
+    const x = keys[i]!;
+    outKeys[count[(x >>> shift) & 0xffff]!++] = x;
+  }
+}
+
+function scatterWith(keys: Uint32Array, pay: Uint32Array, outKeys: Uint32Array, outPay: Uint32Array, shift: number, count: Uint32Array): void {
+  for (let i = 0; i < keys.length; i++) {
+    const x = keys[i]!;
+    const at = count[(x >>> shift) & 0xffff]!++;
+    outKeys[at] = x;
+    outPay[at] = pay[i]!;
+  }
 }
 
 export function hasId(ids: SortedIds, id: number): boolean {
