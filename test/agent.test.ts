@@ -491,3 +491,14 @@ describe('agent: timers created before the agent started', () => {
     }
   });
 });
+
+test('await startAgent() and await agent.close() settle in a script with nothing else to do', () => {
+  const agentUrl = new URL('../src/agent/index.js', import.meta.url).href;
+  const script = `import { startAgent } from '${agentUrl}';
+const a = await startAgent({ listen: false });
+if (!a.active) throw new Error(a.error);
+await a.close();
+console.log('closed');`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(out.trim(), 'closed');
+});

@@ -175,7 +175,9 @@ class RunningAgent implements Agent {
           }
         };
         this.worker.on('message', onMsg);
-        this.worker.unref();
+        // Ref'd while closing, so an `await agent.close()` settles even when nothing else keeps
+        // the event loop alive (bounded: the worker is terminated after at most 5 s).
+        this.worker.ref();
       });
       try {
         this.worker.postMessage({ type: 'close' });
