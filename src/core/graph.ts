@@ -358,28 +358,19 @@ export function buildGraph(p: Profile, table: NodeTable, o: GraphOptions, kept?:
 export function sortNodes(g: Graph, byCum: boolean, names: string[]): number[] {
   const { flat, cum } = g;
   const order = g.nodes.slice();
+  // primary key: |cum| or |flat|; then the name; then the other one (pprof's tie order)
+  const first = byCum ? cum : flat;
+  const second = byCum ? flat : cum;
   order.sort((l, r) => {
-    if (byCum) {
-      const a = Math.abs(cum[l]!);
-      const b = Math.abs(cum[r]!);
-      if (a !== b) return b - a;
-    } else {
-      const a = Math.abs(flat[l]!);
-      const b = Math.abs(flat[r]!);
-      if (a !== b) return b - a;
-    }
+    const a = Math.abs(first[l]!);
+    const b = Math.abs(first[r]!);
+    if (a !== b) return b - a;
     const nl = names[l]!;
     const nr = names[r]!;
     if (nl !== nr) return nl < nr ? -1 : 1;
-    if (byCum) {
-      const a = Math.abs(flat[l]!);
-      const b = Math.abs(flat[r]!);
-      if (a !== b) return b - a;
-    } else {
-      const a = Math.abs(cum[l]!);
-      const b = Math.abs(cum[r]!);
-      if (a !== b) return b - a;
-    }
+    const c = Math.abs(second[l]!);
+    const d = Math.abs(second[r]!);
+    if (c !== d) return d - c;
     const kl = sprintInfo(g.infos[l]!);
     const kr = sprintInfo(g.infos[r]!);
     return kl < kr ? -1 : kl > kr ? 1 : l - r;

@@ -87,7 +87,7 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
   // inline flags off the remaining in-edges
   const edgeCutoff = Math.abs(Math.trunc(flatSum * (o.edgeFraction ?? 0.001)));
   g.inline = inlineLabels(table.infos.length, g.inEdges, edgeCutoff);
-  return { g, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum };
+  return { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum };
 }
 
 /**

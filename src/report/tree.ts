@@ -2,7 +2,7 @@
  * pprof's tree report (`-tree`, and `peek regex` which shows only matching nodes, untrimmed):
  * for each node its callers above and callees below, with edge weights.
  */
-import { buildEdges, buildNodeTable, type Edge } from '../core/graph.js';
+import { buildEdges, type Edge } from '../core/graph.js';
 import { LeakscopeError } from '../core/errors.js';
 import { padLeft, percentage, scaledLabel } from '../core/units.js';
 import type { Prepared, ReportOptions } from './prepare.js';
@@ -21,11 +21,10 @@ export interface TreeNodeJson {
 
 export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): { text: string; nodes: TreeNodeJson[] } {
   const opts: ReportOptions = symbol ? { ...o, nodeCount: 0, nodeFraction: 0 } : o;
-  const { g, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum } = trimmedGraph(prep, opts, 80);
+  const { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum } = trimmedGraph(prep, opts, 80);
   const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total);
   const fmt = (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
   const gopt = { valueIndex: prep.valueIndex, granularity: prep.granularity, noInlines: o.noInlines, trimPath: o.trimPath, sourcePath: o.sourcePath };
-  const table = buildNodeTable(prep.profile, gopt);
   const kept = new Uint8Array(table.infos.length);
   for (const id of order) kept[id] = 1;
   let flatTotal = 0;
