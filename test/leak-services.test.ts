@@ -163,7 +163,7 @@ test('Node example service: every planted leak named at its file:line, never the
   }
 });
 
-test('Go example service: the planted leaks, the blocked goroutines by their user frame; never handleChurn or the LRU', { timeout: 90000 }, async (t) => {
+test('Go example service: the planted leaks, the blocked goroutines by their user frame; never handleChurn or the LRU', { timeout: 150000 }, async (t) => {
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (go.status !== 0) return t.skip('go is not on the PATH: Go example service not tested');
   const work = mkdtempSync(join(tmpdir(), 'leakscope-go-svc-'));
@@ -178,30 +178,38 @@ test('Go example service: the planted leaks, the blocked goroutines by their use
   });
   assert.equal(build.status, 0, `go build failed: ${build.stderr}`);
   const rate = 250 + Math.floor(Math.random() * 250);
-  const { child, ready } = await startService(bin, ['-memprofilerate', '65536']);
+  const { child, ready } = await startService(bin, ['-memprofilerate', '8192']);
   let inst: LoadInstance | undefined;
   try {
     inst = load(ready.url!, rate, 8, 20);
     await new Promise((r) => setTimeout(r, 500));
-    const r = await runWatch(ready.pprof!, { interval: '1s', duration: '10s', out: join(work, 'run'), quiet: true }, quietIO, new AbortController().signal);
-    const sus = r.analysis.suspects;
-    const ctx = `rate ${rate}/s: ${describe(sus)}`;
-    const names = sus.map((s) => `${s.profile}:${s.name}`);
-    for (const want of ['heap:main.createSession', 'heap:main.subscribeUpdates', 'goroutine:main.startPolling.func1', 'goroutine:main.waitForReload.func1']) {
-      assert.ok(names.includes(want), `${want} not named (${ctx})`);
-    }
-    assert.ok(names.includes('heap:main.renderProduct') || names.includes('heap:main.(*productCache).Get'), `the cache path not named (${ctx})`);
-    assert.ok(!names.some((n) => /handleChurn|lruLookup|handleAPI/.test(n)), `false positive (${ctx})`);
     const ranges = functionRanges(join(repoRoot, 'examples', 'go-service', 'main.go'));
-    const cs = sus.find((s) => s.name === 'main.createSession')!;
-    assert.equal(stepOf(cs, ranges, 'go-service/main.go'), 'createSession');
-    for (const s of sus) {
-      // every suspect is a planted leak, or the runtime's goroutine stacks that the goroutine leaks pin
-      const step = stepOf(s, ranges, 'go-service/main.go');
-      assert.ok(
-        (step && ['createSession', 'Get', 'renderProduct', 'subscribeUpdates', 'Subscribe', 'startPolling', 'waitForReload'].includes(step)) || s.name === 'runtime.malg',
-        `unexpected suspect ${s.profile}:${s.name}@${s.file}:${s.line} (${ctx})`,
-      );
+    // As for the Node service: a suspect outside the planted leaks fails at once; a planted leak
+    // missed in one 10 s watch (seen once in CI on a loaded machine) gets one more watch.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const r = await runWatch(ready.pprof!, { interval: '1s', duration: '10s', out: join(work, `run${attempt}`), quiet: true }, quietIO, new AbortController().signal);
+      const sus = r.analysis.suspects;
+      const ctx = `attempt ${attempt}, rate ${rate}/s: ${describe(sus)}`;
+      const names = sus.map((s) => `${s.profile}:${s.name}`);
+      assert.ok(!names.some((n) => /handleChurn|lruLookup|handleAPI/.test(n)), `false positive (${ctx})`);
+      for (const s of sus) {
+        // every suspect is a planted leak, or the runtime's goroutine stacks that the goroutine leaks pin
+        const step = stepOf(s, ranges, 'go-service/main.go');
+        assert.ok(
+          (step && ['createSession', 'Get', 'renderProduct', 'subscribeUpdates', 'Subscribe', 'startPolling', 'waitForReload'].includes(step)) || s.name === 'runtime.malg',
+          `unexpected suspect ${s.profile}:${s.name}@${s.file}:${s.line} (${ctx})`,
+        );
+      }
+      const missing = ['heap:main.createSession', 'heap:main.subscribeUpdates', 'goroutine:main.startPolling.func1', 'goroutine:main.waitForReload.func1'].filter((w) => !names.includes(w));
+      if (!names.includes('heap:main.renderProduct') && !names.includes('heap:main.(*productCache).Get')) missing.push('the cache path');
+      if (missing.length > 0 && attempt === 1) {
+        t.diagnostic(`attempt 1 missed ${missing.join(', ')} (${ctx}); watching again`);
+        continue;
+      }
+      assert.deepEqual(missing, [], `planted leaks not named (${ctx})`);
+      const cs = sus.find((s) => s.name === 'main.createSession')!;
+      assert.equal(stepOf(cs, ranges, 'go-service/main.go'), 'createSession');
+      break;
     }
   } finally {
     inst?.stop();
