@@ -400,26 +400,30 @@ describe('agent safety', () => {
     svc.proc.kill('SIGKILL');
   });
 
-  test('the handler mounts in the host server; close() releases everything', (t) => {
+  test('the handler mounts in the host server; close() releases everything', () => {
     // In a child process: it checks the agent inside the host's own server, then close() and a
-    // second start. Known issue: close() has aborted the process (SIGABRT) about 1 run in 20-40
-    // here, inside the worker/inspector teardown; a run that aborts there is retried (at most 3
-    // runs), so the behaviour is still checked and a steady failure still fails.
+    // second start.
     const program = join(repoRoot, 'test/programs/agent-inproc.mjs');
     const agentUrl = new URL('../src/agent/index.js', import.meta.url).href;
-    for (let run = 1; run <= 3; run++) {
-      const r = spawnSync(process.execPath, [program, agentUrl], { encoding: 'utf8', timeout: 60_000 });
-      const marks = r.stdout.trim().split('\n');
-      assert.ok(marks.includes('SERVED') && marks.includes('SECOND_REFUSED'), `run ${run}: ${r.stdout} ${r.stderr}`);
-      if (r.status === 0) {
-        assert.deepEqual(marks, ['SERVED', 'SECOND_REFUSED', 'CLOSED', 'RESTARTED']);
-        return;
-      }
-      assert.equal(r.signal, 'SIGABRT', `run ${run} failed: ${r.status ?? r.signal}: ${r.stderr}`);
-      t.diagnostic(`run ${run}: aborted during close() (known issue), retrying`);
-    }
-    assert.fail('close() aborted the process in 3 runs out of 3');
+    const r = spawnSync(process.execPath, [program, agentUrl], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `exit ${r.status ?? r.signal}: ${r.stdout} ${r.stderr}`);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['SERVED', 'SECOND_REFUSED', 'CLOSED', 'RESTARTED']);
   });
+
+  for (const [label, bin] of [['Node 20', process.execPath], ['Node 22', NODE22], ['Node 24', NODE24]] as const) {
+    test(`${label}: 50 start/serve/close cycles in one process never abort it`, (t) => {
+      if (!existsSync(bin)) return t.skip(`${bin} is missing (npm install the node22/node24 devDependencies)`);
+      // close() used to abort the process (SIGABRT): the worker's environment was torn down while
+      // the main thread deleted its side of the inspector session. Without the 'bye' handshake
+      // this test failed in 6 of 8 runs on Node 22/24 (Node 20: about 1 close in 100); with it,
+      // 2,000 closes on Node 20/22/24 ran without one.
+      const program = join(repoRoot, 'test/programs/agent-close-cycles.mjs');
+      const agentUrl = new URL('../src/agent/index.js', import.meta.url).href;
+      const r = spawnSync(bin, [program, agentUrl, '50'], { encoding: 'utf8', timeout: 90_000 });
+      assert.equal(r.status, 0, `exit ${r.status ?? r.signal}: ${r.stdout} ${r.stderr}`);
+      assert.equal(r.stdout.trim(), 'CYCLES_DONE 50 true');
+    });
+  }
 });
 
 describe('agent: the async census does not pause the host', () => {
@@ -490,12 +494,7 @@ const a = await startAgent({ listen: false });
 if (!a.active) throw new Error(a.error);
 await a.close();
 console.log('closed');`;
-  // (a run that aborts inside close() — the known issue above — is retried, at most 3 runs)
-  for (let run = 1; run <= 3; run++) {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-    if (r.signal === 'SIGABRT' && run < 3) continue;
-    assert.equal(r.status, 0, `exit ${r.status ?? r.signal}: ${r.stderr}`);
-    assert.equal(r.stdout.trim(), 'closed');
-    return;
-  }
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `exit ${r.status ?? r.signal}: ${r.stderr}`);
+  assert.equal(r.stdout.trim(), 'closed');
 });

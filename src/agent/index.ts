@@ -184,7 +184,19 @@ class RunningAgent implements Agent {
       } catch {
         // already exited
       }
-      await Promise.race([Promise.all([closed, exited]), delay(5000)]);
+      // 'closed' comes once the worker disconnected its inspector session; the main thread's side
+      // of the session goes in this thread's next interrupt. Only after a full event-loop turn is
+      // the worker let go ('bye'): its teardown racing that deletion aborted the process.
+      const acknowledged = closed.then(async () => {
+        await new Promise<void>((r) => setImmediate(r));
+        await new Promise<void>((r) => setImmediate(r));
+        try {
+          this.worker.postMessage({ type: 'bye' });
+        } catch {
+          // already exited
+        }
+      });
+      await Promise.race([Promise.all([acknowledged, exited]), delay(5000)]);
       await this.worker.terminate().catch(() => {});
       for (const p of this.pending.values()) {
         try {

@@ -4,7 +4,7 @@
  * thread lets the agent answer while the host's event loop is blocked: inspector commands reach the
  * main isolate through V8 interrupts.
  *
- * Messages from the main thread: {type:'req'|'cancel'|'close'}; to it: {type:'ready'|'fatal'|
+ * Messages from the main thread: {type:'req'|'cancel'|'close'|'bye'}; to it: {type:'ready'|'fatal'|
  * 'head'|'chunk'|'end'|'closed'}. The HTTP server stays ref'd here (a pending inspector call does
  * not keep a worker alive); the main thread unrefs the worker so the host can still exit.
  */
@@ -20,6 +20,7 @@ type FromMain =
   | { type: 'req'; id: number; req: AgentRequest }
   | { type: 'cancel'; id: number }
   | { type: 'close' }
+  | { type: 'bye' }
   | { type: 'exit-sync'; flag: SharedArrayBuffer };
 
 const data = workerData as WorkerData;
@@ -171,10 +172,15 @@ async function main(): Promise<void> {
         } catch {
           // already gone
         }
+        // The main thread deletes its side of the session when it next runs its interrupts. This
+        // thread's environment must outlive that deletion (which posts back to this thread's
+        // inspector): tearing down concurrently aborted the process (about 1 close in 100). So
+        // the ports stay open until the main thread says 'bye', one event-loop turn after 'closed'.
         post({ type: 'closed' });
-        port.close();
-        data.mainPort.close();
       })();
+    } else if (m.type === 'bye') {
+      port.close();
+      data.mainPort.close();
     }
   });
 }
