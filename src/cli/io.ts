@@ -19,7 +19,6 @@ export const processIO: CliIO = {
 export type Command = (argv: string[], io: CliIO) => Promise<number>;
 
 export interface CommandSpec {
-  summary: string;
   usage: string;
   run: Command;
 }

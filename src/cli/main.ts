@@ -17,11 +17,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     io.stdout(`leakscope ${VERSION}\n`);
     return 0;
   }
-  const spec = commands[name];
-  if (!spec) {
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!entry) {
     io.stderr(`leakscope: unknown command "${name}" (run "leakscope help" for the list)\n`);
     return 2;
   }
+  const spec = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(`${spec.usage.trimEnd()}\n`);
     return 0;
@@ -44,7 +45,7 @@ const VERSION = '0.1.0';
 
 function usage(): string {
   const lines = ['usage: leakscope <command> [flags] <source>...', '', 'commands:'];
-  for (const [n, spec] of Object.entries(commands)) lines.push(`  ${n.padEnd(10)} ${spec.summary}`);
+  for (const [n, entry] of Object.entries(commands)) lines.push(`  ${n.padEnd(10)} ${entry.summary}`);
   lines.push('', 'Run "leakscope <command> --help" for its flags.');
   return lines.join('\n') + '\n';
 }

@@ -106,6 +106,21 @@ function readRow(buf: Uint8Array, i: number, k: number, out: Float64Array, limit
   return j;
 }
 
+const NODES_KEY = [34, 110, 111, 100, 101, 115, 34]; // "nodes"
+
+/** Where `"nodes"` followed by optional whitespace and `:` starts and ends in buf, if it does. */
+function findNodesKey(buf: Uint8Array): { index: number; end: number } | undefined {
+  for (let i = buf.indexOf(34); i >= 0; i = buf.indexOf(34, i + 1)) {
+    let k = 1;
+    while (k < NODES_KEY.length && buf[i + k] === NODES_KEY[k]) k++;
+    if (k < NODES_KEY.length) continue;
+    let j = i + k;
+    while (j < buf.length && isWs(buf[j]!)) j++;
+    if (j < buf.length && buf[j] === 58) return { index: i, end: j + 1 };
+  }
+  return undefined;
+}
+
 export class HeapSnapshotParser {
   private phase = Phase.Header;
   private header: Uint8Array[] = [];
@@ -257,15 +272,15 @@ export class HeapSnapshotParser {
       all.set(h, o);
       o += h.length;
     }
-    const text = ascii.decode(all);
-    const m = /"nodes"\s*:/.exec(text);
+    // Only the header (a few KB) is decoded: the key is found in the bytes first.
+    const m = findNodesKey(all);
     if (!m) {
       if (this.headerBytes > MAX_HEADER_BYTES) throw bad('not a heap snapshot (no "nodes" section in the first 1 MB)');
       if (take < buf.length) throw bad('not a heap snapshot');
       this.header = [all];
       return -1;
     }
-    const headText = text.slice(0, m.index).replace(/[\s,]+$/, '') + '}';
+    const headText = ascii.decode(all.subarray(0, m.index)).replace(/[\s,]+$/, '') + '}';
     let head: { snapshot?: { meta?: Record<string, unknown>; node_count?: unknown; edge_count?: unknown } };
     try {
       head = JSON.parse(headText) as typeof head;
@@ -276,7 +291,7 @@ export class HeapSnapshotParser {
     this.header = [];
     this.key = 'nodes';
     this.phase = Phase.Value;
-    const end = m.index + m[0].length; // offset in the accumulated header
+    const end = m.end; // offset in the accumulated header
     return end - prevBytes; // offset in this chunk (header is ASCII: chars = bytes)
   }
 

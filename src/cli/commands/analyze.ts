@@ -22,7 +22,6 @@ const options = {
 } as const;
 
 export const analyzeCommand: CommandSpec = {
-  summary: 'the leak report of a watch run directory or a series of profiles, offline',
   usage: `usage: leakscope analyze [flags] <run-dir | profile...>
   --sensitivity S       low | normal (default) | high
   --min-samples N       samples before any verdict (default 5)

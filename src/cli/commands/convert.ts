@@ -55,7 +55,6 @@ export async function loadAnyProfile(source: string, opts: { seconds?: number; t
 
 
 export const convertCommand: CommandSpec = {
-  summary: 'convert profiles to collapsed stacks, speedscope JSON or gzip\'d pprof',
   usage: `usage: leakscope convert --to collapsed|speedscope|pprof [-o FILE] [--sample-index X] <profile|url>...
   --to F             output format: collapsed (flamegraph.pl's folded stacks), speedscope (JSON
                      for speedscope.app) or pprof (gzip'd profile.proto)

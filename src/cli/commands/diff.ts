@@ -6,7 +6,6 @@ import { prepareReport } from '../../report/prepare.js';
 import { renderTopJson, renderTopText, topReport } from '../../report/top.js';
 
 export const diffCommand: CommandSpec = {
-  summary: 'what grew or shrank between two profiles (top of new minus base)',
   usage: `usage: leakscope diff [flags] <base> <new>
        leakscope diff --diff-base <base> [flags] <new>...
        leakscope diff --base <base> [flags] <new>...

@@ -10,7 +10,6 @@ const options = {
 } as const;
 
 export const infoCommand: CommandSpec = {
-  summary: 'sample types, period, time, duration and counts of a profile',
   usage: `usage: leakscope info [--json] <profile|url>...
   --json        machine-readable output
   --seconds N   for URLs: profile duration (adds seconds=N)

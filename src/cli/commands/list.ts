@@ -35,7 +35,6 @@ export function sourceReader(sourcePath: string | undefined) {
 }
 
 export const listCommand: CommandSpec = {
-  summary: 'flat and cum per source line of the functions matching a regex (go tool pprof list)',
   usage: `usage: leakscope list <regex> [flags] <profile|url>...
 Source files are looked up as recorded, then under --source-path (default: the current directory),
 trying shorter suffixes of the recorded path (so example.com/svc/main.go finds ./main.go).

@@ -15,7 +15,6 @@ const options = {
 } as const;
 
 export const mergeCommand: CommandSpec = {
-  summary: 'merge profiles into one gzip-compressed pprof file',
   usage: `usage: leakscope merge -o out.pb.gz <profile|url>...
 Profiles must have the same sample types. Identical stacks are summed; the result opens in go tool pprof.
   -o, --output FILE   where to write (required)

@@ -7,7 +7,6 @@ import { prepareReport } from '../../report/prepare.js';
 import { treeReport } from '../../report/tree.js';
 
 export const peekCommand: CommandSpec = {
-  summary: 'callers and callees of the functions matching a regex (go tool pprof peek)',
   usage: `usage: leakscope peek <regex> [flags] <profile|url>...
 ${reportFlagHelp}`,
   async run(argv, io) {

@@ -91,7 +91,6 @@ function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapA
 }
 
 export const snapshotCommand: CommandSpec = {
-  summary: 'V8 heap snapshots: summary, diff, retainers, leaks across a series',
   usage: USAGE,
   async run(argv, io) {
     const [sub, ...rest] = argv;

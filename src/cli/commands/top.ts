@@ -5,7 +5,6 @@ import { prepareReport } from '../../report/prepare.js';
 import { renderTopJson, renderTopText, topReport } from '../../report/top.js';
 
 export const topCommand: CommandSpec = {
-  summary: 'the functions (or lines, files) with the most flat or cum value, like go tool pprof -top',
   usage: `usage: leakscope top [flags] <profile|url>...
 Several sources are merged. Accepts go tool pprof's spellings too (-sample_index=inuse_space, -lines,
 -diff_base FILE, -nodecount=N, -focus=RE, -inuse_space, -cum).

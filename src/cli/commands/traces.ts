@@ -6,7 +6,6 @@ import { tracesReport } from '../../report/traces.js';
 import { compactProfile } from '../../core/algebra.js';
 
 export const tracesCommand: CommandSpec = {
-  summary: 'every sample with its labels and full stack (go tool pprof -traces)',
   usage: `usage: leakscope traces [flags] <profile|url>...
 ${reportFlagHelp}`,
   async run(argv, io) {

@@ -5,7 +5,6 @@ import { prepareReport } from '../../report/prepare.js';
 import { treeReport } from '../../report/tree.js';
 
 export const treeCommand: CommandSpec = {
-  summary: 'callers and callees of every node (go tool pprof -tree)',
   usage: `usage: leakscope tree [flags] <profile|url>...
 ${reportFlagHelp}`,
   async run(argv, io) {

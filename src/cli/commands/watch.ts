@@ -430,7 +430,6 @@ export function writeReport(io: CliIO, r: WatchResult, flags: { json?: boolean; 
 }
 
 export const watchCommand: CommandSpec = {
-  summary: 'poll a service\'s heap/goroutine/async profiles over time and name the leak',
   usage: `usage: leakscope watch [flags] <url>
   <url>                 pprof base: http://host:6060 or http://host:6060/debug/pprof (Go or the leakscope agent)
   --interval D          time between polls (default 10s; 500ms, 2m, …)
