@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cliPath } from './helpers/paths.js';
 import { leakyProgram, nodeBinaries, runNode } from './helpers/snapshot-node.js';
+import { loadHeapSnapshot } from '../src/node/snapshot-source.js';
+import { hasId, idHorizon, presence, sortedIds } from '../src/core/heap/ids.js';
 
 const PER_PHASE = 150;
 let dir = '';
@@ -47,11 +49,34 @@ function cli(args: string[]): { code: number; stdout: string; stderr: string } {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The leak finder decides "existed at Sk" from Sk's id horizon (its newest JavaScript object id and
+ * its few native ids) instead of the set of all Sk's ids. On real snapshots both must agree for
+ * every object of the last snapshot.
+ */
+async function horizonsMatchIdSets(files: string[]): Promise<void> {
+  const raws = [];
+  for (const f of files) raws.push(await loadHeapSnapshot(f, { idsOnly: f !== files.at(-1) }));
+  const last = raws.at(-1)!;
+  const earlier = raws.slice(0, -1);
+  const bits = presence(last, earlier.map(idHorizon));
+  const sets = earlier.map(sortedIds);
+  let differ = 0;
+  for (let v = 0; v < last.nodeCount; v++) {
+    let want = 0;
+    sets.forEach((set, k) => {
+      if (hasId(set, last.nodeId[v]!)) want |= 1 << k;
+    });
+    if (want !== bits[v]) differ++;
+  }
+  assert.equal(differ, 0, `${differ} of ${last.nodeCount} objects placed differently by id horizons and by id sets`);
+}
+
 test('every planted leak is one group with its path and location, and nothing else is', async (t) => {
   const { present, missing } = nodeBinaries();
   for (const m of missing) t.diagnostic(`not installed, skipped: ${m}`);
   for (const bin of present) {
-    await t.test(bin.label, () => {
+    await t.test(bin.label, async () => {
       const out = path.join(dir, bin.label.replace(/\W+/g, '_'));
       mkdirSync(out);
       runNode(bin.path, [leakyProgram, out, String(PER_PHASE)]);
@@ -80,7 +105,12 @@ test('every planted leak is one group with its path and location, and nothing el
       assert.match(tp.at(-2)!, /^_idle(Next|Prev)$/);
       assert.equal(tp.at(-1), 'Timeout');
       assert.equal(by.get('Timeout')!.location, at('intervals'));
+      await horizonsMatchIdSets(['s1', 's2', 's3'].map((s) => path.join(out, `${s}.heapsnapshot`)));
       if (bin.path !== process.execPath) return;
+      // out of order: refused, not analysed
+      const swapped = cli(['snapshot', 'leaks', ...['s2', 's1', 's3'].map((s) => path.join(out, `${s}.heapsnapshot`))]);
+      assert.equal(swapped.code, 2);
+      assert.match(swapped.stderr, /^leakscope snapshot: snapshot leaks: .*s1\.heapsnapshot has older objects than .*s2\.heapsnapshot \(newest object id \d+ < \d+\): give the snapshots of one process, oldest first\n$/);
       // the text report says the same
       const text = cli(['snapshot', 'leaks', ...['s1', 's2', 's3'].map((s) => path.join(out, `${s}.heapsnapshot`))]);
       assert.equal(text.code, 0);

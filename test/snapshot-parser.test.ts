@@ -11,8 +11,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HeapSnapshotParser, parseHeapSnapshot, type RawHeapSnapshot } from '../src/formats/heapsnapshot.js';
 import { LeakscopeError } from '../src/core/errors.js';
-import { loadHeapSnapshot, loadSortedIds } from '../src/node/snapshot-source.js';
-import { sortedIds } from '../src/core/heap/ids.js';
+import { loadHeapSnapshot, loadIdHorizons } from '../src/node/snapshot-source.js';
+import { idHorizon } from '../src/core/heap/ids.js';
 import { analyzeSnapshot } from '../src/core/heap/analysis.js';
 import { buildSnapshot } from './helpers/snapshot-build.js';
 import { nodeBinaries, runNode } from './helpers/snapshot-node.js';
@@ -203,18 +203,24 @@ test('ids-only mode reads the nodes and stops', () => {
   assert.equal(s.edgeCount, 0);
 });
 
-test('sorted ids read in a worker thread equal those read here', async () => {
+test('id horizons read in a worker thread equal those read here', async () => {
   const file = path.join(dir, 'worker.heapsnapshot');
   runNode(process.execPath, ['-e', `require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
-  const here = sortedIds(await loadHeapSnapshot(file));
-  const inWorker = await loadSortedIds(file, { workerMinBytes: 0 });
-  assert.equal(inWorker.length, here.length);
-  assert.deepEqual([...inWorker], [...here]);
-  await assert.rejects(loadSortedIds(path.join(dir, 'nope.heapsnapshot'), { workerMinBytes: 0 }), /no such file/);
+  const raw = await loadHeapSnapshot(file);
+  const here = idHorizon(raw);
+  const [inWorker] = await loadIdHorizons([file], { workerMinBytes: 0 });
+  assert.equal(inWorker!.maxJsId, here.maxJsId);
+  assert.deepEqual([...inWorker!.nativeIds], [...here.nativeIds]);
+  // the horizon is the largest odd id and every even id, sorted
+  const ids = [...raw.nodeId];
+  assert.equal(here.maxJsId, Math.max(...ids.filter((x) => x % 2 === 1)));
+  assert.deepEqual([...here.nativeIds], ids.filter((x) => x % 2 === 0).sort((a, b) => a - b));
+  assert.ok(here.nativeIds.length > 0 && here.nativeIds.length < ids.length / 10);
+  await assert.rejects(loadIdHorizons([path.join(dir, 'nope.heapsnapshot')], { workerMinBytes: 0 }), /no such file/);
   const bad = path.join(dir, 'bad.heapsnapshot');
   writeFileSync(bad, '{"snapshot":{"meta":{}}, "nodes":[1]}');
   // a malformed file fails inside the worker; the error crosses back with its code
-  await assert.rejects(loadSortedIds(bad, { workerMinBytes: 0 }), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_SNAPSHOT');
+  await assert.rejects(loadIdHorizons([bad], { workerMinBytes: 0 }), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_SNAPSHOT');
 });
 
 test('skipEdges mode keeps nodes and strings, drops edges', () => {

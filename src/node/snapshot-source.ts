@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { sortedIds, type SortedIds } from '../core/heap/ids.js';
+import { idHorizon, type IdHorizon } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
 import { HeapSnapshotParser, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
 
@@ -27,7 +27,7 @@ export interface SnapshotSourceOptions {
   idsOnly?: boolean;
   /** pass over the `edges` section (class counts and diffs need no edges) */
   skipEdges?: boolean;
-  /** loadSortedIds: files smaller than this are read on the calling thread (default 64 MB) */
+  /** loadIdHorizons: files smaller than this in total are read on the calling thread (default 64 MB) */
   workerMinBytes?: number;
   token?: string;
   timeoutMs?: number;
@@ -187,23 +187,16 @@ interface IdsTask {
   timeoutMs?: number;
 }
 
-type IdsReply = { progress: SnapshotProgress } | { ok: true; index: number; ids: SortedIds } | { ok: false; code: string; message: string };
+type IdsReply = { progress: SnapshotProgress } | { ok: true; index: number; horizon: IdHorizon } | { ok: false; code: string; message: string };
 
 /**
- * The sorted object ids of a snapshot, read in a worker thread so that reading the earlier
- * snapshots of a series overlaps the analysis of the last one. stdin is read on the main thread.
- */
-export async function loadSortedIds(source: string, opts: SnapshotSourceOptions = {}): Promise<SortedIds> {
-  return (await loadSortedIdsSeries([source], opts))[0]!;
-}
-
-/**
- * The sorted ids of several snapshots, read one after the other by a single worker thread (one
- * worker start for the whole series) while the calling thread does other work. When their total
+ * The id horizons (core/heap/ids.ts) of the earlier snapshots of a series, read one after the
+ * other by a single worker thread (one worker start for the whole series) while the calling
+ * thread does other work; only their `nodes` sections are parsed. When their total
  * size is below `workerMinBytes` (default 64 MB; a worker's start costs ~50 ms), or one of them is
  * stdin, they are read on the calling thread.
  */
-export function loadSortedIdsSeries(sources: string[], opts: SnapshotSourceOptions = {}): Promise<SortedIds[]> {
+export function loadIdHorizons(sources: string[], opts: SnapshotSourceOptions = {}): Promise<IdHorizon[]> {
   let small = false;
   let total = 0;
   for (const source of sources) {
@@ -219,15 +212,15 @@ export function loadSortedIdsSeries(sources: string[], opts: SnapshotSourceOptio
   if (!sources.some(isUrl) && total < (opts.workerMinBytes ?? SMALL_FOR_WORKER)) small = true;
   if (small || sources.length === 0) {
     return (async () => {
-      const out: SortedIds[] = [];
-      for (const source of sources) out.push(sortedIds(await loadHeapSnapshot(source, { ...opts, idsOnly: true })));
+      const out: IdHorizon[] = [];
+      for (const source of sources) out.push(idHorizon(await loadHeapSnapshot(source, { ...opts, idsOnly: true })));
       return out;
     })();
   }
   return new Promise((resolve, reject) => {
     const task: IdsTask = { leakscopeSnapshotIds: sources, token: opts.token, timeoutMs: opts.timeoutMs };
     const worker = new Worker(new URL(import.meta.url), { workerData: task });
-    const out: SortedIds[] = new Array<SortedIds>(sources.length);
+    const out: IdHorizon[] = new Array<IdHorizon>(sources.length);
     let got = 0;
     let settled = false;
     worker.on('message', (m: IdsReply) => {
@@ -237,7 +230,7 @@ export function loadSortedIdsSeries(sources: string[], opts: SnapshotSourceOptio
         return;
       }
       if (m.ok) {
-        out[m.index] = m.ids;
+        out[m.index] = m.horizon;
         if (++got < sources.length) return;
         settled = true;
         resolve(out);
@@ -257,7 +250,7 @@ export function loadSortedIdsSeries(sources: string[], opts: SnapshotSourceOptio
   });
 }
 
-// Worker side of loadSortedIdsSeries.
+// Worker side of loadIdHorizons.
 const task = (isMainThread ? undefined : workerData) as IdsTask | undefined;
 if (task && Array.isArray(task.leakscopeSnapshotIds) && parentPort) {
   const port = parentPort;
@@ -266,8 +259,8 @@ if (task && Array.isArray(task.leakscopeSnapshotIds) && parentPort) {
     for (let index = 0; index < sources.length; index++) {
       try {
         const raw = await loadHeapSnapshot(sources[index]!, { idsOnly: true, token: task.token, timeoutMs: task.timeoutMs, onProgress: (p) => port.postMessage({ progress: p }) });
-        const ids = sortedIds(raw);
-        port.postMessage({ ok: true, index, ids }, [ids.buffer as ArrayBuffer]);
+        const horizon = idHorizon(raw);
+        port.postMessage({ ok: true, index, horizon }, [horizon.nativeIds.buffer as ArrayBuffer]);
       } catch (e) {
         const err = e as { code?: string; message?: string };
         port.postMessage({ ok: false, code: err.code ?? 'E_IO', message: err.message ?? String(e) });

@@ -1,13 +1,13 @@
 import type { CliIO, CommandSpec } from '../io.js';
 import { parseCommandArgs, intOption, floatOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
-import { loadHeapSnapshot, loadSortedIdsSeries, type SnapshotProgress } from '../../node/snapshot-source.js';
+import { loadHeapSnapshot, loadIdHorizons, type SnapshotProgress } from '../../node/snapshot-source.js';
 import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js';
 import { summarize } from '../../core/heap/summary.js';
 import { diffSide, diffSnapshots } from '../../core/heap/diff.js';
 import { findLeaks } from '../../core/heap/leaks.js';
 import { SourceMapResolver } from '../../agent/sourcemaps.js';
-import { ordinalsById, findById, type SortedIds } from '../../core/heap/ids.js';
+import { ordinalsById, findById, idHorizon, type IdHorizon } from '../../core/heap/ids.js';
 import { PathLabeler, pathTo, retainerTree } from '../../core/heap/paths.js';
 import { Locations, formatLocation } from '../../core/heap/locations.js';
 import type { RawHeapSnapshot } from '../../formats/heapsnapshot.js';
@@ -121,11 +121,11 @@ export const snapshotCommand: CommandSpec = {
       case 'leaks': {
         if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
         const minCount = intOption(v['min-count'], 'min-count', 1) ?? 2;
-        // The earlier snapshots are only needed as id sets. Past 64 MB in total one worker reads
+        // The earlier snapshots are only needed for their id horizons. Past 64 MB in total one worker reads
         // them (one after the other) while this thread parses and analyses the last one; smaller
         // ones are read here, interleaved with it — on a 20 MB series the worker's start and cold
         // JIT cost more CPU than it saves, and the machine's other core is often busy.
-        const earlierP: Promise<SortedIds[]> = loadSortedIdsSeries(positionals.slice(0, -1), {
+        const earlierP: Promise<IdHorizon[]> = loadIdHorizons(positionals.slice(0, -1), {
           onProgress: progressReporter(io, v),
           token: v.token ?? process.env.LEAKSCOPE_TOKEN,
         });
@@ -133,7 +133,9 @@ export const snapshotCommand: CommandSpec = {
         const lastSrc = positionals[positionals.length - 1]!;
         const last = analyze(await load(lastSrc, io, v), lastSrc, io, v);
         const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
-        const report = findLeaks(last, await earlierP, { minCount, minShare });
+        const earlier = await earlierP;
+        checkSeriesOrder([...earlier.map((h) => h.maxJsId), idHorizon(last.graph.raw).maxJsId], positionals);
+        const report = findLeaks(last, earlier, { minCount, minShare });
         report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
         if (!v['no-source-maps']) report.groups = mapLocations(report.groups);
         io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
@@ -228,4 +230,20 @@ function mapLocations<G extends { location: string | null }>(groups: G[]): G[] {
     if (r.file === url.replace(/^file:\/\//, '') && r.line === line) return g;
     return { ...g, location: `${r.file}:${r.line}` };
   });
+}
+
+/**
+ * Object ids only grow within one process, so the newest object id of each snapshot must be at
+ * least the one before's: anything else means the files are out of order or from different
+ * processes, and the leak sets would be meaningless.
+ */
+function checkSeriesOrder(maxIds: number[], sources: string[]): void {
+  for (let k = 1; k < maxIds.length; k++) {
+    if (maxIds[k]! < maxIds[k - 1]!) {
+      throw new LeakscopeError(
+        'E_USAGE',
+        `snapshot leaks: ${sources[k]} has older objects than ${sources[k - 1]} (newest object id ${maxIds[k]} < ${maxIds[k - 1]}): give the snapshots of one process, oldest first`,
+      );
+    }
+  }
 }

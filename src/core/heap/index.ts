@@ -7,4 +7,4 @@ export { diffSide, diffSnapshots, type DiffSide, type DiffRow } from './diff.js'
 export { retainerTree, pathTo, PathLabeler, PathKeys, type RetainerTree, type PathStep } from './paths.js';
 export { Locations, formatLocation, type SourceLocation } from './locations.js';
 export { findLeaks, fromModuleScope, type LeakGroup, type LeakReport, type LeakOptions } from './leaks.js';
-export { sortedIds, hasId, ordinalsById, findById, type SortedIds } from './ids.js';
+export { sortedIds, hasId, ordinalsById, findById, idHorizon, existedAt, presence, type SortedIds, type IdHorizon } from './ids.js';

@@ -1,8 +1,9 @@
 /**
  * The leak finder over a series of snapshots S1 … Sn of one process (n ≥ 3).
  *
- * 1. Leaked: objects born between S1 and S2 (id in S2, not in S1) and alive in every later
- *    snapshot. Only program objects count (objects, closures, natives, regexps, strings); V8's
+ * 1. Leaked: objects born between S1 and S2 and alive in every later snapshot. An object of Sn
+ *    existed at Sk when its id is within Sk's horizon (ids.ts: V8 hands out JavaScript object
+ *    ids in increasing order), and an object alive at S2 and at Sn was alive in between. Only program objects count (objects, closures, natives, regexps, strings); V8's
  *    internals (`system / …`, code, hidden arrays, shapes) are plumbing, not leaks.
  * 2. Folded: a leaked object dominated by another leaked object counts inside it, so each row is a
  *    leaking root with everything it holds.
@@ -17,7 +18,7 @@
  *    modules load lazily, a few in each phase, without being leaks.
  */
 import type { HeapAnalysis } from './analysis.js';
-import { presence, type SortedIds } from './ids.js';
+import { presence, type IdHorizon } from './ids.js';
 import { Locations, formatLocation } from './locations.js';
 import { PathKeys, PathLabeler, pathTo, retainerTree } from './paths.js';
 
@@ -56,9 +57,9 @@ export interface LeakOptions {
 
 /**
  * @param last   the analysed last snapshot Sn
- * @param earlier sorted ids of S1 … S(n-1), in order
+ * @param earlier what S1 … S(n-1) tell about Sn's objects (their id horizons), oldest first
  */
-export function findLeaks(last: HeapAnalysis, earlier: SortedIds[], opts: LeakOptions = {}): LeakReport {
+export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOptions = {}): LeakReport {
   const g = last.graph;
   const n = g.nodeCount;
   const k = earlier.length + 1;
