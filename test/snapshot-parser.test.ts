@@ -241,3 +241,42 @@ test('skipEdges mode keeps nodes and strings, drops edges', () => {
     assert.equal(s.firstEdge.length, 4);
   }
 });
+
+test('strings: the line-at-a-time fast path gives exactly what JSON.parse gives, at any chunking', () => {
+  // A real snapshot of a process holding strings with escapes, quotes, backslashes, newlines,
+  // non-ASCII and astral characters, and a long line (V8 writes one string per line).
+  const file = path.join(dir, 'strings.heapsnapshot');
+  const script = `
+    globalThis.keep = ['caf\\u00e9 \\u2713 \\ud83d\\ude00', 'line1\\nline2\\r\\n', 'tab\\there', 'quote " and \\\\ backslash',
+      '\\u0000\\u0001 controls', '/slash/', 'x'.repeat(5000) + '\\u00ff', '[not, "an", array]', '",\\n"'];
+    require('v8').writeHeapSnapshot(${JSON.stringify(file)});`;
+  runNode(process.execPath, ['-e', script]);
+  const bytes = readFileSync(file);
+  const want = (JSON.parse(bytes.toString('utf8')) as { strings: string[] }).strings;
+  // (V8 does not write astral characters as they are: only the start is checked)
+  for (const s of ['café ✓', 'line1\nline2\r\n', 'quote " and \\ backslash', '",\n"']) assert.ok(want.some((w) => w.startsWith(s)), `the snapshot holds ${JSON.stringify(s)}`);
+  for (const size of [7, 1013, 65536, 1 << 22]) {
+    const p = new HeapSnapshotParser();
+    for (let o = 0; o < bytes.length; o += size) p.push(bytes.subarray(o, Math.min(bytes.length, o + size)));
+    const got = p.finish().strings;
+    assert.equal(got.length, want.length, `chunks of ${size}`);
+    const first = got.findIndex((s, k) => s !== want[k]);
+    assert.equal(first, -1, `chunks of ${size}: string ${first} is ${JSON.stringify(got[first])}, JSON.parse says ${JSON.stringify(want[first])}`);
+  }
+});
+
+test('strings: a writer that puts several strings on a line, or none per line, parses the same', () => {
+  const base = buildSnapshot([{ type: 'synthetic', name: '', id: 1, self: 0, edges: [] }]);
+  const doc = JSON.parse(base) as { strings: string[] };
+  doc.strings = ['', 'a', 'b\nc', 'd"e', 'ü'];
+  const oneLine = JSON.stringify(doc);
+  const manyPerLine = oneLine.replace('"strings":[', '"strings":[\n').replace('"a",', '"a",\n').replace(/\]\}$/, '\n]}');
+  for (const text of [oneLine, manyPerLine]) {
+    for (const size of [3, 16, 1 << 16]) {
+      const p = new HeapSnapshotParser();
+      const bytes = new TextEncoder().encode(text);
+      for (let o = 0; o < bytes.length; o += size) p.push(bytes.subarray(o, Math.min(bytes.length, o + size)));
+      assert.deepEqual(p.finish().strings, doc.strings, `chunks of ${size}`);
+    }
+  }
+});
