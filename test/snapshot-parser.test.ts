@@ -280,3 +280,20 @@ test('strings: a writer that puts several strings on a line, or none per line, p
     }
   }
 });
+
+test('numbers: rows in any whitespace, at any chunking, parse as JSON.parse reads them (the run-of-rows fast paths)', () => {
+  const file = path.join(dir, 'spacing.heapsnapshot');
+  runNode(process.execPath, ['-e', `globalThis.keep = Array.from({ length: 3000 }, (_, i) => ({ i })); require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
+  const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  // every separator JSON allows, cycling, so rows straddle chunk ends in every way
+  const seps = [',', ', ', ',\r\n', ' ,\t', ',\n  ', '\n,'];
+  let k = 0;
+  const spaced = (xs: number[]): string => `[${xs.map((x, i) => (i === 0 ? '' : seps[k++ % seps.length]) + String(x)).join('')}\n]`;
+  const text = `{"snapshot":${JSON.stringify(j.snapshot)},\n"nodes":${spaced(j.nodes as number[])},\n"edges":${spaced(j.edges as number[])},\n"locations":${spaced(j.locations as number[])},\n"strings":${JSON.stringify(j.strings)}}`;
+  const bytes = new TextEncoder().encode(text);
+  for (const size of [1 << 22, 1 << 16, 4099]) {
+    const p = new HeapSnapshotParser();
+    for (let o = 0; o < bytes.length; o += size) p.push(bytes.subarray(o, Math.min(bytes.length, o + size)));
+    assertSameAsJson(p.finish(), text);
+  }
+});

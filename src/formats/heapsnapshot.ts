@@ -569,6 +569,38 @@ export class HeapSnapshotParser {
     const safeEnd = n - 32 * ef;
     for (; i < n; i++) {
       if (f === 0 && !inNum && i < safeEnd && e < edgeCount) {
+        // Rows in a run, state in locals: a row is committed only once all its fields have
+        // parsed and ended inside the chunk; anything else leaves i at the row's start for the
+        // careful path below.
+        let j = i;
+        rows: while (j < safeEnd && e < edgeCount) {
+          let ty = 0;
+          let nm = 0;
+          let tv = 0;
+          for (let q = 0; q < ef; q++) {
+            let c = buf[j]!;
+            while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
+            if (!(c >= 48 && c <= 57)) break rows;
+            let v = c - 48;
+            while ((c = buf[++j]!) >= 48 && c <= 57) v = v * 10 + (c - 48);
+            if (j >= n) break rows;
+            if (q === fTo) tv = v;
+            else if (q === fName) nm = v;
+            else if (q === fType) ty = v;
+          }
+          const o = tv < 2147483648 ? (tv / nf) | 0 : Math.floor(tv / nf);
+          if (o * nf !== tv || o >= nodeCount) throw bad(`malformed heap snapshot: edge ${e} points to ${tv}, not a node`);
+          if (ty >= typeLimit) throw bad(`malformed heap snapshot: edge type ${ty} out of range`);
+          to[e] = o;
+          names[e] = nm > 0xffffffff ? 0xffffffff : nm;
+          types[e] = ty;
+          count += ef;
+          e++;
+          i = j;
+        }
+        if (i >= n) break;
+      }
+      if (f === 0 && !inNum && i < safeEnd && e < edgeCount) {
         const j = readRow(buf, i, ef, rowVals, n);
         if (j > 0) {
           const v = rowVals[fTo]!;
