@@ -162,6 +162,22 @@ test('bad inputs fail with one-line typed errors', () => {
   assert.match(errorOf(good.replace('"edges":[1,1,7]', '"edges":[1,1,-7]')).message, /unexpected character/);
   assert.match(errorOf(good.replace('"strings":["<dummy>",', '"strings":[')).message, /string/);
   assert.match(errorOf(good + 'x').message, /after the end/);
+  // string indexes past the strings section: a node's name, a property edge's name; an element
+  // edge's index is a number, not a string index
+  const named = buildSnapshot([
+    { type: 'synthetic', name: '', id: 1, self: 0, edges: [{ type: 'element', name: 1, to: 1 }, { type: 'property', name: 'p', to: 1 }] },
+    { type: 'object', name: 'A', id: 3, self: 8 },
+  ]);
+  const nStrings = (JSON.parse(named) as { strings: string[] }).strings.length;
+  const edgesOf = (text: string): string => /"edges":\[[^\]]*\]/.exec(text)![0];
+  assert.equal(parseHeapSnapshot(named.replace(edgesOf(named), `"edges":[1,99999,7,2,${nStrings - 1},7]`)).edgeNameOrIndex[0], 99999, 'an element index is not a string index');
+  assert.equal(
+    errorOf(named.replace(edgesOf(named), `"edges":[1,1,7,2,${nStrings},7]`)).message,
+    `malformed heap snapshot: edge 1 names string ${nStrings}, only ${nStrings} strings`,
+  );
+  const nodesOf = (text: string): string => /"nodes":\[[^\]]*\]/.exec(text)![0];
+  const badNode = nodesOf(named).replace(/^("nodes":\[\d+,)\d+/, `$1${nStrings + 5}`);
+  assert.equal(errorOf(named.replace(nodesOf(named), badNode)).message, `malformed heap snapshot: node 0 names string ${nStrings + 5}, only ${nStrings} strings`);
   const lying = good.replace('"node_count":2', '"node_count":900000000');
   assert.throws(() => {
     const p = new HeapSnapshotParser({ inputBytes: lying.length });

@@ -179,6 +179,10 @@ export class HeapSnapshotParser {
   private utf8: InstanceType<typeof TextDecoder> | null = null;
 
   private rowVals = new Float64Array(8);
+  private maxNodeName = 0;
+  private maxEdgeName = 0;
+  /** per edge type: 1 when name_or_index is a string index (not `element` or `hidden`) */
+  private namedEdgeType = new Uint8Array(0);
 
   // skip scanner state
   private depth = 0;
@@ -313,6 +317,7 @@ export class HeapSnapshotParser {
     const edgeTypes = strArr(et[edgeFields.indexOf('type')], 'edge_types[type]');
     const locationFields = meta.location_fields === undefined ? [] : strArr(meta.location_fields, 'location_fields');
     this.meta = { nodeFields, nodeTypes, edgeFields, edgeTypes, locationFields };
+    this.namedEdgeType = Uint8Array.from(edgeTypes, (name) => (name === 'element' || name === 'hidden' ? 0 : 1));
     const need = (arr: string[], name: string, what: string): number => {
       const k = arr.indexOf(name);
       if (k < 0) throw bad(`heap snapshot meta: ${what} has no "${name}"`);
@@ -458,6 +463,8 @@ export class HeapSnapshotParser {
     let ord = this.row;
     let val = this.numVal;
     let inNum = this.inNum;
+    // the largest string index a node names: checked against the strings count in finish()
+    let maxName = this.maxNodeName;
     let count = this.count;
     const rowVals = this.rowVals.length >= nf ? this.rowVals : (this.rowVals = new Float64Array(nf));
     const safeEnd = n - 32 * nf;
@@ -478,6 +485,7 @@ export class HeapSnapshotParser {
           first[ord + 1] = next;
           const nm = rowVals[fName]!;
           names[ord] = nm > 0xffffffff ? 0xffffffff : nm;
+          if (nm > maxName) maxName = nm;
           self[ord] = rowVals[fSelf]!;
           const ty = rowVals[fType]!;
           if (ty >= typeLimit) throw bad(`malformed heap snapshot: node type ${ty} out of range`);
@@ -510,7 +518,10 @@ export class HeapSnapshotParser {
           const next = first[ord]! + val;
           if (next > edgeCount) throw bad('malformed heap snapshot: node edge counts exceed edge_count');
           first[ord + 1] = next;
-        } else if (f === fName) names[ord] = val > 0xffffffff ? 0xffffffff : val;
+        } else if (f === fName) {
+          names[ord] = val > 0xffffffff ? 0xffffffff : val;
+          if (val > maxName) maxName = val;
+        }
         else if (f === fSelf) self[ord] = val;
         else if (f === fType) {
           if (val >= typeLimit) throw bad(`malformed heap snapshot: node type ${val} out of range`);
@@ -529,6 +540,7 @@ export class HeapSnapshotParser {
         this.count = count;
         this.fpos = f;
         this.row = ord;
+        this.maxNodeName = maxName;
         this.endNumbers();
         this.numVal = 0;
         this.inNum = false;
@@ -541,6 +553,7 @@ export class HeapSnapshotParser {
     this.count = count;
     this.fpos = f;
     this.row = ord;
+    this.maxNodeName = maxName;
     this.numVal = val;
     this.inNum = inNum;
     return i;
@@ -565,6 +578,9 @@ export class HeapSnapshotParser {
     let val = this.numVal;
     let inNum = this.inNum;
     let count = this.count;
+    // the largest string index an edge of a named type names: checked in finish()
+    let maxName = this.maxEdgeName;
+    const namedType = this.namedEdgeType;
     const rowVals = this.rowVals.length >= ef ? this.rowVals : (this.rowVals = new Float64Array(ef));
     const safeEnd = n - 32 * ef;
     for (; i < n; i++) {
@@ -594,6 +610,7 @@ export class HeapSnapshotParser {
           to[e] = o;
           names[e] = nm > 0xffffffff ? 0xffffffff : nm;
           types[e] = ty;
+          if (nm > maxName && namedType[ty]) maxName = nm;
           count += ef;
           e++;
           i = j;
@@ -612,6 +629,7 @@ export class HeapSnapshotParser {
           const ty = rowVals[fType]!;
           if (ty >= typeLimit) throw bad(`malformed heap snapshot: edge type ${ty} out of range`);
           types[e] = ty;
+          if (nm > maxName && namedType[ty]) maxName = nm;
           count += ef;
           e++;
           i = j - 1;
@@ -641,6 +659,7 @@ export class HeapSnapshotParser {
         }
         count++;
         if (++f === ef) {
+          if (names[e]! > maxName && namedType[types[e]!]) maxName = names[e]!;
           f = 0;
           e++;
         }
@@ -652,6 +671,7 @@ export class HeapSnapshotParser {
         this.count = count;
         this.fpos = f;
         this.row = e;
+        this.maxEdgeName = maxName;
         this.endNumbers();
         this.numVal = 0;
         this.inNum = false;
@@ -663,6 +683,7 @@ export class HeapSnapshotParser {
     this.count = count;
     this.fpos = f;
     this.row = e;
+    this.maxEdgeName = maxName;
     this.numVal = val;
     this.inNum = inNum;
     return i;
@@ -981,16 +1002,17 @@ export class HeapSnapshotParser {
     const strings = this.strings;
     const ns = strings.length;
     const nodeName = this.nodeName;
-    for (let i = 0; i < this.nodeCount; i++) if (nodeName[i]! >= ns) throw bad(`malformed heap snapshot: node ${i} names string ${nodeName[i]}, only ${ns} strings`);
-    const named = new Uint8Array(this.meta.edgeTypes.length);
-    for (let t = 0; t < named.length; t++) {
-      const name = this.meta.edgeTypes[t];
-      named[t] = name === 'element' || name === 'hidden' ? 0 : 1;
+    // the scanners kept the largest string index named: walk the rows only to name a bad one
+    if (this.maxNodeName >= ns) {
+      for (let i = 0; i < this.nodeCount; i++) if (nodeName[i]! >= ns) throw bad(`malformed heap snapshot: node ${i} names string ${nodeName[i]}, only ${ns} strings`);
     }
+    const named = this.namedEdgeType;
     const et = this.edgeType;
     const en = this.edgeName;
     const edgeCount = this.skipEdges ? 0 : this.edgeCount;
-    for (let e = 0; e < edgeCount; e++) if (named[et[e]!] && en[e]! >= ns) throw bad(`malformed heap snapshot: edge ${e} names string ${en[e]}, only ${ns} strings`);
+    if (this.maxEdgeName >= ns) {
+      for (let e = 0; e < edgeCount; e++) if (named[et[e]!] && en[e]! >= ns) throw bad(`malformed heap snapshot: edge ${e} names string ${en[e]}, only ${ns} strings`);
+    }
     // locations: quadruples sorted by ordinal (V8 writes them in node order; sort if not)
     const q = this.locs.length / 4;
     let sorted = true;
