@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { LeakscopeError } from '../core/errors.js';
 import type { Profile } from '../core/profile.js';
 import { decodeProfile, looksLikeProfile } from '../formats/pprof.js';
+import { sniffJsonProfile, v8JsonToPprof } from '../formats/v8-json.js';
 
 /** Decompressed output may be at most this many times the input, and never above 4 GiB. */
 const MAX_GUNZIP_RATIO = 1000;
@@ -118,6 +119,11 @@ export async function readSourceBytes(source: string, opts: FetchOptions = {}): 
 export function parseProfileBytes(bytes: Uint8Array, name: string): Profile {
   const wasGzip = isGzip(bytes);
   const raw = maybeGunzip(bytes, name);
+  const json = sniffJsonProfile(new TextDecoder('latin1').decode(raw.subarray(0, 256)));
+  if (json === 'heapsnapshot') {
+    throw new LeakscopeError('E_NOT_PROFILE', `${name}: a V8 heap snapshot, not a profile (use "leakscope snapshot summary|diff|retainers|leaks")`);
+  }
+  if (json === 'json') return parseJsonProfile(raw, name);
   try {
     return decodeProfile(raw);
   } catch (e) {
@@ -130,6 +136,20 @@ export function parseProfileBytes(bytes: Uint8Array, name: string): Profile {
     }
     throw e;
   }
+}
+
+/** The largest `.cpuprofile` / `.heapprofile` read (they are parsed whole, as one string). */
+const MAX_JSON_PROFILE = 256 << 20;
+
+function parseJsonProfile(raw: Uint8Array, name: string): Profile {
+  if (raw.length > MAX_JSON_PROFILE) throw new LeakscopeError('E_TOO_LARGE', `${name}: a JSON profile larger than ${MAX_JSON_PROFILE >> 20} MB`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder('utf-8').decode(raw));
+  } catch (e) {
+    throw new LeakscopeError('E_CORRUPT', `${name}: starts like JSON but is not valid JSON (${(e as Error).message})`);
+  }
+  return v8JsonToPprof(doc, name);
 }
 
 export async function loadProfile(source: string, opts: FetchOptions = {}): Promise<Profile> {
