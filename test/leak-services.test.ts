@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runWatch } from '../src/cli/commands/watch.js';
 import type { Suspect } from '../src/core/leak/analyze.js';
+import type { LeakGroup } from '../src/core/heap/leaks.js';
 import type { CliIO } from '../src/cli/io.js';
 import { repoRoot } from './helpers/paths.js';
 
@@ -215,5 +216,45 @@ test('Go example service: the planted leaks, the blocked goroutines by their use
     inst?.stop();
     child.kill('SIGTERM');
     rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('Node example service: watch --snapshots names each planted leak by its retainer path; never the LRU, the churn or the agent itself', { timeout: 180000 }, async () => {
+  const server = join(repoRoot, 'dist', 'examples', 'node-service', 'server.js');
+  const { child, ready } = await startService(process.execPath, ['--enable-source-maps', server], { PORT: '0', AGENT_PORT: '0' });
+  const out = mkdtempSync(join(tmpdir(), 'leakscope-node-snap-'));
+  let inst: LoadInstance | undefined;
+  try {
+    inst = load(ready.url!, 150, 4, 170);
+    await new Promise((r) => setTimeout(r, 1000));
+    // heap sampling confirms a site within ~15 s; then three snapshots 5 s apart and the analysis
+    const r = await runWatch(ready.agent!, { interval: '2s', duration: '35s', profiles: 'heap', snapshots: true, out: join(out, 'run'), quiet: true }, quietIO, new AbortController().signal);
+    const groups = r.meta.snapshotLeaks as LeakGroup[] | undefined;
+    assert.ok(groups && groups.length > 0, `no snapshot leak groups (notes: ${(r.meta.notes ?? []).join('; ')})`);
+    const paths = groups.map((g) => `${g.className} ×${g.count} [${g.growth.join(' → ')}]: ${g.retainerPath.join(' → ')}${g.location ? ` @${g.location}` : ''}`);
+    const ctx = paths.join('\n');
+    const leaksTs = join(repoRoot, 'examples', 'node-service', 'leaks.ts');
+    const src = readFileSync(leaksTs, 'utf8').split('\n');
+    const lineOf = (needle: string) => src.findIndex((l) => l.includes(needle)) + 1;
+    // each planted leak is a group, found by its holder
+    for (const holder of ['sessions', 'productCache', 'waiters', 'updates', 'timerListMap']) {
+      assert.ok(groups.some((g) => g.retainerPath.includes(holder)), `no group held by ${holder}:\n${ctx}`);
+    }
+    const listener = groups.find((g) => g.retainerPath.includes('updates') && g.className.includes('function'))!;
+    assert.equal(listener.location, `${leaksTs}:${lineOf("updates.on('price'")}`, ctx);
+    const timer = groups.find((g) => g.className === 'Timeout')!;
+    assert.equal(timer.location, `${leaksTs}:${lineOf('setInterval(() => {')}`, ctx);
+    for (const g of groups) {
+      const p = g.retainerPath.join(' → ');
+      assert.ok(!/\blru\b/.test(p), `the bounded LRU is not a leak:\n${ctx}`);
+      assert.ok(!/Leakscope|WeakRef/.test(p), `the agent's own objects are not the application's leak:\n${ctx}`);
+      for (let k = 1; k < g.growth.length; k++) assert.ok(g.growth[k]! > g.growth[k - 1]!, `every group grows:\n${ctx}`);
+    }
+    // the run directory keeps the snapshots and the groups for `analyze`
+    assert.ok(readFileSync(join(r.meta.runDir!, 'snapshot-leaks.json'), 'utf8').includes('"groups"'));
+  } finally {
+    inst?.stop();
+    child.kill('SIGTERM');
+    rmSync(out, { recursive: true, force: true });
   }
 });

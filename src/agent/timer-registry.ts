@@ -33,7 +33,7 @@ type TimerFn = (...args: unknown[]) => unknown;
 
 const WRAPPED = Symbol('leakscope.timerWrapper');
 
-export class TimerRegistry {
+export class LeakscopeTimerRegistry {
   private refs = new Set<WeakRef<TimerLike>>();
   private pruneAt = MIN_PRUNE_AT;
   /** true once a timer went unrecorded because the registry was full */
@@ -74,7 +74,7 @@ export class TimerRegistry {
   }
 }
 
-function wrap(orig: TimerFn, reg: TimerRegistry): TimerFn {
+function wrap(orig: TimerFn, reg: LeakscopeTimerRegistry): TimerFn {
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     const t = Reflect.apply(orig, this, args);
     reg.add(t);
@@ -97,7 +97,7 @@ function wrap(orig: TimerFn, reg: TimerRegistry): TimerFn {
 }
 
 interface Installed {
-  reg: TimerRegistry;
+  reg: LeakscopeTimerRegistry;
   originals: { setTimeout: TimerFn; setInterval: TimerFn };
   wrappers: { setTimeout: TimerFn; setInterval: TimerFn };
 }
@@ -105,11 +105,11 @@ interface Installed {
 let installed: Installed | undefined;
 
 /** Wraps setTimeout/setInterval (global and node:timers); idempotent. */
-export function installTimerRegistry(): TimerRegistry {
+export function installTimerRegistry(): LeakscopeTimerRegistry {
   if (installed) return installed.reg;
   const g = globalThis as unknown as Record<string, TimerFn>;
   const mod = timersExports;
-  const reg = new TimerRegistry();
+  const reg = new LeakscopeTimerRegistry();
   const originals = { setTimeout: g.setTimeout!, setInterval: g.setInterval! };
   const wrappers = { setTimeout: wrap(originals.setTimeout, reg), setInterval: wrap(originals.setInterval, reg) };
   for (const name of ['setTimeout', 'setInterval'] as const) {

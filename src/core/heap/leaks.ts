@@ -22,6 +22,9 @@ import { presence, type IdHorizon } from './ids.js';
 import { Locations, formatLocation } from './locations.js';
 import { PathKeys, PathLabeler, pathTo, retainerTree } from './paths.js';
 
+/** The agent's classes are named so that its objects can be told apart in a snapshot. */
+export const OWN_CLASS_PREFIX = 'Leakscope';
+
 export interface LeakGroup {
   className: string;
   count: number;
@@ -189,12 +192,16 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
       if (d <= 0 || d < 0.5 * first) grows = false;
     }
     if (!grows && !opts.includeFlat) continue;
+    const path = labeler.render(pathTo(tree, acc.rep));
+    // leakscope's own agent in the process (one WeakRef per live timer, kept by its timer
+    // registry) grows with a timer leak; it is not the application's leak
+    if (path.some((p) => p.startsWith(OWN_CLASS_PREFIX))) continue;
     out.push({
       className: acc.label,
       count: acc.count,
       retainedSize: acc.retained,
       growth: acc.growth,
-      retainerPath: fromModuleScope(labeler.render(pathTo(tree, acc.rep))),
+      retainerPath: fromModuleScope(path),
       location: formatLocation(locations.describe(acc.rep)),
       representativeId: raw.nodeId[acc.rep]!,
     });
