@@ -30,6 +30,26 @@ function burnCpu(ms) {
   return x;
 }
 
+// The same work in functions that run only during one test's profile: V8 charges code optimized
+// before Profiler.start to the caller (README, "What `profile` cannot see"), so a test that wants
+// the hot function by name first calls it after its profile started.
+function burnForProfileTest(ms) {
+  const end = Date.now() + ms;
+  let x = 0;
+  while (Date.now() < end) {
+    for (let i = 0; i < 10_000; i++) x = (x * 31 + i) % 1_000_003;
+  }
+  return x;
+}
+function burnForPprofTest(ms) {
+  const end = Date.now() + ms;
+  let x = 0;
+  while (Date.now() < end) {
+    for (let i = 0; i < 10_000; i++) x = (x * 31 + i) % 1_000_003;
+  }
+  return x;
+}
+
 // A stuck event loop: a synchronous loop that holds the main thread.
 function stuckInHere(ms) {
   const end = Date.now() + ms;
@@ -62,9 +82,13 @@ const server = createServer((req, res) => {
       res.end('polling\n');
       return;
     }
-    case '/spin':
-      res.end(`spun ${burnCpu(Number(url.searchParams.get('ms') ?? 100))}\n`);
+    case '/spin': {
+      const ms = Number(url.searchParams.get('ms') ?? 100);
+      const fn = url.searchParams.get('fn');
+      const burn = fn === 'profile-test' ? burnForProfileTest : fn === 'pprof-test' ? burnForPprofTest : burnCpu;
+      res.end(`spun ${burn(ms)}\n`);
       return;
+    }
     case '/block':
       // answer first, then block the loop
       res.end('blocking\n');
