@@ -232,6 +232,18 @@ test('id horizons read in a worker thread equal those read here', async () => {
   assert.equal(here.maxJsId, Math.max(...ids.filter((x) => x % 2 === 1)));
   assert.deepEqual([...here.nativeIds], ids.filter((x) => x % 2 === 0).sort((a, b) => a - b));
   assert.ok(here.nativeIds.length > 0 && here.nativeIds.length < ids.length / 10);
+  // the horizon-only scanner at any chunking, and the same from a full parse
+  const bytes = readFileSync(file);
+  for (const size of [1, 7, 1013, 1 << 20]) {
+    const p = new HeapSnapshotParser({ horizonOnly: true });
+    for (let o = 0; o < bytes.length && !p.done; o += size) p.push(bytes.subarray(o, Math.min(bytes.length, o + size)));
+    const h = p.horizon();
+    assert.equal(h.maxJsId, here.maxJsId, `chunks of ${size}`);
+    assert.deepEqual([...h.nativeIds], [...here.nativeIds], `chunks of ${size}`);
+  }
+  const cut = new HeapSnapshotParser({ horizonOnly: true });
+  cut.push(bytes.subarray(0, bytes.indexOf('"edges"') - 5000));
+  assert.throws(() => cut.horizon(), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_TRUNCATED');
   await assert.rejects(loadIdHorizons([path.join(dir, 'nope.heapsnapshot')], { workerMinBytes: 0 }), /no such file/);
   const bad = path.join(dir, 'bad.heapsnapshot');
   writeFileSync(bad, '{"snapshot":{"meta":{}}, "nodes":[1]}');

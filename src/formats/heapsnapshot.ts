@@ -197,16 +197,25 @@ export class HeapSnapshotParser {
   private stopped = false;
 
   /**
+   * @param opts.horizonOnly read only the largest odd id and the even ids (see `horizon()`)
    * @param opts.idsOnly read only the `nodes` section and stop: enough to know which objects
    *   exist (the leak finder needs no more of every snapshot but the last). `finish()` then returns
    *   nodes with no edges and no strings.
    */
-  constructor(opts: { idsOnly?: boolean; skipEdges?: boolean; inputBytes?: number } = {}) {
-    this.stopAfterNodes = opts.idsOnly === true;
+  constructor(opts: { idsOnly?: boolean; horizonOnly?: boolean; skipEdges?: boolean; inputBytes?: number } = {}) {
+    this.horizonOnly = opts.horizonOnly === true;
+    this.stopAfterNodes = opts.idsOnly === true || this.horizonOnly;
     this.skipEdges = opts.skipEdges === true;
     this.inputBytes = opts.inputBytes;
   }
   private readonly inputBytes: number | undefined;
+  /**
+   * read only what an id horizon needs (core/heap/ids.ts): the largest odd id and every even id of
+   * the `nodes` section, nothing stored per node; then stop. `horizon()` gives the result.
+   */
+  private readonly horizonOnly: boolean;
+  private hMaxOdd = 0;
+  private hEvens: number[] = [];
 
   /** true once the parser needs no more input (ids-only mode after `nodes`) */
   get done(): boolean {
@@ -241,7 +250,14 @@ export class HeapSnapshotParser {
           i = this.startValue(buf, i);
           break;
         case Phase.Numbers:
-          i = this.target === Target.Nodes ? this.scanNodes(buf, i) : this.target === Target.Edges ? this.scanEdges(buf, i) : this.scanNumbers(buf, i);
+          i =
+            this.target === Target.Nodes
+              ? this.horizonOnly
+                ? this.scanNodeHorizon(buf, i)
+                : this.scanNodes(buf, i)
+              : this.target === Target.Edges
+                ? this.scanEdges(buf, i)
+                : this.scanNumbers(buf, i);
           break;
         case Phase.Strings:
           i = this.scanStringLines(buf, i);
@@ -354,6 +370,7 @@ export class HeapSnapshotParser {
     // Memory is bounded by the input: each node takes at least nodeFieldCount*2 bytes of JSON.
     // We cannot know the file size here, so we allocate from the header; a lying header fails in
     // finish() ("nodes section shorter than node_count") after at most these arrays were allocated.
+    if (this.horizonOnly) return;
     try {
       this.nodeType = new Uint8Array(nc);
       this.nodeName = new Uint32Array(nc);
@@ -557,6 +574,88 @@ export class HeapSnapshotParser {
     this.numVal = val;
     this.inNum = inNum;
     return i;
+  }
+
+  /**
+   * `nodes` for an id horizon: every number is stepped over, only the id field is decoded, and
+   * nothing is stored per node.
+   */
+  private scanNodeHorizon(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    const nf = this.nodeFieldCount;
+    const fId = this.nfId;
+    const nodeCount = this.nodeCount;
+    const evens = this.hEvens;
+    let maxOdd = this.hMaxOdd;
+    let f = this.fpos;
+    let rows = this.row;
+    let val = this.numVal;
+    let inNum = this.inNum;
+    let count = this.count;
+    for (; i < n; i++) {
+      let c = buf[i]!;
+      if (c >= 48 && c <= 57) {
+        if (f === fId) {
+          val = val * 10 + (c - 48);
+          while (++i < n && (c = buf[i]!) >= 48 && c <= 57) val = val * 10 + (c - 48);
+        } else {
+          while (++i < n && (c = buf[i]!) >= 48 && c <= 57);
+        }
+        inNum = true;
+        if (i === n) break;
+      }
+      if (inNum) {
+        if (rows >= nodeCount) throw bad('malformed heap snapshot: "nodes" is longer than node_count says');
+        if (f === fId) {
+          if (val % 2 === 1) {
+            if (val > maxOdd) maxOdd = val;
+          } else evens.push(val);
+          val = 0;
+        }
+        inNum = false;
+        count++;
+        if (++f === nf) {
+          f = 0;
+          rows++;
+        }
+      }
+      if (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) continue;
+      if (c === 93) {
+        if (count !== nodeCount * nf) throw bad(`malformed heap snapshot: "nodes" has ${count} numbers, expected ${nodeCount} × ${nf}`);
+        this.hMaxOdd = maxOdd;
+        this.count = count;
+        this.numVal = 0;
+        this.inNum = false;
+        this.phase = Phase.Done;
+        this.stopped = true;
+        return n;
+      }
+      throw bad(`malformed heap snapshot: unexpected character '${String.fromCharCode(c)}' in "nodes"`);
+    }
+    this.hMaxOdd = maxOdd;
+    this.fpos = f;
+    this.row = rows;
+    this.numVal = val;
+    this.inNum = inNum;
+    this.count = count;
+    return i;
+  }
+
+  /**
+   * In horizonOnly mode, once the `nodes` section has been read: the largest odd (JavaScript
+   * object) id and the even (native) ids, sorted.
+   */
+  horizon(): { maxJsId: number; nativeIds: Uint32Array | Float64Array } {
+    if (!this.horizonOnly) throw new Error('horizon(): the parser was not made with horizonOnly');
+    if (!this.stopped) {
+      if (this.phase === Phase.Header) throw bad(this.headerBytes === 0 ? 'not a heap snapshot (empty input)' : 'not a heap snapshot (no "nodes" section)');
+      throw new LeakscopeError('E_TRUNCATED', `truncated heap snapshot (input ends inside "nodes" after ${this.bytes} bytes)`);
+    }
+    const evens = this.hEvens;
+    const wide = evens.some((x) => x > 0xffffffff);
+    const nativeIds = wide ? Float64Array.from(evens) : Uint32Array.from(evens);
+    nativeIds.sort();
+    return { maxJsId: this.hMaxOdd, nativeIds };
   }
 
   /** The hot loop for `edges`. */

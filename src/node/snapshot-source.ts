@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { idHorizon, type IdHorizon } from '../core/heap/ids.js';
+import type { IdHorizon } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
 import { HeapSnapshotParser, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
 
@@ -102,9 +102,21 @@ async function* fileChunks(source: string): AsyncGenerator<Uint8Array> {
 }
 
 /** Reads and parses one snapshot. Errors name the source. */
-export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
+export function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
+  return readSnapshot(source, opts, false, (p) => p.finish());
+}
+
+/**
+ * The id horizon of one snapshot (core/heap/ids.ts): only its `nodes` section is read, and only
+ * the ids in it are decoded. Errors name the source.
+ */
+export function loadIdHorizon(source: string, opts: SnapshotSourceOptions = {}): Promise<IdHorizon> {
+  return readSnapshot(source, opts, true, (p) => p.horizon());
+}
+
+async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, horizonOnly: boolean, result: (p: HeapSnapshotParser) => T): Promise<T> {
   const { stream, total } = await openStream(source, opts);
-  let parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, skipEdges: opts.skipEdges });
+  let parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, horizonOnly, skipEdges: opts.skipEdges });
   let bytes = 0;
   let nextReport = PROGRESS_STEP;
   let gunzip: ReturnType<typeof createGunzip> | null = null;
@@ -129,7 +141,7 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
       const c = head.value;
       if (first && c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) gunzip = createGunzip();
       // plain input of known size bounds what the header may announce
-      else if (total !== undefined) parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, skipEdges: opts.skipEdges, inputBytes: total });
+      else if (total !== undefined) parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, horizonOnly, skipEdges: opts.skipEdges, inputBytes: total });
       first = false;
       const rest: AsyncIterable<Uint8Array> = {
         [Symbol.asyncIterator]: () => {
@@ -170,7 +182,7 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
       }
     }
     opts.onProgress?.({ source, bytes, total });
-    return parser.finish();
+    return result(parser);
   } catch (e) {
     if (e instanceof LeakscopeError) throw new LeakscopeError(e.code, `${source}: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
@@ -213,7 +225,7 @@ export function loadIdHorizons(sources: string[], opts: SnapshotSourceOptions = 
   if (small || sources.length === 0) {
     return (async () => {
       const out: IdHorizon[] = [];
-      for (const source of sources) out.push(idHorizon(await loadHeapSnapshot(source, { ...opts, idsOnly: true })));
+      for (const source of sources) out.push(await loadIdHorizon(source, opts));
       return out;
     })();
   }
@@ -258,8 +270,7 @@ if (task && Array.isArray(task.leakscopeSnapshotIds) && parentPort) {
     const sources = task.leakscopeSnapshotIds;
     for (let index = 0; index < sources.length; index++) {
       try {
-        const raw = await loadHeapSnapshot(sources[index]!, { idsOnly: true, token: task.token, timeoutMs: task.timeoutMs, onProgress: (p) => port.postMessage({ progress: p }) });
-        const horizon = idHorizon(raw);
+        const horizon = await loadIdHorizon(sources[index]!, { token: task.token, timeoutMs: task.timeoutMs, onProgress: (p) => port.postMessage({ progress: p }) });
         port.postMessage({ ok: true, index, horizon }, [horizon.nativeIds.buffer as ArrayBuffer]);
       } catch (e) {
         const err = e as { code?: string; message?: string };
