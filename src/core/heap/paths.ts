@@ -154,6 +154,68 @@ export class PathLabeler {
     return '';
   }
 
+  // Label ids: equal ids ⟺ equal label strings, without building a string per node or edge.
+  private readonly labelIds = new Map<string, number>([['', 0]]);
+  private objectLabel: Int32Array | null = null; // per name string: id of an object's label
+  private closureLabel: Int32Array | null = null; // per name string: id of a closure's label
+  private nameLabel: Int32Array | null = null; // per string: id of the string as an edge label
+  private readonly elementLabel = new Map<number, number>(); // per index: id of `[n]`
+
+  /** the id of a label string ('' is 0) */
+  labelId(label: string): number {
+    let id = this.labelIds.get(label);
+    if (id === undefined) {
+      id = this.labelIds.size;
+      this.labelIds.set(label, id);
+    }
+    return id;
+  }
+
+  /** labelId(nodeLabel(v)), from per-name caches */
+  nodeLabelId(v: number): number {
+    const g = this.g;
+    const ty = g.type(v);
+    const t = g.t;
+    const s = g.raw.nodeName[v]!;
+    if (ty === t.closure) {
+      const cache = (this.closureLabel ??= new Int32Array(g.strings.length).fill(-1));
+      let id = cache[s]!;
+      if (id < 0) cache[s] = id = this.labelId(this.nodeLabel(v));
+      return id;
+    }
+    if (ty === t.object || ty === t.native) {
+      const cache = (this.objectLabel ??= new Int32Array(g.strings.length).fill(-1));
+      let id = cache[s]!;
+      if (id < 0) cache[s] = id = this.labelId(this.nodeLabel(v));
+      return id;
+    }
+    if (ty === t.regexp || ty === t.string || ty === t.consString || ty === t.slicedString) return this.labelId(this.nodeLabel(v));
+    return 0;
+  }
+
+  /** labelId(edgeLabel(e, from)), from per-string caches */
+  edgeLabelId(e: number, from: number): number {
+    const g = this.g;
+    const ty = g.raw.edgeType[e]!;
+    const t = g.t;
+    if (ty === t.eProperty || ty === t.eShortcut || ty === t.eContext) {
+      const s = g.raw.edgeNameOrIndex[e]!;
+      const cache = (this.nameLabel ??= new Int32Array(g.strings.length).fill(-1));
+      let id = cache[s]!;
+      if (id < 0) cache[s] = id = this.labelId(g.strings[s]!);
+      return id;
+    }
+    if (ty === t.eElement) {
+      const label = this.edgeLabel(e, from);
+      if (label === '[]') return this.labelId('[]');
+      const k = g.raw.edgeNameOrIndex[e]!;
+      let id = this.elementLabel.get(k);
+      if (id === undefined) this.elementLabel.set(k, (id = this.labelId(label)));
+      return id;
+    }
+    return 0;
+  }
+
   /** '(module scope)' for a top-level context, '(closure scope)' for a function's */
   scopeLabel(ctx: number): string {
     const g = this.g;
@@ -218,11 +280,32 @@ export class PathLabeler {
  * indices as `[]` and repeats collapsed), so they can be grouped without building strings per node.
  * Keys are computed lazily along the BFS tree and memoized per node.
  */
+/** label ids below this pack into one step number: (el · L + nl) · 4 + scope < 2^52 */
+const LABEL_LIMIT = 2 ** 25;
+/** path and step ids below this pack into one number: path · C + step < 2^52 */
+const COMPOSITE_LIMIT = 2 ** 26;
+/** numbers for keys that do not pack start here (above every packed number, below 2^53) */
+const WIDE_BASE = 2 ** 52 + 1;
+
 export class PathKeys {
   private readonly key: Int32Array;
   private readonly last: Int32Array; // the last visible step's id
-  private readonly intern = new Map<string, number>();
-  private readonly steps = new Map<string, number>();
+  // numbers for steps and (path, step) pairs; past the limits (never seen in practice) a string
+  // key maps to a number above every packed one
+  private readonly intern = new Map<number, number>();
+  private readonly steps = new Map<number, number>();
+  private readonly wide = new Map<string, number>();
+  private wideStep(k: string): number {
+    return this.wideNumber(k);
+  }
+  private wideComposite(k: string): number {
+    return this.wideNumber(k);
+  }
+  private wideNumber(k: string): number {
+    let x = this.wide.get(k);
+    if (x === undefined) this.wide.set(k, (x = WIDE_BASE + this.wide.size));
+    return x;
+  }
   private readonly labeler: PathLabeler;
   private readonly tree: RetainerTree;
   private readonly g: HeapGraph;
@@ -235,7 +318,6 @@ export class PathKeys {
     this.key = new Int32Array(g.nodeCount).fill(-1);
     this.last = new Int32Array(g.nodeCount).fill(-1);
     this.key[0] = 0;
-    this.intern.set('', 0);
   }
 
   /** the key of node v's path; -2 for nodes the root does not reach */
@@ -260,14 +342,18 @@ export class PathKeys {
       const node = stack[k]!;
       const from = this.tree.parentNode[node]!;
       const edge = this.tree.parentEdge[node]! - 1;
-      let step = '';
+      // a step is (scope, edge label, node label), all as label ids; none: the path goes on
+      let step = -1;
       if (!(g.type(from) === g.t.synthetic && g.type(node) === g.t.synthetic)) {
-        const scope = g.raw.edgeType[edge] === g.t.eContext ? lab.scopeLabel(from) : '';
-        const el = from === 0 ? '' : lab.edgeLabel(edge, from);
-        const nl = lab.nodeLabel(node);
-        if (el || nl) step = `${scope}\u0001${el}\u0001${nl}`;
+        const el = from === 0 ? 0 : lab.edgeLabelId(edge, from);
+        const nl = lab.nodeLabelId(node);
+        if (el !== 0 || nl !== 0) {
+          const scope = g.raw.edgeType[edge] === g.t.eContext ? (lab.scopeLabel(from) === '(module scope)' ? 1 : 2) : 0;
+          step = el < LABEL_LIMIT && nl < LABEL_LIMIT ? (el * LABEL_LIMIT + nl) * 4 + scope : -2;
+          if (step === -2) step = this.wideStep(`${scope}:${el}:${nl}`);
+        }
       }
-      if (step === '') {
+      if (step === -1) {
         key[node] = key[from]!;
         this.last[node] = this.last[from]!;
         continue;
@@ -282,10 +368,11 @@ export class PathKeys {
         this.last[node] = sid;
         continue;
       }
-      const composite = `${key[from]}:${sid}`;
+      const kf = key[from]!;
+      const composite = kf < COMPOSITE_LIMIT && sid < COMPOSITE_LIMIT ? kf * COMPOSITE_LIMIT + sid : this.wideComposite(`${kf}:${sid}`);
       let id = this.intern.get(composite);
       if (id === undefined) {
-        id = this.intern.size;
+        id = this.intern.size + 1; // 0 is the root's (empty) path
         this.intern.set(composite, id);
       }
       key[node] = id;
