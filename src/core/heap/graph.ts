@@ -169,7 +169,7 @@ export function classifyNodes(raw: RawHeapSnapshot): { classOf: Uint32Array; cla
   const classIndex = new Map<string, number>();
   const classNames: string[] = [];
   const classOf = new Uint32Array(n);
-  const byName = new Map<number, number>(); // string index -> class index (objects/natives)
+  const byName = new Int32Array(raw.strings.length).fill(-1); // string index -> class index (objects/natives)
   const byType = new Int32Array(nt.length).fill(-1);
   const intern = (s: string): number => {
     let c = classIndex.get(s);
@@ -190,10 +190,10 @@ export function classifyNodes(raw: RawHeapSnapshot): { classOf: Uint32Array; cla
     const ty = types[i]!;
     if (ty === object || ty === native) {
       const s = names[i]!;
-      let c = byName.get(s);
-      if (c === undefined) {
+      let c = byName[s]!;
+      if (c < 0) {
         c = intern(raw.strings[s]!);
-        byName.set(s, c);
+        byName[s] = c;
       }
       classOf[i] = c;
     } else {
