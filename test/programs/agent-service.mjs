@@ -32,7 +32,8 @@ function burnCpu(ms) {
 
 // The same work in functions that run only during one test's profile: V8 charges code optimized
 // before Profiler.start to the caller (README, "What `profile` cannot see"), so a test that wants
-// the hot function by name first calls it after its profile started.
+// the hot function by name first calls it after its profile started. They are copies on purpose:
+// closures made by one factory would share V8's compiled code, and with it the problem.
 function burnForProfileTest(ms) {
   const end = Date.now() + ms;
   let x = 0;
