@@ -917,7 +917,9 @@ export class HeapSnapshotParser {
     const a = buf.indexOf(10, i);
     if (a < 0 || this.esc !== 0) return this.scanStrings(buf, i);
     const head = this.scanStrings(buf.subarray(0, a + 1), i);
-    if (this.phase !== Phase.Strings || this.inStr) return this.phase !== Phase.Strings ? head : this.scanStrings(buf, a + 1);
+    if (this.phase !== Phase.Strings) return head;
+    // a raw newline inside a string (not V8's output): the byte scanner takes the rest
+    if (this.inStr) return this.scanStrings(buf, a + 1);
     const b = buf.lastIndexOf(10);
     if (b > a) {
       let end = b;

@@ -176,11 +176,7 @@ export function presence(raw: RawHeapSnapshot, horizons: IdHorizon[]): Uint32Arr
   for (let s = 0; s < horizons.length; s++) {
     const h = horizons[s]!;
     const bit = (1 << s) >>> 0;
-    const maxJs = h.maxJsId;
-    for (let v = 0; v < n; v++) {
-      const id = ids[v]!;
-      if (id % 2 === 1 ? id <= maxJs : hasId(h.nativeIds, id)) out[v] = (out[v]! | bit) >>> 0;
-    }
+    for (let v = 0; v < n; v++) if (existedAt(h, ids[v]!)) out[v] = (out[v]! | bit) >>> 0;
   }
   return out;
 }

@@ -3,8 +3,9 @@
  *
  * 1. Leaked: objects born between S1 and S2 and alive in every later snapshot. An object of Sn
  *    existed at Sk when its id is within Sk's horizon (ids.ts: V8 hands out JavaScript object
- *    ids in increasing order), and an object alive at S2 and at Sn was alive in between. Only program objects count (objects, closures, natives, regexps, strings); V8's
- *    internals (`system / …`, code, hidden arrays, shapes) are plumbing, not leaks.
+ *    ids in increasing order), and an object alive at S2 and at Sn was alive in between. Only
+ *    program objects count (objects, closures, natives, regexps, strings); V8's internals
+ *    (`system / …`, code, hidden arrays, shapes) are plumbing, not leaks.
  * 2. Folded: a leaked object dominated by another leaked object counts inside it, so each row is a
  *    leaking root with everything it holds.
  * 3. Grouped by (class, retainer path of the root's immediate dominator): objects kept by the same

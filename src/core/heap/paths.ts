@@ -176,15 +176,11 @@ export class PathLabeler {
     const g = this.g;
     const ty = g.type(v);
     const t = g.t;
-    const s = g.raw.nodeName[v]!;
-    if (ty === t.closure) {
-      const cache = (this.closureLabel ??= new Int32Array(g.strings.length).fill(-1));
-      let id = cache[s]!;
-      if (id < 0) cache[s] = id = this.labelId(this.nodeLabel(v));
-      return id;
-    }
-    if (ty === t.object || ty === t.native) {
-      const cache = (this.objectLabel ??= new Int32Array(g.strings.length).fill(-1));
+    if (ty === t.closure || ty === t.object || ty === t.native) {
+      // the label depends only on the kind and the name string
+      const cache =
+        ty === t.closure ? (this.closureLabel ??= new Int32Array(g.strings.length).fill(-1)) : (this.objectLabel ??= new Int32Array(g.strings.length).fill(-1));
+      const s = g.raw.nodeName[v]!;
       let id = cache[s]!;
       if (id < 0) cache[s] = id = this.labelId(this.nodeLabel(v));
       return id;
@@ -206,11 +202,10 @@ export class PathLabeler {
       return id;
     }
     if (ty === t.eElement) {
-      const label = this.edgeLabel(e, from);
-      if (label === '[]') return this.labelId('[]');
+      if (!this.keyedElements(from)) return this.labelId('[]');
       const k = g.raw.edgeNameOrIndex[e]!;
       let id = this.elementLabel.get(k);
-      if (id === undefined) this.elementLabel.set(k, (id = this.labelId(label)));
+      if (id === undefined) this.elementLabel.set(k, (id = this.labelId(`[${k}]`)));
       return id;
     }
     return 0;
@@ -243,13 +238,19 @@ export class PathLabeler {
     const t = g.t;
     if (ty === t.eProperty || ty === t.eShortcut) return g.strings[g.raw.edgeNameOrIndex[e]!]!;
     if (ty === t.eContext) return g.strings[g.raw.edgeNameOrIndex[e]!]!;
-    if (ty === t.eElement) {
-      // An array's elements are interchangeable: `[]`. A plain object keyed by integers is a
-      // dictionary whose keys mean something (Node's timer lists are keyed by duration).
-      if (from >= 0 && g.type(from) === t.object && g.name(from) !== 'Array' && !g.name(from).endsWith('Array')) return `[${g.raw.edgeNameOrIndex[e]}]`;
-      return '[]';
-    }
+    if (ty === t.eElement) return this.keyedElements(from) ? `[${g.raw.edgeNameOrIndex[e]}]` : '[]';
     return '';
+  }
+
+  /**
+   * An array's elements are interchangeable: `[]`. A plain object keyed by integers is a
+   * dictionary whose keys mean something (Node's timer lists are keyed by duration): `[n]`.
+   */
+  private keyedElements(from: number): boolean {
+    const g = this.g;
+    if (from < 0 || g.type(from) !== g.t.object) return false;
+    const name = g.name(from);
+    return name !== 'Array' && !name.endsWith('Array');
   }
 
   /** Human-readable path from the root to the last step's node. */
@@ -295,12 +296,6 @@ export class PathKeys {
   private readonly intern = new Map<number, number>();
   private readonly steps = new Map<number, number>();
   private readonly wide = new Map<string, number>();
-  private wideStep(k: string): number {
-    return this.wideNumber(k);
-  }
-  private wideComposite(k: string): number {
-    return this.wideNumber(k);
-  }
   private wideNumber(k: string): number {
     let x = this.wide.get(k);
     if (x === undefined) this.wide.set(k, (x = WIDE_BASE + this.wide.size));
@@ -349,8 +344,7 @@ export class PathKeys {
         const nl = lab.nodeLabelId(node);
         if (el !== 0 || nl !== 0) {
           const scope = g.raw.edgeType[edge] === g.t.eContext ? (lab.scopeLabel(from) === '(module scope)' ? 1 : 2) : 0;
-          step = el < LABEL_LIMIT && nl < LABEL_LIMIT ? (el * LABEL_LIMIT + nl) * 4 + scope : -2;
-          if (step === -2) step = this.wideStep(`${scope}:${el}:${nl}`);
+          step = el < LABEL_LIMIT && nl < LABEL_LIMIT ? (el * LABEL_LIMIT + nl) * 4 + scope : this.wideNumber(`${scope}:${el}:${nl}`);
         }
       }
       if (step === -1) {
@@ -369,7 +363,7 @@ export class PathKeys {
         continue;
       }
       const kf = key[from]!;
-      const composite = kf < COMPOSITE_LIMIT && sid < COMPOSITE_LIMIT ? kf * COMPOSITE_LIMIT + sid : this.wideComposite(`${kf}:${sid}`);
+      const composite = kf < COMPOSITE_LIMIT && sid < COMPOSITE_LIMIT ? kf * COMPOSITE_LIMIT + sid : this.wideNumber(`${kf}:${sid}`);
       let id = this.intern.get(composite);
       if (id === undefined) {
         id = this.intern.size + 1; // 0 is the root's (empty) path
