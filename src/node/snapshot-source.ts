@@ -11,6 +11,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import type { IdHorizon } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
 import { HeapSnapshotParser, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
+import { isUrl } from './url.js';
 
 export interface SnapshotProgress {
   source: string;
@@ -33,10 +34,6 @@ export interface SnapshotSourceOptions {
   timeoutMs?: number;
 }
 
-/** http(s) URL (as source.ts decides; kept here so the id-reading worker loads less) */
-function isUrl(source: string): boolean {
-  return /^https?:\/\//i.test(source);
-}
 
 const CHUNK = 4 << 20;
 const SMALL_FOR_WORKER = 64 << 20;

@@ -9,6 +9,7 @@ import { LeakscopeError } from '../core/errors.js';
 import type { Profile } from '../core/profile.js';
 import { decodeProfile, looksLikeProfile } from '../formats/pprof.js';
 import { sniffJsonProfile, v8JsonToPprof } from '../formats/v8-json.js';
+import { isUrl } from './url.js';
 
 /** Decompressed output may be at most this many times the input, and never above 4 GiB. */
 const MAX_GUNZIP_RATIO = 1000;
@@ -40,9 +41,6 @@ export function maybeGunzip(buf: Uint8Array, name = 'input'): Uint8Array {
   }
 }
 
-export function isUrl(source: string): boolean {
-  return /^https?:\/\//i.test(source);
-}
 
 export interface FetchOptions {
   /** adds `seconds=N` to the query, like pprof's -seconds */
