@@ -5,9 +5,8 @@
  */
 import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+// node:zlib, node:stream and node:worker_threads are imported where needed (gzip input, URLs,
+// large series): a plain file read should not pay for loading them.
 import type { IdHorizon } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
 import { HeapSnapshotParser, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
@@ -62,6 +61,7 @@ async function openStream(source: string, opts: SnapshotSourceOptions): Promise<
       throw new LeakscopeError('E_FETCH', `${source}: server answered ${res.status} ${res.statusText}${text ? `: ${text}` : ''}`);
     }
     const len = Number(res.headers.get('content-length'));
+    const { Readable } = await import('node:stream');
     return { stream: Readable.fromWeb(res.body as Parameters<typeof Readable.fromWeb>[0]), total: Number.isFinite(len) && len > 0 ? len : undefined };
   }
   let size: number;
@@ -116,7 +116,7 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, hori
   let parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, horizonOnly, skipEdges: opts.skipEdges });
   let bytes = 0;
   let nextReport = PROGRESS_STEP;
-  let gunzip: ReturnType<typeof createGunzip> | null = null;
+  let gunzip: import('node:zlib').Gunzip | null = null;
   let first = true;
   try {
     const feed = async (input: AsyncIterable<Uint8Array>, counting: boolean): Promise<void> => {
@@ -136,7 +136,7 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, hori
     const head = await iter.next();
     if (!head.done) {
       const c = head.value;
-      if (first && c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) gunzip = createGunzip();
+      if (first && c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) gunzip = (await import('node:zlib')).createGunzip();
       // plain input of known size bounds what the header may announce
       else if (total !== undefined) parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, horizonOnly, skipEdges: opts.skipEdges, inputBytes: total });
       first = false;
@@ -190,13 +190,13 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, hori
   }
 }
 
-interface IdsTask {
+export interface IdsTask {
   leakscopeSnapshotIds: string[];
   token?: string;
   timeoutMs?: number;
 }
 
-type IdsReply = { progress: SnapshotProgress } | { ok: true; index: number; horizon: IdHorizon } | { ok: false; code: string; message: string };
+export type IdsReply = { progress: SnapshotProgress } | { ok: true; index: number; horizon: IdHorizon } | { ok: false; code: string; message: string };
 
 /**
  * The id horizons (core/heap/ids.ts) of the earlier snapshots of a series, read one after the
@@ -226,9 +226,9 @@ export function loadIdHorizons(sources: string[], opts: SnapshotSourceOptions = 
       return out;
     })();
   }
-  return new Promise((resolve, reject) => {
+  return import('node:worker_threads').then(({ Worker }) => new Promise((resolve, reject) => {
     const task: IdsTask = { leakscopeSnapshotIds: sources, token: opts.token, timeoutMs: opts.timeoutMs };
-    const worker = new Worker(new URL(import.meta.url), { workerData: task });
+    const worker = new Worker(new URL('./horizon-worker.js', import.meta.url), { workerData: task });
     const out: IdHorizon[] = new Array<IdHorizon>(sources.length);
     let got = 0;
     let settled = false;
@@ -256,24 +256,5 @@ export function loadIdHorizons(sources: string[], opts: SnapshotSourceOptions = 
       if (!settled) reject(new LeakscopeError('E_IO', `${sources.join(', ')}: reader exited with code ${code}`));
       settled = true;
     });
-  });
-}
-
-// Worker side of loadIdHorizons.
-const task = (isMainThread ? undefined : workerData) as IdsTask | undefined;
-if (task && Array.isArray(task.leakscopeSnapshotIds) && parentPort) {
-  const port = parentPort;
-  void (async () => {
-    const sources = task.leakscopeSnapshotIds;
-    for (let index = 0; index < sources.length; index++) {
-      try {
-        const horizon = await loadIdHorizon(sources[index]!, { token: task.token, timeoutMs: task.timeoutMs, onProgress: (p) => port.postMessage({ progress: p }) });
-        port.postMessage({ ok: true, index, horizon }, [horizon.nativeIds.buffer as ArrayBuffer]);
-      } catch (e) {
-        const err = e as { code?: string; message?: string };
-        port.postMessage({ ok: false, code: err.code ?? 'E_IO', message: err.message ?? String(e) });
-        return;
-      }
-    }
-  })();
+  }));
 }

@@ -7,7 +7,7 @@ import { summarize } from '../../core/heap/summary.js';
 import { diffSide, diffSnapshots } from '../../core/heap/diff.js';
 import { findLeaks } from '../../core/heap/leaks.js';
 import { SourceMapResolver } from '../../agent/sourcemaps.js';
-import { ordinalsById, findById, idHorizon, type IdHorizon } from '../../core/heap/ids.js';
+import { ordinalsById, findById, maxJsId, type IdHorizon } from '../../core/heap/ids.js';
 import { PathLabeler, pathTo, retainerTree } from '../../core/heap/paths.js';
 import { Locations, formatLocation } from '../../core/heap/locations.js';
 import type { RawHeapSnapshot } from '../../formats/heapsnapshot.js';
@@ -134,7 +134,7 @@ export const snapshotCommand: CommandSpec = {
         const last = analyze(await load(lastSrc, io, v), lastSrc, io, v);
         const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
         const earlier = await earlierP;
-        checkSeriesOrder([...earlier.map((h) => h.maxJsId), idHorizon(last.graph.raw).maxJsId], positionals);
+        checkSeriesOrder([...earlier.map((h) => h.maxJsId), maxJsId(last.graph.raw)], positionals);
         const report = findLeaks(last, earlier, { minCount, minShare });
         report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
         if (!v['no-source-maps']) report.groups = mapLocations(report.groups);

@@ -171,12 +171,25 @@ export function existedAt(h: IdHorizon, id: number): boolean {
 export function presence(raw: RawHeapSnapshot, horizons: IdHorizon[]): Uint32Array {
   if (horizons.length > 32) throw new RangeError('presence: at most 32 snapshots');
   const n = raw.nodeCount;
+  const k = horizons.length;
   const out = new Uint32Array(n);
   const ids = raw.nodeId;
-  for (let s = 0; s < horizons.length; s++) {
-    const h = horizons[s]!;
-    const bit = (1 << s) >>> 0;
-    for (let v = 0; v < n; v++) if (existedAt(h, ids[v]!)) out[v] = (out[v]! | bit) >>> 0;
+  for (let v = 0; v < n; v++) {
+    const id = ids[v]!;
+    let bits = 0;
+    for (let s = 0; s < k; s++) if (existedAt(horizons[s]!, id)) bits |= 1 << s;
+    out[v] = bits >>> 0;
   }
   return out;
+}
+
+/** the largest odd (JavaScript heap object) id of a snapshot: idHorizon(raw).maxJsId, cheaply */
+export function maxJsId(raw: RawHeapSnapshot): number {
+  const ids = raw.nodeId;
+  let max = 0;
+  for (let i = 0; i < raw.nodeCount; i++) {
+    const id = ids[i]!;
+    if (id > max && id % 2 === 1) max = id;
+  }
+  return max;
 }

@@ -131,7 +131,6 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     // keyOf is ≥ -2; even codes for the holder's path, odd for the object's own
     return d === 0 ? 2 * (keys.keyOf(v) + 2) + 1 : 2 * (keys.keyOf(d) + 2);
   };
-  const labelIds = new Map<string, number>();
   interface Acc {
     label: string;
     count: number;
@@ -139,26 +138,21 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     rep: number;
     growth: number[];
   }
-  /** per label id: path code → group */
-  const groups: Map<number, Acc>[] = [];
+  /** per label id (the labeler's): path code → group */
+  const groups = new Map<number, Map<number, Acc>>();
   const found: Acc[] = []; // groups in order of discovery
   const candidateClass = new Uint8Array(g.classNames.length);
   const retained = last.dom.retained;
   for (let v = 1; v < n; v++) {
     if (!leaked[v] || inside[v] || isModuleObject(v)) continue;
-    const label = labeler.nodeLabel(v);
-    if (!label) continue;
-    let lid = labelIds.get(label);
-    if (lid === undefined) {
-      lid = labelIds.size;
-      labelIds.set(label, lid);
-      groups.push(new Map());
-    }
-    const byPath = groups[lid]!;
+    const lid = labeler.nodeLabelId(v);
+    if (lid === 0) continue; // no program-visible label
+    let byPath = groups.get(lid);
+    if (!byPath) groups.set(lid, (byPath = new Map()));
     const code = pathCode(v);
     let acc = byPath.get(code);
     if (!acc) {
-      acc = { label, count: 0, retained: 0, rep: v, growth: new Array<number>(k).fill(0) };
+      acc = { label: labeler.nodeLabel(v), count: 0, retained: 0, rep: v, growth: new Array<number>(k).fill(0) };
       byPath.set(code, acc);
       found.push(acc);
     }
@@ -171,9 +165,9 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
   // 4. growth across the series, over all objects of each group in Sn
   for (let v = 1; v < n; v++) {
     if (!candidateClass[g.classOf[v]!] || !candidate(v)) continue;
-    const lid = labelIds.get(labeler.nodeLabel(v));
-    if (lid === undefined) continue;
-    const acc = groups[lid]!.get(pathCode(v));
+    const byPath = groups.get(labeler.nodeLabelId(v));
+    if (!byPath) continue;
+    const acc = byPath.get(pathCode(v));
     if (!acc) continue;
     const p = present[v]!;
     for (let s = 0; s < earlier.length; s++) if (p & (1 << s)) acc.growth[s]!++;
