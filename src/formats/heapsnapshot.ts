@@ -68,6 +68,10 @@ const enum Target {
   Locations,
 }
 
+/** The start of each number section is scanned in small pieces (see push). */
+const SEED_BYTES = 1 << 15;
+const SEED_PIECE = 509;
+
 /** The largest header we accept before deciding the input is not a heap snapshot. */
 const MAX_HEADER_BYTES = 1 << 20;
 
@@ -157,7 +161,23 @@ export class HeapSnapshotParser {
   private edgeType = new Uint8Array(0);
   private edgeName = new Uint32Array(0);
   private edgeTo = new Uint32Array(0);
-  private locs: number[] = [];
+  /** (ordinal, script, line, column) quadruples so far, in a buffer grown by doubling */
+  private locs = new Uint32Array(1024);
+  private locLen = 0;
+  private addLocation(ord: number, script: number, line: number, column: number): void {
+    let l = this.locs;
+    const k = this.locLen;
+    if (k + 4 > l.length) {
+      const grown = new Uint32Array(l.length * 2);
+      grown.set(l);
+      this.locs = l = grown;
+    }
+    l[k] = ord;
+    l[k + 1] = script;
+    l[k + 2] = line;
+    l[k + 3] = column;
+    this.locLen = k + 4;
+  }
   private locRow: number[] = [];
   private strings: string[] = [];
 
@@ -187,6 +207,8 @@ export class HeapSnapshotParser {
   // skip scanner state
   private depth = 0;
   private skipInStr = false;
+  /** bytes of the current number section still to be fed in pieces */
+  private seedLeft = 0;
   private skipEsc = false;
 
   /** total bytes pushed so far */
@@ -249,16 +271,27 @@ export class HeapSnapshotParser {
         case Phase.Value:
           i = this.startValue(buf, i);
           break;
-        case Phase.Numbers:
+        case Phase.Numbers: {
+          // The first SEED_BYTES of a section go to the scanner in pieces of SEED_PIECE bytes: each
+          // piece ends mid-row, so the scanner's careful path and its exit run while V8 is still
+          // collecting type feedback. Fed whole chunks from the start, the optimized code meets
+          // those paths for the first time at a chunk's end and deoptimizes, and each time the
+          // section's next megabytes run unoptimized until V8 recompiles (≈ 80 ms on a 20 MB file).
+          let piece = buf;
+          if (this.seedLeft > 0) {
+            if (i + SEED_PIECE < n) piece = buf.subarray(0, i + SEED_PIECE);
+            this.seedLeft -= piece.length - i;
+          }
           i =
             this.target === Target.Nodes
               ? this.horizonOnly
-                ? this.scanNodeHorizon(buf, i)
-                : this.scanNodes(buf, i)
+                ? this.scanNodeHorizon(piece, i)
+                : this.scanNodes(piece, i)
               : this.target === Target.Edges
-                ? this.scanEdges(buf, i)
-                : this.scanNumbers(buf, i);
+                ? this.scanEdges(piece, i)
+                : this.scanNumbers(piece, i);
           break;
+        }
         case Phase.Strings:
           i = this.scanStringLines(buf, i);
           break;
@@ -444,6 +477,7 @@ export class HeapSnapshotParser {
           this.target = k === 'nodes' ? Target.Nodes : k === 'edges' ? Target.Edges : Target.Locations;
           this.fpos = 0;
           this.row = 0;
+          this.seedLeft = SEED_BYTES;
           this.fieldsPerRow = k === 'nodes' ? this.nodeFieldCount : k === 'edges' ? this.edgeFieldCount : Math.max(1, this.locationFieldCount);
           if (k === 'edges' && !this.seen.has('nodes')) throw bad('malformed heap snapshot: "edges" before "nodes"');
         }
@@ -680,7 +714,6 @@ export class HeapSnapshotParser {
     // the largest string index an edge of a named type names: checked in finish()
     let maxName = this.maxEdgeName;
     const namedType = this.namedEdgeType;
-    const rowVals = this.rowVals.length >= ef ? this.rowVals : (this.rowVals = new Float64Array(ef));
     const safeEnd = n - 32 * ef;
     for (; i < n; i++) {
       if (f === 0 && !inNum && i < safeEnd && e < edgeCount) {
@@ -715,25 +748,6 @@ export class HeapSnapshotParser {
           i = j;
         }
         if (i >= n) break;
-      }
-      if (f === 0 && !inNum && i < safeEnd && e < edgeCount) {
-        const j = readRow(buf, i, ef, rowVals, n);
-        if (j > 0) {
-          const v = rowVals[fTo]!;
-          const o = v < 2147483648 ? (v / nf) | 0 : Math.floor(v / nf);
-          if (o * nf !== v || o >= nodeCount) throw bad(`malformed heap snapshot: edge ${e} points to ${v}, not a node`);
-          to[e] = o;
-          const nm = rowVals[fName]!;
-          names[e] = nm > 0xffffffff ? 0xffffffff : nm;
-          const ty = rowVals[fType]!;
-          if (ty >= typeLimit) throw bad(`malformed heap snapshot: edge type ${ty} out of range`);
-          types[e] = ty;
-          if (nm > maxName && namedType[ty]) maxName = nm;
-          count += ef;
-          e++;
-          i = j - 1;
-          continue;
-        }
       }
       let c = buf[i]!;
       if (c >= 48 && c <= 57) {
@@ -805,7 +819,7 @@ export class HeapSnapshotParser {
           const nf = this.nodeFieldCount;
           const ord = Math.floor(obj / nf);
           if (ord * nf === obj && ord < this.nodeCount) {
-            this.locs.push(ord, this.lfScript >= 0 ? rowVals[this.lfScript]! : 0, this.lfLine >= 0 ? rowVals[this.lfLine]! : 0, this.lfColumn >= 0 ? rowVals[this.lfColumn]! : 0);
+            this.addLocation(ord, this.lfScript >= 0 ? rowVals[this.lfScript]! : 0, this.lfLine >= 0 ? rowVals[this.lfLine]! : 0, this.lfColumn >= 0 ? rowVals[this.lfColumn]! : 0);
           }
           this.count += lf;
           this.row++;
@@ -885,7 +899,7 @@ export class HeapSnapshotParser {
         const nf = this.nodeFieldCount;
         const ord = Math.floor(obj / nf);
         if (this.lfObject >= 0 && ord * nf === obj && ord < this.nodeCount) {
-          this.locs.push(ord, this.lfScript >= 0 ? row[this.lfScript]! : 0, this.lfLine >= 0 ? row[this.lfLine]! : 0, this.lfColumn >= 0 ? row[this.lfColumn]! : 0);
+          this.addLocation(ord, this.lfScript >= 0 ? row[this.lfScript]! : 0, this.lfLine >= 0 ? row[this.lfLine]! : 0, this.lfColumn >= 0 ? row[this.lfColumn]! : 0);
         }
       }
     }
@@ -1115,18 +1129,40 @@ export class HeapSnapshotParser {
       for (let e = 0; e < edgeCount; e++) if (named[et[e]!] && en[e]! >= ns) throw bad(`malformed heap snapshot: edge ${e} names string ${en[e]}, only ${ns} strings`);
     }
     // locations: quadruples sorted by ordinal (V8 writes them in node order; sort if not)
-    const q = this.locs.length / 4;
+    const locs = this.locs;
+    const q = this.locLen / 4;
     let sorted = true;
-    for (let k = 1; k < q; k++) if (this.locs[k * 4]! < this.locs[(k - 1) * 4]!) sorted = false;
-    const locations = new Uint32Array(this.locs.length);
-    if (sorted) locations.set(this.locs);
-    else {
-      const order = Array.from({ length: q }, (_, k) => k).sort((a, b) => this.locs[a * 4]! - this.locs[b * 4]!);
-      order.forEach((src, dst) => {
-        for (let f = 0; f < 4; f++) locations[dst * 4 + f] = this.locs[src * 4 + f]!;
-      });
+    for (let k = 1; k < q; k++) {
+      if (locs[k * 4]! < locs[(k - 1) * 4]!) {
+        sorted = false;
+        break;
+      }
     }
-    this.locs = [];
+    let locations: Uint32Array;
+    if (sorted) locations = locs.slice(0, this.locLen);
+    else {
+      // V8 need not write them in node order. Sort (ordinal, position) keys, packed into one
+      // number each, with the typed array's native sort; stable, as equal ordinals keep their order.
+      let order: ArrayLike<number>;
+      if (this.nodeCount * q < 2 ** 53) {
+        const keys = new Float64Array(q);
+        for (let k = 0; k < q; k++) keys[k] = locs[k * 4]! * q + k;
+        keys.sort();
+        for (let k = 0; k < q; k++) keys[k] = keys[k]! % q;
+        order = keys;
+      } else order = Array.from({ length: q }, (_, k) => k).sort((x, y) => locs[x * 4]! - locs[y * 4]! || x - y);
+      locations = new Uint32Array(this.locLen);
+      for (let k = 0; k < q; k++) {
+        const src = order[k]! * 4;
+        const dst = k * 4;
+        locations[dst] = locs[src]!;
+        locations[dst + 1] = locs[src + 1]!;
+        locations[dst + 2] = locs[src + 2]!;
+        locations[dst + 3] = locs[src + 3]!;
+      }
+    }
+    this.locs = new Uint32Array(0);
+    this.locLen = 0;
     return {
       meta: this.meta,
       nodeCount: this.nodeCount,
