@@ -477,7 +477,8 @@ export class HeapSnapshotParser {
           this.target = k === 'nodes' ? Target.Nodes : k === 'edges' ? Target.Edges : Target.Locations;
           this.fpos = 0;
           this.row = 0;
-          this.seedLeft = SEED_BYTES;
+          // (the horizon scanner is all careful path: nothing to seed)
+          this.seedLeft = this.horizonOnly ? 0 : SEED_BYTES;
           this.fieldsPerRow = k === 'nodes' ? this.nodeFieldCount : k === 'edges' ? this.edgeFieldCount : Math.max(1, this.locationFieldCount);
           if (k === 'edges' && !this.seen.has('nodes')) throw bad('malformed heap snapshot: "edges" before "nodes"');
         }
