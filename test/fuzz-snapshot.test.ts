@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { LeakscopeError } from '../src/core/errors.js';
-import { HeapSnapshotParser } from '../src/formats/heapsnapshot.js';
+import { HeapSnapshotParser, type RawHeapSnapshot } from '../src/formats/heapsnapshot.js';
 import { runNode } from './helpers/snapshot-node.js';
 
 let dir = '';
@@ -26,6 +26,59 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const JSON_BYTES = [...'0123456789,[]{}":\\ \n\r\tu-.eE'].map((c) => c.charCodeAt(0));
 const MODES = [{}, { idsOnly: true }, { horizonOnly: true }, { skipEdges: true }] as const;
+
+/** loadHeapSnapshot's two-thread parse, on one thread: edges apart, then attached */
+function splitParse(input: Uint8Array, size: number): RawHeapSnapshot {
+  const main = new HeapSnapshotParser({ edgesApart: true });
+  for (let o = 0; o < input.length; o += size) main.push(input.subarray(o, o + size));
+  if (main.edgesOffset >= 0) {
+    const side = new HeapSnapshotParser({ edgesOnly: true });
+    for (let o = 0; o < input.length && !side.done; o += size) side.push(input.subarray(o, o + size));
+    main.attachEdges(side.edges());
+  }
+  return main.finish();
+}
+
+function outcome(f: () => RawHeapSnapshot): RawHeapSnapshot | LeakscopeError {
+  try {
+    return f();
+  } catch (e) {
+    assert.ok(e instanceof LeakscopeError, `not a LeakscopeError: ${(e as Error)?.stack}`);
+    assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);
+    return e;
+  }
+}
+
+test('mutated and truncated snapshots: the two-thread split parses exactly what one parser does, or fails too', () => {
+  let ok = 0;
+  let failed = 0;
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(), fc.nat(255), fc.boolean()), { minLength: 0, maxLength: 4 }),
+      fc.option(fc.nat(), { nil: undefined }),
+      fc.constantFrom(4099, 65536, 1 << 20),
+      (edits, cutAt, size) => {
+        const b = base.slice();
+        for (const [pos, v, jsonChar] of edits) b[pos % b.length] = jsonChar ? JSON_BYTES[v % JSON_BYTES.length]! : v;
+        const input = cutAt === undefined ? b : b.subarray(0, cutAt % b.length);
+        const one = outcome(() => {
+          const p = new HeapSnapshotParser();
+          for (let o = 0; o < input.length; o += size) p.push(input.subarray(o, o + size));
+          return p.finish();
+        });
+        const two = outcome(() => splitParse(input, size));
+        assert.equal(two instanceof LeakscopeError, one instanceof LeakscopeError, `one parser: ${one instanceof LeakscopeError ? one.message : 'ok'}; split: ${two instanceof LeakscopeError ? two.message : 'ok'}`);
+        if (one instanceof LeakscopeError) failed++;
+        else {
+          assert.deepEqual(two, one);
+          ok++;
+        }
+      },
+    ),
+    { numRuns: 200, seed: 20261128 },
+  );
+  assert.ok(ok >= 5 && failed >= 10, `both outcomes are exercised (${ok} parsed, ${failed} refused)`);
+});
 
 test('mutated and truncated snapshots: a result or a one-line LeakscopeError, in every mode', () => {
   let typed = 0;

@@ -80,8 +80,10 @@ test('snapshots written by each Node version parse exactly as JSON.parse reads t
       const script = `globalThis.keep = new Map([[1, { name: 'caf\\u00e9 "q" \\n ✓' }]]); require('v8').writeHeapSnapshot(${JSON.stringify(file)});`;
       runNode(bin.path, ['-e', script]);
       const text = readFileSync(file, 'utf8');
-      const s = await loadHeapSnapshot(file);
+      const s = await loadHeapSnapshot(file, { splitMinBytes: Infinity });
       assertSameAsJson(s, text);
+      // the two-thread parse (edges in a worker) gives the very same snapshot
+      assert.deepEqual(await loadHeapSnapshot(file, { splitMinBytes: 0 }), s);
       assert.ok(s.strings.includes('caf\u00e9 "q" \n ✓'), 'escaped non-ASCII string decoded');
       const j = JSON.parse(text) as Json;
       if (!j.snapshot.meta.node_fields.includes('trace_node_id')) assert.equal(s.meta.nodeFields.length, 6);
@@ -196,7 +198,10 @@ test('gzip input and progress through the file source', async () => {
   const s = await loadHeapSnapshot(file, { onProgress: (p) => seen.push(p.bytes) });
   assert.equal(s.nodeCount, 2);
   assert.ok(seen.length >= 1);
+  // gzip'd bytes are not at their file offsets: parsed on one thread even when a split is asked for
+  assert.deepEqual(await loadHeapSnapshot(file, { splitMinBytes: 0 }), s);
   await assert.rejects(loadHeapSnapshot(path.join(dir, 'missing.heapsnapshot')), /no such file/);
+  await assert.rejects(loadHeapSnapshot(path.join(dir, 'missing.heapsnapshot'), { splitMinBytes: 0 }), /no such file/);
 });
 
 test('ids-only mode reads the nodes and stops', () => {
@@ -249,6 +254,31 @@ test('id horizons read in a worker thread equal those read here', async () => {
   writeFileSync(bad, '{"snapshot":{"meta":{}}, "nodes":[1]}');
   // a malformed file fails inside the worker; the error crosses back with its code
   await assert.rejects(loadIdHorizons([bad], { workerMinBytes: 0 }), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_SNAPSHOT');
+});
+
+test('the two-thread parse reports bad edges and truncation as one-line errors naming the file', async () => {
+  const text = buildSnapshot([
+    { type: 'synthetic', name: '', id: 1, self: 0, edges: [{ type: 'element', name: 1, to: 1 }] },
+    { type: 'object', name: 'A', id: 3, self: 8, edges: [{ type: 'property', name: 'b', to: 2 }] },
+    { type: 'object', name: 'B', id: 5, self: 16 },
+  ]);
+  const edgesAt = text.indexOf('"edges"');
+  const cases: [string, string, RegExp][] = [
+    ['truncated', text.slice(0, edgesAt + 14), /truncated heap snapshot/],
+    ['letter', text.slice(0, edgesAt + 12) + 'x' + text.slice(edgesAt + 13), /unexpected character 'x' in "edges"/],
+    ['not a node', text.replace(/"edges":\[(\d+),(\d+),(\d+)/, '"edges":[$1,$2,4'), /points to 4, not a node/],
+  ];
+  for (const [name, body, want] of cases) {
+    const file = path.join(dir, `split-${name}.heapsnapshot`);
+    writeFileSync(file, body);
+    await assert.rejects(loadHeapSnapshot(file, { splitMinBytes: 0 }), (e: unknown) => {
+      assert.ok(e instanceof LeakscopeError, String(e));
+      assert.match(e.message, want);
+      assert.ok(e.message.startsWith(file), e.message);
+      assert.ok(!e.message.includes('\n'));
+      return true;
+    }, name);
+  }
 });
 
 test('skipEdges mode keeps nodes and strings, drops edges', () => {

@@ -51,6 +51,41 @@ export interface RawHeapSnapshot {
   strings: string[];
 }
 
+/** The parsed header object (`{"snapshot": {"meta": …, "node_count": …, "edge_count": …}}`). */
+export type SnapshotHeader = { snapshot?: { meta?: Record<string, unknown>; node_count?: unknown; edge_count?: unknown } };
+
+/** The `edges` section as columns, parsed apart from the rest (see `edgesApart` / `edgesOnly`). */
+export interface EdgeColumns {
+  edgeType: Uint8Array;
+  edgeNameOrIndex: Uint32Array;
+  edgeTo: Uint32Array;
+  /** the largest string index an edge of a named type holds (checked against the strings) */
+  maxName: number;
+}
+
+export interface HeapSnapshotParserOptions {
+  /** read only the `nodes` section and stop; `finish()` returns nodes, no edges, no strings */
+  idsOnly?: boolean;
+  /** read only what an id horizon needs (see `horizon()`) */
+  horizonOnly?: boolean;
+  /** pass over the `edges` section (class counts and diffs need no edges) */
+  skipEdges?: boolean;
+  /**
+   * the `edges` section is parsed elsewhere (another thread reading the same file from
+   * `edgesOffset`): pass over it, and take its columns through `attachEdges()` before `finish()`
+   */
+  edgesApart?: boolean;
+  /**
+   * read the header, pass over `nodes` (one memchr for its closing bracket), parse `edges` and
+   * stop; `edges()` gives the result (the other half of `edgesApart`)
+   */
+  edgesOnly?: boolean;
+  /** the size of the whole input, when known: a header announcing more is refused early */
+  inputBytes?: number;
+  /** called as each section's value starts, with the byte offset just after its `[` */
+  onSection?: (name: string, offset: number) => void;
+}
+
 const enum Phase {
   Header,
   Key,
@@ -158,9 +193,9 @@ export class HeapSnapshotParser {
   private nodeId: Uint32Array | Float64Array = new Uint32Array(0);
   private nodeSelfSize = new Float64Array(0);
   private firstEdge = new Uint32Array(1);
-  private edgeType = new Uint8Array(0);
-  private edgeName = new Uint32Array(0);
-  private edgeTo = new Uint32Array(0);
+  private edgeType: Uint8Array = new Uint8Array(0);
+  private edgeName: Uint32Array = new Uint32Array(0);
+  private edgeTo: Uint32Array = new Uint32Array(0);
   /** (ordinal, script, line, column) quadruples so far, in a buffer grown by doubling */
   private locs = new Uint32Array(1024);
   private locLen = 0;
@@ -224,12 +259,25 @@ export class HeapSnapshotParser {
    *   exist (the leak finder needs no more of every snapshot but the last). `finish()` then returns
    *   nodes with no edges and no strings.
    */
-  constructor(opts: { idsOnly?: boolean; horizonOnly?: boolean; skipEdges?: boolean; inputBytes?: number } = {}) {
+  constructor(opts: HeapSnapshotParserOptions = {}) {
     this.horizonOnly = opts.horizonOnly === true;
     this.stopAfterNodes = opts.idsOnly === true || this.horizonOnly;
     this.skipEdges = opts.skipEdges === true;
+    this.edgesApart = opts.edgesApart === true;
+    this.edgesOnly = opts.edgesOnly === true;
     this.inputBytes = opts.inputBytes;
+    this.onSection = opts.onSection;
   }
+  private readonly edgesApart: boolean;
+  private readonly edgesOnly: boolean;
+  private readonly onSection: ((name: string, offset: number) => void) | undefined;
+  /** the parsed header (for a parser of the same snapshot's `edges` elsewhere) */
+  private head: SnapshotHeader | null = null;
+  /** offset in the input of the chunk being pushed */
+  private chunkBase = 0;
+  /** edgesApart: where the `edges` section's content starts, once seen */
+  private edgesAt = -1;
+  private edgesAttached = false;
   private readonly inputBytes: number | undefined;
   /**
    * read only what an id horizon needs (core/heap/ids.ts): the largest odd id and every even id of
@@ -238,6 +286,37 @@ export class HeapSnapshotParser {
   private readonly horizonOnly: boolean;
   private hMaxOdd = 0;
   private hEvens: number[] = [];
+
+  /** the parsed header, once read (for a parser of this snapshot's `edges` elsewhere) */
+  get parsedHeader(): SnapshotHeader | null {
+    return this.head;
+  }
+
+  /** edgesApart: the byte offset of the `edges` section's content, or -1 before it is reached */
+  get edgesOffset(): number {
+    return this.edgesAt;
+  }
+
+  /** edgesApart: the `edges` columns, parsed elsewhere (by an `edgesOnly` parser) */
+  attachEdges(cols: EdgeColumns): void {
+    if (!this.edgesApart) throw new Error('attachEdges(): the parser was not made with edgesApart');
+    const m = this.edgeCount;
+    if (cols.edgeType.length !== m || cols.edgeNameOrIndex.length !== m || cols.edgeTo.length !== m) {
+      throw new Error(`attachEdges(): expected ${m} edges`);
+    }
+    this.edgeType = cols.edgeType;
+    this.edgeName = cols.edgeNameOrIndex;
+    this.edgeTo = cols.edgeTo;
+    this.maxEdgeName = cols.maxName;
+    this.edgesAttached = true;
+  }
+
+  /** edgesOnly: the section's columns, once its closing `]` has been read */
+  edges(): EdgeColumns {
+    if (!this.edgesOnly) throw new Error('edges(): the parser was not made with edgesOnly');
+    if (!this.stopped) throw new LeakscopeError('E_TRUNCATED', `truncated heap snapshot (input ends inside "edges" after ${this.bytes} bytes of it)`);
+    return { edgeType: this.edgeType, edgeNameOrIndex: this.edgeName, edgeTo: this.edgeTo, maxName: this.maxEdgeName };
+  }
 
   /** true once the parser needs no more input (ids-only mode after `nodes`) */
   get done(): boolean {
@@ -249,6 +328,7 @@ export class HeapSnapshotParser {
     // A plain Uint8Array view: subarray() of a Node Buffer builds a Buffer through its species
     // constructor, which costs more than the short strings it is taken for.
     const buf = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.chunkBase = this.bytes;
     this.bytes += buf.length;
     let i = 0;
     if (this.phase === Phase.Header) {
@@ -334,7 +414,7 @@ export class HeapSnapshotParser {
       return -1;
     }
     const headText = ascii.decode(all.subarray(0, m.index)).replace(/[\s,]+$/, '') + '}';
-    let head: { snapshot?: { meta?: Record<string, unknown>; node_count?: unknown; edge_count?: unknown } };
+    let head: SnapshotHeader;
     try {
       head = JSON.parse(headText) as typeof head;
     } catch {
@@ -348,7 +428,8 @@ export class HeapSnapshotParser {
     return end - prevBytes; // offset in this chunk (header is ASCII: chars = bytes)
   }
 
-  private setHeader(head: { snapshot?: { meta?: Record<string, unknown>; node_count?: unknown; edge_count?: unknown } }): void {
+  private setHeader(head: SnapshotHeader): void {
+    this.head = head;
     const s = head.snapshot;
     const meta = s?.meta;
     if (!s || !meta || typeof meta !== 'object') throw bad('not a heap snapshot (no snapshot.meta)');
@@ -405,12 +486,14 @@ export class HeapSnapshotParser {
     // finish() ("nodes section shorter than node_count") after at most these arrays were allocated.
     if (this.horizonOnly) return;
     try {
-      this.nodeType = new Uint8Array(nc);
-      this.nodeName = new Uint32Array(nc);
-      this.nodeId = new Uint32Array(nc);
-      this.nodeSelfSize = new Float64Array(nc);
-      this.firstEdge = new Uint32Array(nc + 1);
-      if (!this.stopAfterNodes && !this.skipEdges) {
+      if (!this.edgesOnly) {
+        this.nodeType = new Uint8Array(nc);
+        this.nodeName = new Uint32Array(nc);
+        this.nodeId = new Uint32Array(nc);
+        this.nodeSelfSize = new Float64Array(nc);
+        this.firstEdge = new Uint32Array(nc + 1);
+      }
+      if (!this.stopAfterNodes && !this.skipEdges && !this.edgesApart) {
         this.edgeType = new Uint8Array(ec);
         this.edgeName = new Uint32Array(ec);
         this.edgeTo = new Uint32Array(ec);
@@ -451,6 +534,19 @@ export class HeapSnapshotParser {
     return i;
   }
 
+  private beginNumbers(target: Target): void {
+    this.phase = Phase.Numbers;
+    this.target = target;
+    this.fpos = 0;
+    this.row = 0;
+    this.count = 0;
+    this.inNum = false;
+    this.numVal = 0;
+    // (the horizon scanner is all careful path: nothing to seed)
+    this.seedLeft = this.horizonOnly ? 0 : SEED_BYTES;
+    this.fieldsPerRow = target === Target.Nodes ? this.nodeFieldCount : target === Target.Edges ? this.edgeFieldCount : Math.max(1, this.locationFieldCount);
+  }
+
   private startValue(buf: Uint8Array, i: number): number {
     const n = buf.length;
     for (; i < n; i++) {
@@ -463,24 +559,20 @@ export class HeapSnapshotParser {
         this.count = 0;
         this.inNum = false;
         this.numVal = 0;
+        this.onSection?.(k, this.chunkBase + i + 1);
         if (k === 'strings') {
           this.phase = Phase.Strings;
           this.inStr = false;
-        } else if (k === 'edges' && this.skipEdges) {
+        } else if ((k === 'edges' && (this.skipEdges || this.edgesApart)) || (k === 'nodes' && this.edgesOnly)) {
+          if (k === 'edges' && this.edgesApart) this.edgesAt = this.chunkBase + i + 1;
           // only digits, commas and whitespace until the closing bracket
           this.phase = Phase.Skip;
           this.depth = 1;
           this.skipInStr = false;
           this.skipEsc = false;
         } else {
-          this.phase = Phase.Numbers;
-          this.target = k === 'nodes' ? Target.Nodes : k === 'edges' ? Target.Edges : Target.Locations;
-          this.fpos = 0;
-          this.row = 0;
-          // (the horizon scanner is all careful path: nothing to seed)
-          this.seedLeft = this.horizonOnly ? 0 : SEED_BYTES;
-          this.fieldsPerRow = k === 'nodes' ? this.nodeFieldCount : k === 'edges' ? this.edgeFieldCount : Math.max(1, this.locationFieldCount);
           if (k === 'edges' && !this.seen.has('nodes')) throw bad('malformed heap snapshot: "edges" before "nodes"');
+          this.beginNumbers(k === 'nodes' ? Target.Nodes : k === 'edges' ? Target.Edges : Target.Locations);
         }
         return i + 1;
       }
@@ -789,6 +881,11 @@ export class HeapSnapshotParser {
         this.endNumbers();
         this.numVal = 0;
         this.inNum = false;
+        if (this.edgesOnly) {
+          this.phase = Phase.Done;
+          this.stopped = true;
+          return n;
+        }
         this.phase = Phase.Key;
         return i + 1;
       }
@@ -1046,8 +1143,8 @@ export class HeapSnapshotParser {
 
   private scanSkip(buf: Uint8Array, i: number): number {
     const n = buf.length;
-    if (this.key === 'edges' && this.depth === 1) {
-      // skipped edges hold only numbers: the next ']' closes them
+    if ((this.key === 'edges' || this.key === 'nodes') && this.depth === 1) {
+      // skipped edges or nodes hold only numbers: the next ']' closes them
       const j = buf.indexOf(93, i);
       if (j < 0) return n;
       this.depth = 0;
@@ -1115,6 +1212,7 @@ export class HeapSnapshotParser {
       throw new LeakscopeError('E_TRUNCATED', `truncated heap snapshot (input ends inside "${this.key}" after ${this.bytes} bytes)`);
     }
     for (const k of ['nodes', 'edges', 'strings']) if (!this.seen.has(k)) throw bad(`malformed heap snapshot: no "${k}" section`);
+    if (this.edgesApart && !this.edgesAttached) throw new Error('finish(): the edges parsed apart were not attached');
     const strings = this.strings;
     const ns = strings.length;
     const nodeName = this.nodeName;

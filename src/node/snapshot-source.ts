@@ -9,7 +9,7 @@ import { open } from 'node:fs/promises';
 // large series): a plain file read should not pay for loading them.
 import type { IdHorizon } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
-import { HeapSnapshotParser, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
+import { HeapSnapshotParser, type EdgeColumns, type HeapSnapshotParserOptions, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
 import { isUrl } from './url.js';
 
 export interface SnapshotProgress {
@@ -29,6 +29,15 @@ export interface SnapshotSourceOptions {
   skipEdges?: boolean;
   /** loadIdHorizons: files smaller than this in total are read on the calling thread (default 64 MB) */
   workerMinBytes?: number;
+  /**
+   * loadHeapSnapshot: a plain file at least this large has its `edges` section parsed by a worker
+   * thread while this one parses the rest (default 8 MB; Infinity: never)
+   */
+  splitMinBytes?: number;
+  /** called once the `nodes` section has been read (when the `edges` section starts) */
+  onNodesRead?: () => void;
+  /** loadIdHorizons: on the calling thread, start reading once this settles */
+  after?: Promise<unknown>;
   token?: string;
   timeoutMs?: number;
 }
@@ -36,6 +45,7 @@ export interface SnapshotSourceOptions {
 
 const CHUNK = 4 << 20;
 const SMALL_FOR_WORKER = 64 << 20;
+const SPLIT_MIN_BYTES = 8 << 20;
 const PROGRESS_STEP = 64 << 20;
 
 async function openStream(source: string, opts: SnapshotSourceOptions): Promise<{ stream: AsyncIterable<Uint8Array>; total?: number }> {
@@ -98,22 +108,118 @@ async function* fileChunks(source: string): AsyncGenerator<Uint8Array> {
   }
 }
 
-/** Reads and parses one snapshot. Errors name the source. */
-export function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
-  return readSnapshot(source, opts, false, (p) => p.finish());
+/**
+ * Reads and parses one snapshot. Errors name the source.
+ *
+ * A plain file of `splitMinBytes` or more is parsed by two threads: a worker started at once
+ * (its start overlaps this thread's reading of the header and `nodes`) is handed the `edges`
+ * section's byte offset when this thread's parser reaches it, reads the file from there and
+ * parses the edges — usually well over half of the file — while this thread passes over them (one
+ * memchr for the closing bracket) and parses `locations` and `strings`. The edge columns come
+ * back as transferred buffers, not copies.
+ */
+export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
+  if (!opts.idsOnly && !opts.skipEdges && source !== '-' && !isUrl(source) && fileSize(source) >= (opts.splitMinBytes ?? SPLIT_MIN_BYTES)) {
+    const edges = await EdgesWorker.start(source);
+    try {
+      return await readSnapshot(
+        source,
+        opts,
+        { edgesApart: true },
+        async (p) => {
+          if (p.edgesOffset >= 0) p.attachEdges(await edges.result());
+          return p.finish();
+        },
+      );
+    } finally {
+      edges.dispose();
+    }
+  }
+  return readSnapshot(source, opts, {}, (p) => p.finish());
 }
+
+function fileSize(source: string): number {
+  try {
+    const st = statSync(source);
+    return st.isFile() ? st.size : 0;
+  } catch {
+    return 0; // the reader reports the error
+  }
+}
+
+/** The main thread's side of src/node/edges-worker.ts. */
+class EdgesWorker {
+  private settled = false;
+  private readonly done: Promise<EdgeColumns>;
+
+  private constructor(private readonly worker: import('node:worker_threads').Worker) {
+    this.done = new Promise<EdgeColumns>((resolve, reject) => {
+      worker.once('message', (m: EdgesReply) => {
+        this.settled = true;
+        if (m.ok) resolve(m.cols);
+        else reject(new LeakscopeError(m.code as LeakscopeError['code'], m.message));
+      });
+      worker.once('error', (e) => {
+        if (!this.settled) reject(new LeakscopeError('E_IO', `edges reader failed: ${e.message}`));
+        this.settled = true;
+      });
+      worker.once('exit', (code) => {
+        if (!this.settled) reject(new LeakscopeError('E_IO', `edges reader exited with code ${code}`));
+        this.settled = true;
+      });
+    });
+    this.done.catch(() => undefined); // awaited through result(), if the edges are reached at all
+  }
+
+  static async start(source: string): Promise<EdgesWorker> {
+    const { Worker } = await import('node:worker_threads');
+    const task: EdgesTask = { leakscopeSnapshotEdges: source };
+    return new EdgesWorker(new Worker(new URL('./edges-worker.js', import.meta.url), { workerData: task }));
+  }
+
+  result(): Promise<EdgeColumns> {
+    return this.done;
+  }
+
+  dispose(): void {
+    if (!this.settled) void this.worker.terminate();
+  }
+}
+
+export interface EdgesTask {
+  leakscopeSnapshotEdges: string;
+}
+
+export type EdgesReply = { ok: true; cols: EdgeColumns } | { ok: false; code: string; message: string };
 
 /**
  * The id horizon of one snapshot (core/heap/ids.ts): only its `nodes` section is read, and only
  * the ids in it are decoded. Errors name the source.
  */
 export function loadIdHorizon(source: string, opts: SnapshotSourceOptions = {}): Promise<IdHorizon> {
-  return readSnapshot(source, opts, true, (p) => p.horizon());
+  return readSnapshot(source, opts, { horizonOnly: true }, (p) => p.horizon());
 }
 
-async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, horizonOnly: boolean, result: (p: HeapSnapshotParser) => T): Promise<T> {
+interface ReadMode {
+  horizonOnly?: boolean;
+  edgesApart?: boolean;
+  onSection?: (name: string, offset: number, parser: HeapSnapshotParser) => void;
+}
+
+async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode: ReadMode, result: (p: HeapSnapshotParser) => T | Promise<T>): Promise<T> {
   const { stream, total } = await openStream(source, opts);
-  let parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, horizonOnly, skipEdges: opts.skipEdges });
+  const parserOptions = (inputBytes: number | undefined, edgesApart: boolean): HeapSnapshotParserOptions => ({
+    idsOnly: opts.idsOnly,
+    horizonOnly: mode.horizonOnly,
+    skipEdges: opts.skipEdges,
+    edgesApart,
+    inputBytes,
+    onSection: (name, offset) => {
+      mode.onSection?.(name, offset, parser);
+      if (name === 'edges') opts.onNodesRead?.();
+    },
+  });
+  let parser = new HeapSnapshotParser(parserOptions(undefined, false));
   let bytes = 0;
   let nextReport = PROGRESS_STEP;
   let gunzip: import('node:zlib').Gunzip | null = null;
@@ -138,7 +244,8 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, hori
       const c = head.value;
       if (first && c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) gunzip = (await import('node:zlib')).createGunzip();
       // plain input of known size bounds what the header may announce
-      else if (total !== undefined) parser = new HeapSnapshotParser({ idsOnly: opts.idsOnly, horizonOnly, skipEdges: opts.skipEdges, inputBytes: total });
+      // edges apart only for plain bytes at their file offsets, not for gzip
+      else if (total !== undefined || mode.edgesApart) parser = new HeapSnapshotParser(parserOptions(total, mode.edgesApart === true));
       first = false;
       const rest: AsyncIterable<Uint8Array> = {
         [Symbol.asyncIterator]: () => {
@@ -179,7 +286,7 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, hori
       }
     }
     opts.onProgress?.({ source, bytes, total });
-    return result(parser);
+    return await result(parser);
   } catch (e) {
     if (e instanceof LeakscopeError) throw new LeakscopeError(e.code, `${source}: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
@@ -221,6 +328,7 @@ export function loadIdHorizons(sources: string[], opts: SnapshotSourceOptions = 
   if (!sources.some(isUrl) && total < (opts.workerMinBytes ?? SMALL_FOR_WORKER)) small = true;
   if (small || sources.length === 0) {
     return (async () => {
+      await opts.after;
       const out: IdHorizon[] = [];
       for (const source of sources) out.push(await loadIdHorizon(source, opts));
       return out;

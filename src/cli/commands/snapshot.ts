@@ -81,8 +81,8 @@ function progressReporter(io: CliIO, v: Values): ((p: SnapshotProgress) => void)
   };
 }
 
-async function load(src: string, io: CliIO, v: Values, skipEdges = false): Promise<RawHeapSnapshot> {
-  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN, skipEdges });
+async function load(src: string, io: CliIO, v: Values, skipEdges = false, onNodesRead?: () => void): Promise<RawHeapSnapshot> {
+  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN, skipEdges, onNodesRead });
 }
 
 function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapAnalysis {
@@ -121,17 +121,25 @@ export const snapshotCommand: CommandSpec = {
       case 'leaks': {
         if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
         const minCount = intOption(v['min-count'], 'min-count', 1) ?? 2;
-        // The earlier snapshots are only needed for their id horizons. Past 64 MB in total one worker reads
-        // them (one after the other) while this thread parses and analyses the last one; smaller
-        // ones are read here, interleaved with it — on a 20 MB series the worker's start and cold
-        // JIT cost more CPU than it saves, and the machine's other core is often busy.
+        // The earlier snapshots are only needed for their id horizons. Past 64 MB in total one worker
+        // reads them (one after the other) while this thread parses and analyses the last one.
+        // Smaller ones are read on this thread once the last one's `nodes` are in: from then on
+        // a worker parses its `edges` (loadHeapSnapshot) and this thread would otherwise wait.
+        const lastSrc = positionals[positionals.length - 1]!;
+        let nodesRead!: () => void;
+        const lastNodesRead = new Promise<void>((resolve) => (nodesRead = resolve));
+        const lastP = load(lastSrc, io, v, false, nodesRead);
+        const lastSettled = lastP.then(
+          () => undefined,
+          () => undefined,
+        );
         const earlierP: Promise<IdHorizon[]> = loadIdHorizons(positionals.slice(0, -1), {
           onProgress: progressReporter(io, v),
           token: v.token ?? process.env.LEAKSCOPE_TOKEN,
+          after: Promise.race([lastNodesRead, lastSettled]),
         });
         earlierP.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-        const lastSrc = positionals[positionals.length - 1]!;
-        const last = analyze(await load(lastSrc, io, v), lastSrc, io, v);
+        const last = analyze(await lastP, lastSrc, io, v);
         const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
         const earlier = await earlierP;
         checkSeriesOrder([...earlier.map((h) => h.maxJsId), maxJsId(last.graph.raw)], positionals);
