@@ -119,22 +119,11 @@ export interface DomGraph {
   nodeCount: number;
   firstEdge: Uint32Array;
   edgeTo: Uint32Array;
-  firstRetainer: Uint32Array;
-  retainerNode: Uint32Array;
-  retainerEdge: Uint32Array;
   selfSize: ArrayLike<number>;
 }
 
 export function graphForDominators(g: HeapGraph): DomGraph {
-  return {
-    nodeCount: g.nodeCount,
-    firstEdge: g.raw.firstEdge,
-    edgeTo: g.raw.edgeTo,
-    firstRetainer: g.firstRetainer,
-    retainerNode: g.retainerNode,
-    retainerEdge: g.retainerEdge,
-    selfSize: g.raw.nodeSelfSize,
-  };
+  return { nodeCount: g.nodeCount, firstEdge: g.raw.firstEdge, edgeTo: g.raw.edgeTo, selfSize: g.raw.nodeSelfSize };
 }
 
 /**
@@ -150,9 +139,6 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
   const n = d.nodeCount;
   const fe = d.firstEdge;
   const to = d.edgeTo;
-  const fr = d.firstRetainer;
-  const rn = d.retainerNode;
-  const re = d.retainerEdge;
 
   const dfn = new Uint32Array(n); // ordinal -> dfs number + 1 (0 = unvisited)
   const vertex = new Uint32Array(n); // dfs number -> ordinal
@@ -193,17 +179,12 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
   const reached = count;
   if (count < n) {
     // pass 1: unvisited nodes without any retaining retainer
+    const retained = new Uint8Array(n);
     for (let v = 0; v < n; v++) {
-      if (dfn[v] !== 0) continue;
-      let retained = false;
-      for (let k = fr[v]!; k < fr[v + 1]!; k++) {
-        const e = re[k]!;
-        if ((bits[e >>> 3]! & (1 << (e & 7))) !== 0) {
-          retained = true;
-          break;
-        }
-      }
-      if (retained) continue;
+      for (let e = fe[v]!; e < fe[v + 1]!; e++) if ((bits[e >>> 3]! & (1 << (e & 7))) !== 0) retained[to[e]!] = 1;
+    }
+    for (let v = 0; v < n; v++) {
+      if (dfn[v] !== 0 || retained[v]) continue;
       virtualRoot[count] = 1;
       dfsFrom(v, 0);
     }
@@ -221,6 +202,24 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
   // tree built so far whose DFS number is at most semi(w). That replaces LT's buckets, and the
   // second eval per node they need.
   stackNode = stackEdge = new Uint32Array(0);
+
+  // Retaining predecessors in DFS-number space, as CSR: predecessors of DFS number w are
+  // pred[predStart[w] .. predStart[w+1]-1]. The main loop then reads them in a row instead of
+  // looking up a retainer's edge, its bit and its DFS number one at a time.
+  const predStart = new Uint32Array(n + 1);
+  for (let v = 0; v < n; v++) {
+    for (let e = fe[v]!; e < fe[v + 1]!; e++) if ((bits[e >>> 3]! & (1 << (e & 7))) !== 0) predStart[dfn[to[e]!]!]!++;
+  }
+  for (let w = 0; w < n; w++) predStart[w + 1]! += predStart[w]!;
+  const pred = new Uint32Array(predStart[n]!);
+  {
+    const fill = predStart.slice(0, n);
+    for (let v = 0; v < n; v++) {
+      const dv = dfn[v]! - 1;
+      for (let e = fe[v]!; e < fe[v + 1]!; e++) if ((bits[e >>> 3]! & (1 << (e & 7))) !== 0) pred[fill[dfn[to[e]!]! - 1]!++] = dv;
+    }
+  }
+
   const semi = new Uint32Array(n);
   const label = new Uint32Array(n);
   const ancestor = new Uint32Array(n).fill(NONE);
@@ -250,14 +249,10 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
   };
 
   for (let w = n - 1; w >= 1; w--) {
-    const ow = vertex[w]!;
-    let sw = semi[w]!;
-    if (virtualRoot[w]) sw = 0;
-    for (let k = fr[ow]!; k < fr[ow + 1]!; k++) {
-      const e = re[k]!;
-      if ((bits[e >>> 3]! & (1 << (e & 7))) === 0) continue;
-      const v = dfn[rn[k]!]! - 1;
-      const u = evalNode(v);
+    let sw = virtualRoot[w] ? 0 : semi[w]!;
+    const end = predStart[w + 1]!;
+    for (let k = predStart[w]!; k < end; k++) {
+      const u = evalNode(pred[k]!);
       if (semi[u]! < sw) sw = semi[u]!;
     }
     semi[w] = sw;

@@ -42,9 +42,7 @@ export class HeapGraph {
   readonly edgeCount: number;
   readonly t: TypeCodes;
   readonly strings: string[];
-  readonly firstRetainer: Uint32Array;
-  readonly retainerNode: Uint32Array;
-  readonly retainerEdge: Uint32Array;
+  private retainers: { first: Uint32Array; node: Uint32Array; edge: Uint32Array } | null = null;
   /** per node: index into classNames */
   readonly classOf: Uint32Array;
   readonly classNames: string[];
@@ -85,7 +83,27 @@ export class HeapGraph {
     this.namedEdge = new Uint8Array(et.length);
     for (let k = 0; k < et.length; k++) this.namedEdge[k] = et[k] === 'element' || et[k] === 'hidden' ? 0 : 1;
 
-    // Retainers: counting sort of edges by target (CSR).
+    const classes = classifyNodes(raw);
+    this.classOf = classes.classOf;
+    this.classNames = classes.classNames;
+  }
+
+  /**
+   * Retainers, built on first use (the dominators and the leak finder need none: they work on the
+   * forward edges): a counting sort of the edges by target, as CSR.
+   */
+  get firstRetainer(): Uint32Array {
+    return (this.retainers ??= this.buildRetainers()).first;
+  }
+  get retainerNode(): Uint32Array {
+    return (this.retainers ??= this.buildRetainers()).node;
+  }
+  get retainerEdge(): Uint32Array {
+    return (this.retainers ??= this.buildRetainers()).edge;
+  }
+
+  private buildRetainers(): { first: Uint32Array; node: Uint32Array; edge: Uint32Array } {
+    const raw = this.raw;
     const n = this.nodeCount;
     const m = this.edgeCount;
     const fr = new Uint32Array(n + 1);
@@ -104,13 +122,7 @@ export class HeapGraph {
         re[slot] = e;
       }
     }
-    this.firstRetainer = fr;
-    this.retainerNode = rn;
-    this.retainerEdge = re;
-
-    const classes = classifyNodes(raw);
-    this.classOf = classes.classOf;
-    this.classNames = classes.classNames;
+    return { first: fr, node: rn, edge: re };
   }
 
   id(n: number): number {

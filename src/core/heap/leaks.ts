@@ -112,15 +112,17 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
   g.classNames.forEach((c, i) => {
     if (c === 'Module' || c === 'BuiltinModule' || c === 'ModuleWrap') moduleClass[i] = 1;
   });
-  /** a module record, or the exports object a module record holds */
-  const isModuleObject = (v: number): boolean => {
-    if (moduleClass[g.classOf[v]!]) return true;
-    for (let r = g.firstRetainer[v]!; r < g.firstRetainer[v + 1]!; r++) {
-      const e = g.retainerEdge[r]!;
-      if (raw.edgeNameOrIndex[e] === exportsName && g.isNamedEdge(e) && moduleClass[g.classOf[g.retainerNode[r]!]!]) return true;
+  // the exports objects module records hold: marked from the (few) module records' edges
+  const moduleExports = new Set<number>();
+  if (exportsName >= 0) {
+    const fe = raw.firstEdge;
+    for (let u = 0; u < n; u++) {
+      if (!moduleClass[g.classOf[u]!]) continue;
+      for (let e = fe[u]!; e < fe[u + 1]!; e++) if (raw.edgeNameOrIndex[e] === exportsName && g.isNamedEdge(e)) moduleExports.add(raw.edgeTo[e]!);
     }
-    return false;
-  };
+  }
+  /** a module record, or the exports object a module record holds */
+  const isModuleObject = (v: number): boolean => moduleClass[g.classOf[v]!] === 1 || moduleExports.has(v);
   /**
    * The holder's path: the immediate dominator's, unless that is the root — objects with several
    * unrelated retainers would then all share one key — in which case the object's own path.
