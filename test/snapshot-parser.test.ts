@@ -11,7 +11,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HeapSnapshotParser, parseHeapSnapshot, type RawHeapSnapshot } from '../src/formats/heapsnapshot.js';
 import { LeakscopeError } from '../src/core/errors.js';
-import { loadHeapSnapshot, loadIdHorizons } from '../src/node/snapshot-source.js';
+import { SnapshotReader, loadHeapSnapshot, loadIdHorizons } from '../src/node/snapshot-source.js';
 import { idHorizon } from '../src/core/heap/ids.js';
 import { analyzeSnapshot } from '../src/core/heap/analysis.js';
 import { buildSnapshot } from './helpers/snapshot-build.js';
@@ -254,6 +254,28 @@ test('id horizons read in a worker thread equal those read here', async () => {
   writeFileSync(bad, '{"snapshot":{"meta":{}}, "nodes":[1]}');
   // a malformed file fails inside the worker; the error crosses back with its code
   await assert.rejects(loadIdHorizons([bad], { workerMinBytes: 0 }), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_SNAPSHOT');
+});
+
+test('one reader thread serves a command: the last snapshot\'s edges, then the horizons, in order', async () => {
+  const a = path.join(dir, 'reader-a.heapsnapshot');
+  const b = path.join(dir, 'reader-b.heapsnapshot');
+  runNode(process.execPath, ['-e', `globalThis.k = [1]; require('v8').writeHeapSnapshot(${JSON.stringify(a)}); globalThis.k2 = new Array(5000).fill(0).map((_, i) => ({ i })); require('v8').writeHeapSnapshot(${JSON.stringify(b)})`]);
+  const reader = await SnapshotReader.start();
+  try {
+    const lastP = loadHeapSnapshot(b, { reader, splitMinBytes: 0 });
+    const earlierP = loadIdHorizons([a, b], { reader, workerMinBytes: 0 });
+    const [last, earlier] = await Promise.all([lastP, earlierP]);
+    assert.deepEqual(last, await loadHeapSnapshot(b, { splitMinBytes: Infinity }));
+    const here = [idHorizon(await loadHeapSnapshot(a)), idHorizon(last)];
+    assert.deepEqual(earlier.map((h) => [h.maxJsId, [...h.nativeIds]]), here.map((h) => [h.maxJsId, [...h.nativeIds]]));
+    assert.ok(earlier[1]!.maxJsId > earlier[0]!.maxJsId, 'the later snapshot has newer objects');
+    // a failed task fails alone: the reader goes on with the next
+    await assert.rejects(reader.edges(path.join(dir, 'nope.heapsnapshot')), /no such file|ENOENT/);
+    assert.equal((await reader.horizon(a)).maxJsId, earlier[0]!.maxJsId);
+  } finally {
+    reader.close();
+  }
+  await assert.rejects(reader.horizon(a), /snapshot reader closed/);
 });
 
 test('the two-thread parse reports bad edges and truncation as one-line errors naming the file', async () => {

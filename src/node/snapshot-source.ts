@@ -3,7 +3,7 @@
  * /debug/pprof/heapsnapshot) into the streaming parser. The input is never held as one string or
  * one buffer: chunks of ~4 MB go straight to the parser. gzip is detected by its magic number.
  */
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 // node:zlib, node:stream and node:worker_threads are imported where needed (gzip input, URLs,
 // large series): a plain file read should not pay for loading them.
@@ -38,6 +38,8 @@ export interface SnapshotSourceOptions {
   onNodesRead?: () => void;
   /** loadIdHorizons: on the calling thread, start reading once this settles */
   after?: Promise<unknown>;
+  /** a worker to read with (loadHeapSnapshot: the edges of a big file; loadIdHorizons: all) */
+  reader?: SnapshotReader;
   token?: string;
   timeoutMs?: number;
 }
@@ -111,86 +113,146 @@ async function* fileChunks(source: string): AsyncGenerator<Uint8Array> {
 /**
  * Reads and parses one snapshot. Errors name the source.
  *
- * A plain file of `splitMinBytes` or more is parsed by two threads: a worker started at once
- * (its start overlaps this thread's reading of the header and `nodes`) is handed the `edges`
- * section's byte offset when this thread's parser reaches it, reads the file from there and
- * parses the edges — usually well over half of the file — while this thread passes over them (one
- * memchr for the closing bracket) and parses `locations` and `strings`. The edge columns come
- * back as transferred buffers, not copies.
+ * A plain file of `splitMinBytes` or more is parsed by two threads: a SnapshotReader (the one
+ * given, or one started here) reads the file, passes over `nodes` (one memchr for its closing
+ * bracket) and parses `edges` — usually well over half of the file — while this thread parses
+ * `nodes`, passes over `edges` and parses `locations` and `strings`. The edge columns come back
+ * as transferred buffers, not copies.
  */
 export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
-  if (!opts.idsOnly && !opts.skipEdges && source !== '-' && !isUrl(source) && fileSize(source) >= (opts.splitMinBytes ?? SPLIT_MIN_BYTES)) {
-    const edges = await EdgesWorker.start(source);
+  if (!opts.idsOnly && !opts.skipEdges && splittable(source, opts.splitMinBytes)) {
+    const own = opts.reader ? null : await SnapshotReader.start();
+    const reader = opts.reader ?? own!;
+    const edges = reader.edges(source);
+    edges.catch(() => undefined); // awaited below once this thread has reached the edges
     try {
-      return await readSnapshot(
-        source,
-        opts,
-        { edgesApart: true },
-        async (p) => {
-          if (p.edgesOffset >= 0) p.attachEdges(await edges.result());
-          return p.finish();
-        },
-      );
+      return await readSnapshot(source, opts, { edgesApart: true }, async (p) => {
+        if (p.edgesOffset >= 0) p.attachEdges(await edges);
+        return p.finish();
+      });
     } finally {
-      edges.dispose();
+      own?.close();
     }
   }
   return readSnapshot(source, opts, {}, (p) => p.finish());
 }
 
-function fileSize(source: string): number {
+/** a plain (not gzip'd) file of at least minBytes (default 8 MB) */
+function splittable(source: string, minBytes = SPLIT_MIN_BYTES): boolean {
+  if (source === '-' || isUrl(source)) return false;
+  let fd = -1;
   try {
     const st = statSync(source);
-    return st.isFile() ? st.size : 0;
+    if (!st.isFile() || st.size < minBytes || st.size < 2) return false;
+    fd = openSync(source, 'r');
+    const magic = new Uint8Array(2);
+    readSync(fd, magic, 0, 2, 0);
+    return !(magic[0] === 0x1f && magic[1] === 0x8b);
+  } catch {
+    return false; // the reader reports the error
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+/**
+ * Whether a command reading these snapshots (the last one whole, the others for their id
+ * horizons) has work for a SnapshotReader: the last one is big enough to split, or the others are
+ * big (64 MB in all) or remote.
+ */
+export function wantsReader(last: string, earlier: string[] = []): boolean {
+  if (splittable(last)) return true;
+  let total = 0;
+  for (const source of earlier) {
+    if (isUrl(source)) return true;
+    if (source !== '-') total += fileSize(source);
+  }
+  return total >= SMALL_FOR_WORKER;
+}
+
+function fileSize(source: string): number {
+  try {
+    return statSync(source).size;
   } catch {
     return 0; // the reader reports the error
   }
 }
 
-/** The main thread's side of src/node/edges-worker.ts. */
-class EdgesWorker {
-  private settled = false;
-  private readonly done: Promise<EdgeColumns>;
+/**
+ * A worker thread that reads snapshots for this one (src/node/reader-worker.ts): the `edges`
+ * section of a file, for a two-thread parse, and id horizons. It does one task at a time, in the
+ * order asked, so one reader can serve a whole command and its start (50–100 ms) is paid once.
+ * It keeps the process alive only while it has work; close() ends it.
+ */
+export class SnapshotReader {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: never) => void; reject: (e: LeakscopeError) => void; onProgress?: (p: SnapshotProgress) => void }>();
+  private dead: LeakscopeError | null = null;
 
   private constructor(private readonly worker: import('node:worker_threads').Worker) {
-    this.done = new Promise<EdgeColumns>((resolve, reject) => {
-      worker.once('message', (m: EdgesReply) => {
-        this.settled = true;
-        if (m.ok) resolve(m.cols);
-        else reject(new LeakscopeError(m.code as LeakscopeError['code'], m.message));
-      });
-      worker.once('error', (e) => {
-        if (!this.settled) reject(new LeakscopeError('E_IO', `edges reader failed: ${e.message}`));
-        this.settled = true;
-      });
-      worker.once('exit', (code) => {
-        if (!this.settled) reject(new LeakscopeError('E_IO', `edges reader exited with code ${code}`));
-        this.settled = true;
-      });
+    worker.unref();
+    worker.on('message', (m: ReaderReply) => {
+      const task = this.pending.get(m.id);
+      if (!task) return;
+      if ('progress' in m) {
+        task.onProgress?.(m.progress);
+        return;
+      }
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) worker.unref();
+      if (m.ok) task.resolve(m.value as never);
+      else task.reject(new LeakscopeError(m.code as LeakscopeError['code'], m.message));
     });
-    this.done.catch(() => undefined); // awaited through result(), if the edges are reached at all
+    worker.once('error', (e) => this.fail(new LeakscopeError('E_IO', `snapshot reader failed: ${e.message}`)));
+    worker.once('exit', (code) => this.fail(new LeakscopeError('E_IO', `snapshot reader exited with code ${code}`)));
   }
 
-  static async start(source: string): Promise<EdgesWorker> {
+  static async start(): Promise<SnapshotReader> {
     const { Worker } = await import('node:worker_threads');
-    const task: EdgesTask = { leakscopeSnapshotEdges: source };
-    return new EdgesWorker(new Worker(new URL('./edges-worker.js', import.meta.url), { workerData: task }));
+    return new SnapshotReader(new Worker(new URL('./reader-worker.js', import.meta.url)));
   }
 
-  result(): Promise<EdgeColumns> {
-    return this.done;
+  /** the `edges` section of a plain snapshot file */
+  edges(source: string): Promise<EdgeColumns> {
+    return this.ask({ kind: 'edges', source });
   }
 
-  dispose(): void {
-    if (!this.settled) void this.worker.terminate();
+  /** the id horizon of a snapshot file or URL */
+  horizon(source: string, opts: SnapshotSourceOptions = {}): Promise<IdHorizon> {
+    return this.ask({ kind: 'horizon', source, token: opts.token, timeoutMs: opts.timeoutMs }, opts.onProgress);
+  }
+
+  close(): void {
+    this.fail(new LeakscopeError('E_IO', 'snapshot reader closed'));
+    void this.worker.terminate();
+  }
+
+  private ask<T>(task: ReaderJob, onProgress?: (p: SnapshotProgress) => void): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onProgress });
+      this.worker.ref();
+      this.worker.postMessage({ ...task, id });
+    });
+  }
+
+  private fail(e: LeakscopeError): void {
+    if (this.dead) return;
+    this.dead = e;
+    for (const task of this.pending.values()) task.reject(e);
+    this.pending.clear();
   }
 }
 
-export interface EdgesTask {
-  leakscopeSnapshotEdges: string;
-}
+type ReaderJob = { kind: 'edges'; source: string } | { kind: 'horizon'; source: string; token?: string; timeoutMs?: number };
 
-export type EdgesReply = { ok: true; cols: EdgeColumns } | { ok: false; code: string; message: string };
+export type ReaderTask = ReaderJob & { id: number };
+
+export type ReaderReply =
+  | { id: number; progress: SnapshotProgress }
+  | { id: number; ok: true; value: EdgeColumns | IdHorizon }
+  | { id: number; ok: false; code: string; message: string };
 
 /**
  * The id horizon of one snapshot (core/heap/ids.ts): only its `nodes` section is read, and only
@@ -297,72 +359,30 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode
   }
 }
 
-export interface IdsTask {
-  leakscopeSnapshotIds: string[];
-  token?: string;
-  timeoutMs?: number;
-}
-
-export type IdsReply = { progress: SnapshotProgress } | { ok: true; index: number; horizon: IdHorizon } | { ok: false; code: string; message: string };
-
 /**
- * The id horizons (core/heap/ids.ts) of the earlier snapshots of a series, read one after the
- * other by a single worker thread (one worker start for the whole series) while the calling
- * thread does other work; only their `nodes` sections are parsed. When their total
- * size is below `workerMinBytes` (default 64 MB; a worker's start costs ~50 ms), or one of them is
- * stdin, they are read on the calling thread.
+ * The id horizons (core/heap/ids.ts) of the earlier snapshots of a series. Small local ones (64 MB
+ * in all, `workerMinBytes`) are read on this thread, after `after` settles: a 20 MB snapshot's
+ * horizon costs ~30 ms, less than handing it to another thread that is busy with the last
+ * snapshot's edges. Big or remote ones are read by a reader thread (stdin excepted) — the one
+ * given, after whatever it was asked before, or one started for them.
  */
-export function loadIdHorizons(sources: string[], opts: SnapshotSourceOptions = {}): Promise<IdHorizon[]> {
-  let small = false;
-  let total = 0;
-  for (const source of sources) {
-    if (source === '-') small = true;
-    if (isUrl(source) || source === '-') continue;
-    try {
-      total += statSync(source).size;
-    } catch {
-      /* loadHeapSnapshot reports the error */
-      small = true;
+export async function loadIdHorizons(sources: string[], opts: SnapshotSourceOptions = {}): Promise<IdHorizon[]> {
+  let reader: SnapshotReader | undefined;
+  let own: SnapshotReader | null = null;
+  if (sources.length > 0 && !sources.includes('-')) {
+    const total = sources.reduce((sum, s) => sum + (isUrl(s) ? Infinity : fileSize(s)), 0);
+    if (total >= (opts.workerMinBytes ?? SMALL_FOR_WORKER)) reader = opts.reader ?? (own = await SnapshotReader.start());
+  }
+  try {
+    if (reader) {
+      const r = reader;
+      return await Promise.all(sources.map((source) => r.horizon(source, opts)));
     }
+    await opts.after;
+    const out: IdHorizon[] = [];
+    for (const source of sources) out.push(await loadIdHorizon(source, opts));
+    return out;
+  } finally {
+    own?.close();
   }
-  if (!sources.some(isUrl) && total < (opts.workerMinBytes ?? SMALL_FOR_WORKER)) small = true;
-  if (small || sources.length === 0) {
-    return (async () => {
-      await opts.after;
-      const out: IdHorizon[] = [];
-      for (const source of sources) out.push(await loadIdHorizon(source, opts));
-      return out;
-    })();
-  }
-  return import('node:worker_threads').then(({ Worker }) => new Promise((resolve, reject) => {
-    const task: IdsTask = { leakscopeSnapshotIds: sources, token: opts.token, timeoutMs: opts.timeoutMs };
-    const worker = new Worker(new URL('./horizon-worker.js', import.meta.url), { workerData: task });
-    const out: IdHorizon[] = new Array<IdHorizon>(sources.length);
-    let got = 0;
-    let settled = false;
-    worker.on('message', (m: IdsReply) => {
-      if (settled) return;
-      if ('progress' in m) {
-        opts.onProgress?.(m.progress);
-        return;
-      }
-      if (m.ok) {
-        out[m.index] = m.horizon;
-        if (++got < sources.length) return;
-        settled = true;
-        resolve(out);
-      } else {
-        settled = true;
-        reject(new LeakscopeError(m.code as LeakscopeError['code'], m.message));
-      }
-    });
-    worker.once('error', (e) => {
-      if (!settled) reject(new LeakscopeError('E_IO', `${sources.join(', ')}: ${e.message}`));
-      settled = true;
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new LeakscopeError('E_IO', `${sources.join(', ')}: reader exited with code ${code}`));
-      settled = true;
-    });
-  }));
 }

@@ -1,7 +1,7 @@
 import type { CliIO, CommandSpec } from '../io.js';
 import { parseCommandArgs, intOption, floatOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
-import { loadHeapSnapshot, loadIdHorizons, type SnapshotProgress } from '../../node/snapshot-source.js';
+import { SnapshotReader, loadHeapSnapshot, loadIdHorizons, wantsReader, type SnapshotProgress } from '../../node/snapshot-source.js';
 import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js';
 import { summarize } from '../../core/heap/summary.js';
 import { diffSide, diffSnapshots } from '../../core/heap/diff.js';
@@ -81,8 +81,8 @@ function progressReporter(io: CliIO, v: Values): ((p: SnapshotProgress) => void)
   };
 }
 
-async function load(src: string, io: CliIO, v: Values, skipEdges = false, onNodesRead?: () => void): Promise<RawHeapSnapshot> {
-  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN, skipEdges, onNodesRead });
+async function load(src: string, io: CliIO, v: Values, skipEdges = false, onNodesRead?: () => void, reader?: SnapshotReader): Promise<RawHeapSnapshot> {
+  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN, skipEdges, onNodesRead, reader });
 }
 
 function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapAnalysis {
@@ -121,33 +121,40 @@ export const snapshotCommand: CommandSpec = {
       case 'leaks': {
         if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
         const minCount = intOption(v['min-count'], 'min-count', 1) ?? 2;
-        // The earlier snapshots are only needed for their id horizons. Past 64 MB in total one worker
-        // reads them (one after the other) while this thread parses and analyses the last one.
-        // Smaller ones are read on this thread once the last one's `nodes` are in: from then on
-        // a worker parses its `edges` (loadHeapSnapshot) and this thread would otherwise wait.
+        // The earlier snapshots are only needed for their id horizons. When a reader thread is
+        // worth its start (wantsReader), it parses the last snapshot's edges and then reads the
+        // horizons, while this thread parses the rest of the last snapshot and analyses it.
+        // Otherwise the horizons are read here, once the last snapshot's `nodes` are in.
         const lastSrc = positionals[positionals.length - 1]!;
-        let nodesRead!: () => void;
-        const lastNodesRead = new Promise<void>((resolve) => (nodesRead = resolve));
-        const lastP = load(lastSrc, io, v, false, nodesRead);
-        const lastSettled = lastP.then(
-          () => undefined,
-          () => undefined,
-        );
-        const earlierP: Promise<IdHorizon[]> = loadIdHorizons(positionals.slice(0, -1), {
-          onProgress: progressReporter(io, v),
-          token: v.token ?? process.env.LEAKSCOPE_TOKEN,
-          after: Promise.race([lastNodesRead, lastSettled]),
-        });
-        earlierP.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-        const last = analyze(await lastP, lastSrc, io, v);
-        const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
-        const earlier = await earlierP;
-        checkSeriesOrder([...earlier.map((h) => h.maxJsId), maxJsId(last.graph.raw)], positionals);
-        const report = findLeaks(last, earlier, { minCount, minShare });
-        report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
-        if (!v['no-source-maps']) report.groups = mapLocations(report.groups);
-        io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
-        return 0;
+        const earlierSrc = positionals.slice(0, -1);
+        const reader = wantsReader(lastSrc, earlierSrc) ? await SnapshotReader.start() : undefined;
+        try {
+          let nodesRead!: () => void;
+          const lastNodesRead = new Promise<void>((resolve) => (nodesRead = resolve));
+          const lastP = load(lastSrc, io, v, false, nodesRead, reader);
+          const lastSettled = lastP.then(
+            () => undefined,
+            () => undefined,
+          );
+          const earlierP: Promise<IdHorizon[]> = loadIdHorizons(earlierSrc, {
+            onProgress: progressReporter(io, v),
+            token: v.token ?? process.env.LEAKSCOPE_TOKEN,
+            after: Promise.race([lastNodesRead, lastSettled]),
+            reader,
+          });
+          earlierP.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+          const last = analyze(await lastP, lastSrc, io, v);
+          const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
+          const earlier = await earlierP;
+          checkSeriesOrder([...earlier.map((h) => h.maxJsId), maxJsId(last.graph.raw)], positionals);
+          const report = findLeaks(last, earlier, { minCount, minShare });
+          report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
+          if (!v['no-source-maps']) report.groups = mapLocations(report.groups);
+          io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
+          return 0;
+        } finally {
+          reader?.close();
+        }
       }
       default:
         throw new LeakscopeError('E_USAGE', `snapshot: unknown subcommand "${sub}" (summary, diff, retainers, leaks)`);
