@@ -3,6 +3,10 @@
  * leakscope's entry point: dispatch to one file per command, turn errors into one line and an
  * exit code (1 for failures, 2 for usage errors). No stack traces unless LEAKSCOPE_DEBUG=1.
  */
+import module from 'node:module';
+// Node 22.1+: keep V8's compiled code of leakscope's modules on disk (in the OS temp directory)
+// so that later runs skip compiling them; a short command spends a good part of its time there.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 import { isLeakscopeError } from '../core/errors.js';
 import { processIO, type CliIO } from './io.js';
 import { commands } from './registry.js';
