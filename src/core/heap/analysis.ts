@@ -14,7 +14,7 @@ export interface HeapAnalysis {
 }
 
 export function analyzeSnapshot(raw: RawHeapSnapshot, onPhase?: (phase: string) => void): HeapAnalysis {
-  onPhase?.('building retainers');
+  onPhase?.('building the graph');
   const graph = new HeapGraph(raw);
   onPhase?.('classifying edges');
   const retaining = retainingEdges(graph);
