@@ -103,9 +103,8 @@ const enum Target {
   Locations,
 }
 
-/** The start of each number section is scanned in small pieces (see push). */
-const SEED_BYTES = 1 << 15;
-const SEED_PIECE = 509;
+/** The first call of a number section's scanner gets at most this many bytes (see push). */
+const FIRST_PIECE = 16381;
 
 /** The largest header we accept before deciding the input is not a heap snapshot. */
 const MAX_HEADER_BYTES = 1 << 20;
@@ -242,8 +241,8 @@ export class HeapSnapshotParser {
   // skip scanner state
   private depth = 0;
   private skipInStr = false;
-  /** bytes of the current number section still to be fed in pieces */
-  private seedLeft = 0;
+  /** the current number section's scanner has not been called yet */
+  private firstPiece = false;
   private skipEsc = false;
 
   /** total bytes pushed so far */
@@ -352,15 +351,17 @@ export class HeapSnapshotParser {
           i = this.startValue(buf, i);
           break;
         case Phase.Numbers: {
-          // The first SEED_BYTES of a section go to the scanner in pieces of SEED_PIECE bytes: each
-          // piece ends mid-row, so the scanner's careful path and its exit run while V8 is still
-          // collecting type feedback. Fed whole chunks from the start, the optimized code meets
-          // those paths for the first time at a chunk's end and deoptimizes, and each time the
-          // section's next megabytes run unoptimized until V8 recompiles (≈ 80 ms on a 20 MB file).
+          // The first call of a section's scanner gets only FIRST_PIECE bytes: the piece ends
+          // mid-row, so the scanner's careful path and its exit run while V8 is still collecting
+          // type feedback. Fed a whole 4 MB chunk at once, the code V8 optimizes meets those paths
+          // for the first time at the chunk's end and deoptimizes, and the section's next
+          // megabytes run unoptimized until it recompiles (Node 20: four times per section, ≈ 80 ms
+          // on a 20 MB file). One piece, not many: Node 22+'s Maglev marks a scanner called many
+          // times as hot and optimizes it for short calls, which made Node 24 slower (BENCHMARKS.md).
           let piece = buf;
-          if (this.seedLeft > 0) {
-            if (i + SEED_PIECE < n) piece = buf.subarray(0, i + SEED_PIECE);
-            this.seedLeft -= piece.length - i;
+          if (this.firstPiece) {
+            this.firstPiece = false;
+            if (i + FIRST_PIECE < n) piece = buf.subarray(0, i + FIRST_PIECE);
           }
           i =
             this.target === Target.Nodes
@@ -542,8 +543,8 @@ export class HeapSnapshotParser {
     this.count = 0;
     this.inNum = false;
     this.numVal = 0;
-    // (the horizon scanner is all careful path: nothing to seed)
-    this.seedLeft = this.horizonOnly ? 0 : SEED_BYTES;
+    // (the horizon scanner is all careful path: nothing to warm up)
+    this.firstPiece = !this.horizonOnly;
     this.fieldsPerRow = target === Target.Nodes ? this.nodeFieldCount : target === Target.Edges ? this.edgeFieldCount : Math.max(1, this.locationFieldCount);
   }
 
