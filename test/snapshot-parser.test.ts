@@ -276,6 +276,10 @@ test('one reader thread serves a command: the last snapshot\'s edges, then the h
     reader.close();
   }
   await assert.rejects(reader.horizon(a), /snapshot reader closed/);
+  // a reader that is gone leaves the work to the calling thread
+  assert.deepEqual(await loadHeapSnapshot(b, { reader, splitMinBytes: 0 }), await loadHeapSnapshot(b, { splitMinBytes: Infinity }));
+  const [again] = await loadIdHorizons([a], { reader, workerMinBytes: 0 });
+  assert.equal(again!.maxJsId, idHorizon(await loadHeapSnapshot(a)).maxJsId);
 });
 
 test('the two-thread parse reports bad edges and truncation as one-line errors naming the file', async () => {

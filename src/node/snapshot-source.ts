@@ -121,17 +121,33 @@ async function* fileChunks(source: string): AsyncGenerator<Uint8Array> {
  */
 export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptions = {}): Promise<RawHeapSnapshot> {
   if (!opts.idsOnly && !opts.skipEdges && splittable(source, opts.splitMinBytes)) {
-    const own = opts.reader ? null : await SnapshotReader.start();
-    const reader = opts.reader ?? own!;
-    const edges = reader.edges(source);
-    edges.catch(() => undefined); // awaited below once this thread has reached the edges
-    try {
-      return await readSnapshot(source, opts, { edgesApart: true }, async (p) => {
-        if (p.edgesOffset >= 0) p.attachEdges(await edges);
-        return p.finish();
-      });
-    } finally {
-      own?.close();
+    const own = opts.reader ? null : await SnapshotReader.start().catch(() => null);
+    const reader = opts.reader ?? own;
+    if (reader) {
+      const edges = reader.edges(source);
+      edges.catch(() => undefined); // awaited below once this thread has reached the edges
+      let readerFailed = false;
+      try {
+        const raw = await readSnapshot(source, opts, { edgesApart: true }, async (p) => {
+          if (p.edgesOffset >= 0) {
+            let cols: EdgeColumns;
+            try {
+              cols = await edges;
+            } catch (e) {
+              if (!(e instanceof ReaderFailure)) throw e;
+              readerFailed = true;
+              return null;
+            }
+            p.attachEdges(cols);
+          }
+          return p.finish();
+        });
+        if (raw) return raw;
+      } finally {
+        own?.close();
+      }
+      if (!readerFailed) throw new Error('unreachable: no snapshot and no reader failure');
+      // the reader thread failed (not the snapshot): read it again, on this thread
     }
   }
   return readSnapshot(source, opts, {}, (p) => p.finish());
@@ -184,10 +200,19 @@ function fileSize(source: string): number {
  * order asked, so one reader can serve a whole command and its start (50–100 ms) is paid once.
  * It keeps the process alive only while it has work; close() ends it.
  */
+/** The reader thread itself failed or was closed (not the snapshot): read on this thread instead. */
+export class ReaderFailure extends LeakscopeError {
+  constructor(message: string) {
+    super('E_IO', message);
+  }
+}
+
 export class SnapshotReader {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: never) => void; reject: (e: LeakscopeError) => void; onProgress?: (p: SnapshotProgress) => void }>();
-  private dead: LeakscopeError | null = null;
+  // (tasks that fail on their input reject with a LeakscopeError of their own; ReaderFailure only
+  // when the thread is gone)
+  private dead: ReaderFailure | null = null;
 
   private constructor(private readonly worker: import('node:worker_threads').Worker) {
     worker.unref();
@@ -203,8 +228,8 @@ export class SnapshotReader {
       if (m.ok) task.resolve(m.value as never);
       else task.reject(new LeakscopeError(m.code as LeakscopeError['code'], m.message));
     });
-    worker.once('error', (e) => this.fail(new LeakscopeError('E_IO', `snapshot reader failed: ${e.message}`)));
-    worker.once('exit', (code) => this.fail(new LeakscopeError('E_IO', `snapshot reader exited with code ${code}`)));
+    worker.once('error', (e) => this.fail(new ReaderFailure(`snapshot reader failed: ${e.message}`)));
+    worker.once('exit', (code) => this.fail(new ReaderFailure(`snapshot reader exited with code ${code}`)));
   }
 
   static async start(): Promise<SnapshotReader> {
@@ -223,7 +248,7 @@ export class SnapshotReader {
   }
 
   close(): void {
-    this.fail(new LeakscopeError('E_IO', 'snapshot reader closed'));
+    this.fail(new ReaderFailure('snapshot reader closed'));
     void this.worker.terminate();
   }
 
@@ -237,7 +262,7 @@ export class SnapshotReader {
     });
   }
 
-  private fail(e: LeakscopeError): void {
+  private fail(e: ReaderFailure): void {
     if (this.dead) return;
     this.dead = e;
     for (const task of this.pending.values()) task.reject(e);
@@ -371,12 +396,13 @@ export async function loadIdHorizons(sources: string[], opts: SnapshotSourceOpti
   let own: SnapshotReader | null = null;
   if (sources.length > 0 && !sources.includes('-')) {
     const total = sources.reduce((sum, s) => sum + (isUrl(s) ? Infinity : fileSize(s)), 0);
-    if (total >= (opts.workerMinBytes ?? SMALL_FOR_WORKER)) reader = opts.reader ?? (own = await SnapshotReader.start());
+    if (total >= (opts.workerMinBytes ?? SMALL_FOR_WORKER)) reader = opts.reader ?? (own = await SnapshotReader.start().catch(() => null)) ?? undefined;
   }
   try {
     if (reader) {
       const r = reader;
-      return await Promise.all(sources.map((source) => r.horizon(source, opts)));
+      // a reader that is gone leaves the work to this thread
+      return await Promise.all(sources.map((source) => r.horizon(source, opts).catch((e: unknown) => (e instanceof ReaderFailure ? loadIdHorizon(source, opts) : Promise.reject(e)))));
     }
     await opts.after;
     const out: IdHorizon[] = [];

@@ -127,7 +127,8 @@ export const snapshotCommand: CommandSpec = {
         // Otherwise the horizons are read here, once the last snapshot's `nodes` are in.
         const lastSrc = positionals[positionals.length - 1]!;
         const earlierSrc = positionals.slice(0, -1);
-        const reader = wantsReader(lastSrc, earlierSrc) ? await SnapshotReader.start() : undefined;
+        // (a reader that cannot start leaves the work to this thread)
+        const reader = wantsReader(lastSrc, earlierSrc) ? await SnapshotReader.start().catch(() => undefined) : undefined;
         try {
           let nodesRead!: () => void;
           const lastNodesRead = new Promise<void>((resolve) => (nodesRead = resolve));
