@@ -84,6 +84,11 @@ export interface HeapSnapshotParserOptions {
   inputBytes?: number;
   /** called as each section's value starts, with the byte offset just after its `[` */
   onSection?: (name: string, offset: number) => void;
+  /**
+   * the index of `byte` in buf from `from` on, or -1: used to pass over skipped sections. The
+   * default is `Uint8Array.prototype.indexOf` (≈ 0.7 ns a byte); a host can give a memchr.
+   */
+  indexOfByte?: (buf: Uint8Array, byte: number, from: number) => number;
 }
 
 const enum Phase {
@@ -266,10 +271,12 @@ export class HeapSnapshotParser {
     this.edgesOnly = opts.edgesOnly === true;
     this.inputBytes = opts.inputBytes;
     this.onSection = opts.onSection;
+    this.indexOfByte = opts.indexOfByte ?? ((buf, byte, from) => buf.indexOf(byte, from));
   }
   private readonly edgesApart: boolean;
   private readonly edgesOnly: boolean;
   private readonly onSection: ((name: string, offset: number) => void) | undefined;
+  private readonly indexOfByte: (buf: Uint8Array, byte: number, from: number) => number;
   /** the parsed header (for a parser of the same snapshot's `edges` elsewhere) */
   private head: SnapshotHeader | null = null;
   /** offset in the input of the chunk being pushed */
@@ -1146,7 +1153,7 @@ export class HeapSnapshotParser {
     const n = buf.length;
     if ((this.key === 'edges' || this.key === 'nodes') && this.depth === 1) {
       // skipped edges or nodes hold only numbers: the next ']' closes them
-      const j = buf.indexOf(93, i);
+      const j = this.indexOfByte(buf, 93, i);
       if (j < 0) return n;
       this.depth = 0;
       this.phase = Phase.Key;

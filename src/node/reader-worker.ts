@@ -8,12 +8,12 @@ import { parentPort } from 'node:worker_threads';
 import { isLeakscopeError } from '../core/errors.js';
 import type { IdHorizon } from '../core/heap/ids.js';
 import { HeapSnapshotParser, type EdgeColumns } from '../formats/heapsnapshot.js';
-import { loadIdHorizon, type ReaderReply, type ReaderTask } from './snapshot-source.js';
+import { loadIdHorizon, memchr, type ReaderReply, type ReaderTask } from './snapshot-source.js';
 
 const CHUNK = 4 << 20;
 
 function readEdges(source: string): EdgeColumns {
-  const parser = new HeapSnapshotParser({ edgesOnly: true });
+  const parser = new HeapSnapshotParser({ edgesOnly: true, indexOfByte: memchr });
   const fd = openSync(source, 'r');
   try {
     const buf = new Uint8Array(CHUNK);

@@ -46,6 +46,11 @@ export interface SnapshotSourceOptions {
 
 
 const CHUNK = 4 << 20;
+
+/** Buffer's indexOf is a memchr: ≈ 10× Uint8Array.prototype.indexOf, for the skipped sections */
+export function memchr(buf: Uint8Array, byte: number, from: number): number {
+  return Buffer.prototype.indexOf.call(buf, byte, from);
+}
 const SMALL_FOR_WORKER = 64 << 20;
 const SPLIT_MIN_BYTES = 8 << 20;
 const PROGRESS_STEP = 64 << 20;
@@ -301,6 +306,7 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode
     skipEdges: opts.skipEdges,
     edgesApart,
     inputBytes,
+    indexOfByte: memchr,
     onSection: (name, offset) => {
       mode.onSection?.(name, offset, parser);
       if (name === 'edges') opts.onNodesRead?.();
