@@ -97,7 +97,7 @@ for (const size of sizes) {
   const ml = [];
   let groups = 0;
   const work = path.join(dir, `memlab-work-${size}`);
-  mkdirSync(work, { recursive: true });
+  if (memlab) mkdirSync(work, { recursive: true });
   for (let i = 0; i < Math.max(runs, memlab ? memlabRuns : 0); i++) {
     if (i < runs) {
       const r = timed(nodeBin, [cli, 'snapshot', 'leaks', '--json', '--quiet', ...files]);

@@ -31,7 +31,7 @@ const MODES = [{}, { idsOnly: true }, { horizonOnly: true }, { skipEdges: true }
 function splitParse(input: Uint8Array, size: number): RawHeapSnapshot {
   const main = new HeapSnapshotParser({ edgesApart: true });
   for (let o = 0; o < input.length; o += size) main.push(input.subarray(o, o + size));
-  if (main.edgesOffset >= 0) {
+  if (main.edgesReached) {
     const side = new HeapSnapshotParser({ edgesOnly: true });
     for (let o = 0; o < input.length && !side.done; o += size) side.push(input.subarray(o, o + size));
     main.attachEdges(side.edges());

@@ -52,7 +52,7 @@ export interface RawHeapSnapshot {
 }
 
 /** The parsed header object (`{"snapshot": {"meta": …, "node_count": …, "edge_count": …}}`). */
-export type SnapshotHeader = { snapshot?: { meta?: Record<string, unknown>; node_count?: unknown; edge_count?: unknown } };
+type SnapshotHeader = { snapshot?: { meta?: Record<string, unknown>; node_count?: unknown; edge_count?: unknown } };
 
 /** The `edges` section as columns, parsed apart from the rest (see `edgesApart` / `edgesOnly`). */
 export interface EdgeColumns {
@@ -71,8 +71,8 @@ export interface HeapSnapshotParserOptions {
   /** pass over the `edges` section (class counts and diffs need no edges) */
   skipEdges?: boolean;
   /**
-   * the `edges` section is parsed elsewhere (another thread reading the same file from
-   * `edgesOffset`): pass over it, and take its columns through `attachEdges()` before `finish()`
+   * the `edges` section is parsed elsewhere (by an `edgesOnly` parser of the same bytes, e.g. on
+   * another thread): pass over it, and take its columns through `attachEdges()` before `finish()`
    */
   edgesApart?: boolean;
   /**
@@ -82,8 +82,8 @@ export interface HeapSnapshotParserOptions {
   edgesOnly?: boolean;
   /** the size of the whole input, when known: a header announcing more is refused early */
   inputBytes?: number;
-  /** called as each section's value starts, with the byte offset just after its `[` */
-  onSection?: (name: string, offset: number) => void;
+  /** called as each section's value starts */
+  onSection?: (name: string) => void;
   /**
    * the index of `byte` in buf from `from` on, or -1: used to pass over skipped sections. The
    * default is `Uint8Array.prototype.indexOf` (≈ 0.7 ns a byte); a host can give a memchr.
@@ -275,14 +275,10 @@ export class HeapSnapshotParser {
   }
   private readonly edgesApart: boolean;
   private readonly edgesOnly: boolean;
-  private readonly onSection: ((name: string, offset: number) => void) | undefined;
+  private readonly onSection: ((name: string) => void) | undefined;
   private readonly indexOfByte: (buf: Uint8Array, byte: number, from: number) => number;
-  /** the parsed header (for a parser of the same snapshot's `edges` elsewhere) */
-  private head: SnapshotHeader | null = null;
-  /** offset in the input of the chunk being pushed */
-  private chunkBase = 0;
-  /** edgesApart: where the `edges` section's content starts, once seen */
-  private edgesAt = -1;
+  /** edgesApart: the `edges` section has been reached (and passed over) */
+  private edgesSeen = false;
   private edgesAttached = false;
   private readonly inputBytes: number | undefined;
   /**
@@ -293,14 +289,9 @@ export class HeapSnapshotParser {
   private hMaxOdd = 0;
   private hEvens: number[] = [];
 
-  /** the parsed header, once read (for a parser of this snapshot's `edges` elsewhere) */
-  get parsedHeader(): SnapshotHeader | null {
-    return this.head;
-  }
-
-  /** edgesApart: the byte offset of the `edges` section's content, or -1 before it is reached */
-  get edgesOffset(): number {
-    return this.edgesAt;
+  /** edgesApart: whether the input has an `edges` section, whose columns attachEdges() then takes */
+  get edgesReached(): boolean {
+    return this.edgesSeen;
   }
 
   /** edgesApart: the `edges` columns, parsed elsewhere (by an `edgesOnly` parser) */
@@ -334,7 +325,6 @@ export class HeapSnapshotParser {
     // A plain Uint8Array view: subarray() of a Node Buffer builds a Buffer through its species
     // constructor, which costs more than the short strings it is taken for.
     const buf = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.chunkBase = this.bytes;
     this.bytes += buf.length;
     let i = 0;
     if (this.phase === Phase.Header) {
@@ -437,7 +427,6 @@ export class HeapSnapshotParser {
   }
 
   private setHeader(head: SnapshotHeader): void {
-    this.head = head;
     const s = head.snapshot;
     const meta = s?.meta;
     if (!s || !meta || typeof meta !== 'object') throw bad('not a heap snapshot (no snapshot.meta)');
@@ -547,9 +536,6 @@ export class HeapSnapshotParser {
     this.target = target;
     this.fpos = 0;
     this.row = 0;
-    this.count = 0;
-    this.inNum = false;
-    this.numVal = 0;
     // (the horizon scanner is all careful path: nothing to warm up)
     this.firstPiece = !this.horizonOnly;
     this.fieldsPerRow = target === Target.Nodes ? this.nodeFieldCount : target === Target.Edges ? this.edgeFieldCount : Math.max(1, this.locationFieldCount);
@@ -567,12 +553,12 @@ export class HeapSnapshotParser {
         this.count = 0;
         this.inNum = false;
         this.numVal = 0;
-        this.onSection?.(k, this.chunkBase + i + 1);
+        this.onSection?.(k);
         if (k === 'strings') {
           this.phase = Phase.Strings;
           this.inStr = false;
         } else if ((k === 'edges' && (this.skipEdges || this.edgesApart)) || (k === 'nodes' && this.edgesOnly)) {
-          if (k === 'edges' && this.edgesApart) this.edgesAt = this.chunkBase + i + 1;
+          if (k === 'edges' && this.edgesApart) this.edgesSeen = true;
           // only digits, commas and whitespace until the closing bracket
           this.phase = Phase.Skip;
           this.depth = 1;
@@ -1235,7 +1221,7 @@ export class HeapSnapshotParser {
     if (this.maxEdgeName >= ns) {
       for (let e = 0; e < edgeCount; e++) if (named[et[e]!] && en[e]! >= ns) throw bad(`malformed heap snapshot: edge ${e} names string ${en[e]}, only ${ns} strings`);
     }
-    // locations: quadruples sorted by ordinal (V8 writes them in node order; sort if not)
+    // locations: quadruples sorted by ordinal
     const locs = this.locs;
     const q = this.locLen / 4;
     let sorted = true;

@@ -131,17 +131,16 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
     if (reader) {
       const edges = reader.edges(source);
       edges.catch(() => undefined); // awaited below once this thread has reached the edges
-      let readerFailed = false;
       try {
+        // null: the reader thread failed (not the snapshot), and this thread reads it again below
         const raw = await readSnapshot(source, opts, { edgesApart: true }, async (p) => {
-          if (p.edgesOffset >= 0) {
+          if (p.edgesReached) {
             let cols: EdgeColumns;
             try {
               cols = await edges;
             } catch (e) {
-              if (!(e instanceof ReaderFailure)) throw e;
-              readerFailed = true;
-              return null;
+              if (e instanceof ReaderFailure) return null;
+              throw e;
             }
             p.attachEdges(cols);
           }
@@ -151,8 +150,6 @@ export async function loadHeapSnapshot(source: string, opts: SnapshotSourceOptio
       } finally {
         own?.close();
       }
-      if (!readerFailed) throw new Error('unreachable: no snapshot and no reader failure');
-      // the reader thread failed (not the snapshot): read it again, on this thread
     }
   }
   return readSnapshot(source, opts, {}, (p) => p.finish());
@@ -199,12 +196,6 @@ function fileSize(source: string): number {
   }
 }
 
-/**
- * A worker thread that reads snapshots for this one (src/node/reader-worker.ts): the `edges`
- * section of a file, for a two-thread parse, and id horizons. It does one task at a time, in the
- * order asked, so one reader can serve a whole command and its start (50–100 ms) is paid once.
- * It keeps the process alive only while it has work; close() ends it.
- */
 /** The reader thread itself failed or was closed (not the snapshot): read on this thread instead. */
 export class ReaderFailure extends LeakscopeError {
   constructor(message: string) {
@@ -212,6 +203,12 @@ export class ReaderFailure extends LeakscopeError {
   }
 }
 
+/**
+ * A worker thread that reads snapshots for this one (src/node/reader-worker.ts): the `edges`
+ * section of a file, for a two-thread parse, and id horizons. It does one task at a time, in the
+ * order asked, so one reader can serve a whole command and its start (50–100 ms) is paid once.
+ * It keeps the process alive only while it has work; close() ends it.
+ */
 export class SnapshotReader {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: never) => void; reject: (e: LeakscopeError) => void; onProgress?: (p: SnapshotProgress) => void }>();
@@ -295,7 +292,6 @@ export function loadIdHorizon(source: string, opts: SnapshotSourceOptions = {}):
 interface ReadMode {
   horizonOnly?: boolean;
   edgesApart?: boolean;
-  onSection?: (name: string, offset: number, parser: HeapSnapshotParser) => void;
 }
 
 async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode: ReadMode, result: (p: HeapSnapshotParser) => T | Promise<T>): Promise<T> {
@@ -307,8 +303,7 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode
     edgesApart,
     inputBytes,
     indexOfByte: memchr,
-    onSection: (name, offset) => {
-      mode.onSection?.(name, offset, parser);
+    onSection: (name) => {
       if (name === 'edges') opts.onNodesRead?.();
     },
   });

@@ -1,5 +1,6 @@
 /**
- * Which edges retain, the dominator tree (iterative Lengauer–Tarjan semidominators, semi-NCA) and retained sizes.
+ * Which edges retain, the dominator tree (Lengauer–Tarjan semidominators, then semi-NCA) and
+ * retained sizes.
  *
  * Invariants:
  * - `retainingEdges` is the ONE predicate used for dominators, retained sizes, leak folding and
@@ -128,8 +129,9 @@ export function graphForDominators(g: HeapGraph): DomGraph {
 
 /**
  * Lengauer–Tarjan's semidominators ("A fast algorithm for finding dominators in a flowgraph",
- * 1979; simple link/eval with path compression), then semi-NCA for the immediate dominators. Iterative throughout: real heaps have chains millions deep
- * (linked lists), which overflow any recursive DFS or compress.
+ * 1979; simple link/eval with path compression), then semi-NCA for the immediate dominators.
+ * Iterative throughout: real heaps have chains millions deep (linked lists), which overflow any
+ * recursive DFS or compress.
  *
  * Nodes the root does not reach through retaining edges are attached to the root as DevTools does:
  * first those with no retaining retainer at all (only weak ones), each starting a DFS of its own

@@ -141,14 +141,8 @@ export interface IdHorizon {
 export function idHorizon(raw: RawHeapSnapshot): IdHorizon {
   const ids = raw.nodeId;
   const n = raw.nodeCount;
-  let maxJs = 0;
   let natives = 0;
-  for (let i = 0; i < n; i++) {
-    const id = ids[i]!;
-    if (id % 2 === 1) {
-      if (id > maxJs) maxJs = id;
-    } else natives++;
-  }
+  for (let i = 0; i < n; i++) if (ids[i]! % 2 === 0) natives++;
   const nativeIds = ids instanceof Uint32Array ? new Uint32Array(natives) : new Float64Array(natives);
   let k = 0;
   for (let i = 0; i < n; i++) {
@@ -156,7 +150,7 @@ export function idHorizon(raw: RawHeapSnapshot): IdHorizon {
     if (id % 2 === 0) nativeIds[k++] = id;
   }
   nativeIds.sort();
-  return { maxJsId: maxJs, nativeIds };
+  return { maxJsId: maxJsId(raw), nativeIds };
 }
 
 /** whether the object with this id (alive in a later snapshot) existed when `h`'s snapshot was taken */
