@@ -311,7 +311,7 @@ export class HeapSnapshotParser {
   /** edgesOnly: the section's columns, once its closing `]` has been read */
   edges(): EdgeColumns {
     if (!this.edgesOnly) throw new Error('edges(): the parser was not made with edgesOnly');
-    if (!this.stopped) throw new LeakscopeError('E_TRUNCATED', `truncated heap snapshot (input ends inside "edges" after ${this.bytes} bytes of it)`);
+    if (!this.stopped) throw new LeakscopeError('E_TRUNCATED', `truncated heap snapshot (input ends inside "edges" after ${this.bytes} bytes)`);
     return { edgeType: this.edgeType, edgeNameOrIndex: this.edgeName, edgeTo: this.edgeTo, maxName: this.maxEdgeName };
   }
 
