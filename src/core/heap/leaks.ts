@@ -72,15 +72,23 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
   const idom = last.dom.idom;
   const minCount = opts.minCount ?? 2;
 
+  // Objects and natives are classed by name (graph.ts), so whether one is a candidate is decided
+  // once per class: `system / …` is V8's plumbing; native `Node / …` objects are Node's own (its
+  // builtin compile cache grows as builtins load lazily): neither is the application's leak.
+  const classOf = g.classOf;
+  const objectOk = new Uint8Array(g.classNames.length);
+  const nativeOk = new Uint8Array(g.classNames.length);
+  g.classNames.forEach((nm, c) => {
+    if (nm === '' || nm.startsWith('system /')) return;
+    objectOk[c] = 1;
+    if (!nm.startsWith('Node / ')) nativeOk[c] = 1;
+  });
+  const types = raw.nodeType;
+  const otherOk = new Uint8Array(raw.meta.nodeTypes.length);
+  for (const ty of [t.closure, t.regexp, t.string, t.consString, t.slicedString]) if (ty >= 0) otherOk[ty] = 1;
   const candidate = (v: number): boolean => {
-    const ty = raw.nodeType[v]!;
-    if (ty === t.object || ty === t.native) {
-      const nm = g.name(v);
-      // `system / …` is V8's plumbing; native `Node / …` objects are Node's own (its builtin
-      // compile cache grows as builtins load lazily): neither is the application's leak
-      return nm !== '' && !nm.startsWith('system /') && !(ty === t.native && nm.startsWith('Node / '));
-    }
-    return ty === t.closure || ty === t.regexp || ty === t.string || ty === t.consString || ty === t.slicedString;
+    const ty = types[v]!;
+    return ty === t.object ? objectOk[classOf[v]!] === 1 : ty === t.native ? nativeOk[classOf[v]!] === 1 : otherOk[ty] === 1;
   };
 
   // 1. leaked set: absent from S1, present in S2 … S(n-1) (and, being here, in Sn)
@@ -117,12 +125,12 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
   if (exportsName >= 0) {
     const fe = raw.firstEdge;
     for (let u = 0; u < n; u++) {
-      if (!moduleClass[g.classOf[u]!]) continue;
+      if (!moduleClass[classOf[u]!]) continue;
       for (let e = fe[u]!; e < fe[u + 1]!; e++) if (raw.edgeNameOrIndex[e] === exportsName && g.isNamedEdge(e)) moduleExports.add(raw.edgeTo[e]!);
     }
   }
   /** a module record, or the exports object a module record holds */
-  const isModuleObject = (v: number): boolean => moduleClass[g.classOf[v]!] === 1 || moduleExports.has(v);
+  const isModuleObject = (v: number): boolean => moduleClass[classOf[v]!] === 1 || moduleExports.has(v);
   /**
    * The holder's path: the immediate dominator's, unless that is the root — objects with several
    * unrelated retainers would then all share one key — in which case the object's own path.
@@ -161,12 +169,12 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     acc.count++;
     acc.retained += retained[v]!;
     if (retained[v]! > retained[acc.rep]!) acc.rep = v;
-    candidateClass[g.classOf[v]!] = 1;
+    candidateClass[classOf[v]!] = 1;
   }
 
   // 4. growth across the series, over all objects of each group in Sn
   for (let v = 1; v < n; v++) {
-    if (!candidateClass[g.classOf[v]!] || !candidate(v)) continue;
+    if (!candidateClass[classOf[v]!] || !candidate(v)) continue;
     const byPath = groups.get(labeler.nodeLabelId(v));
     if (!byPath) continue;
     const acc = byPath.get(pathCode(v));

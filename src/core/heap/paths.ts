@@ -158,6 +158,7 @@ export class PathLabeler {
   private readonly labelIds = new Map<string, number>([['', 0]]);
   private objectLabel: Int32Array | null = null; // per name string: id of an object's label
   private closureLabel: Int32Array | null = null; // per name string: id of a closure's label
+  private typeLabel: Int32Array | null = null; // per node type: id of a regexp's or string's label
   private nameLabel: Int32Array | null = null; // per string: id of the string as an edge label
   private readonly elementLabel = new Map<number, number>(); // per index: id of `[n]`
 
@@ -185,7 +186,13 @@ export class PathLabeler {
       if (id < 0) cache[s] = id = this.labelId(this.nodeLabel(v));
       return id;
     }
-    if (ty === t.regexp || ty === t.string || ty === t.consString || ty === t.slicedString) return this.labelId(this.nodeLabel(v));
+    if (ty === t.regexp || ty === t.string || ty === t.consString || ty === t.slicedString) {
+      // the label depends only on the type
+      const cache = (this.typeLabel ??= new Int32Array(g.raw.meta.nodeTypes.length).fill(-1));
+      let id = cache[ty]!;
+      if (id < 0) cache[ty] = id = this.labelId(this.nodeLabel(v));
+      return id;
+    }
     return 0;
   }
 
