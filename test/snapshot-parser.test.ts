@@ -381,3 +381,37 @@ test('numbers: rows in any whitespace, at any chunking, parse as JSON.parse read
     assertSameAsJson(p.finish(), text);
   }
 });
+
+test('a real snapshot with its node and edge fields in another order parses by name (off the V8-layout fast paths)', () => {
+  const file = path.join(dir, 'reordered.heapsnapshot');
+  runNode(process.execPath, ['-e', `globalThis.keep = Array.from({ length: 3000 }, (_, i) => ({ i })); require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
+  const j = JSON.parse(readFileSync(file, 'utf8')) as Json;
+  // each row's fields rotated by one: edges to_node, type, name_or_index; nodes likewise
+  const rotate = <T>(xs: T[]): T[] => [xs[xs.length - 1]!, ...xs.slice(0, -1)];
+  const rows = (xs: number[], width: number): number[] => {
+    const out: number[] = [];
+    for (let o = 0; o < xs.length; o += width) out.push(...rotate(xs.slice(o, o + width)));
+    return out;
+  };
+  const nf = j.snapshot.meta.node_fields.length;
+  const ef = j.snapshot.meta.edge_fields.length;
+  const snapshot = {
+    ...j.snapshot,
+    meta: {
+      ...j.snapshot.meta,
+      // (node_types and edge_types run parallel to the fields)
+      node_fields: rotate(j.snapshot.meta.node_fields),
+      node_types: rotate(j.snapshot.meta.node_types as unknown[]),
+      edge_fields: rotate(j.snapshot.meta.edge_fields),
+      edge_types: rotate((j.snapshot.meta as unknown as { edge_types: unknown[] }).edge_types),
+    },
+  };
+  const text = `{"snapshot":${JSON.stringify(snapshot)},\n"nodes":[${rows(j.nodes, nf).join(',\n')}],\n"edges":[${rows(j.edges, ef).join(',\n')}],\n"locations":${JSON.stringify(j.locations)},\n"strings":${JSON.stringify(j.strings)}}`;
+  assert.ok(j.edges.length > 30000, 'enough edges for whole runs of rows');
+  const bytes = new TextEncoder().encode(text);
+  for (const size of [1 << 22, 4099]) {
+    const p = new HeapSnapshotParser();
+    for (let o = 0; o < bytes.length; o += size) p.push(bytes.subarray(o, Math.min(bytes.length, o + size)));
+    assertSameAsJson(p.finish(), text);
+  }
+});

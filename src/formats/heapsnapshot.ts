@@ -149,6 +149,73 @@ function readRow(buf: Uint8Array, i: number, k: number, out: Float64Array, limit
   return j;
 }
 
+/** where scanEdgeRows leaves the next edge ordinal and the largest named-edge string index */
+interface EdgeRowsState {
+  e: number;
+  maxName: number;
+}
+const edgeRows: EdgeRowsState = { e: 0, maxName: 0 };
+
+/**
+ * The edges' fast path, for V8's layout (type, name_or_index, to_node: every version so far;
+ * other layouts take scanEdges' careful path): whole rows in a run from a row boundary, until
+ * `safeEnd` or anything unusual. A row is committed only once all its fields have parsed and
+ * ended inside the chunk; returns where the last committed row ends (the careful path goes on
+ * from there). A small function of its own with the three fields unrolled: V8 compiles it in a
+ * fraction of the time the whole scanner took, so a cold run leaves the interpreter sooner (the
+ * 20 MB bench snapshot's edges: 120 → 90 ms cold, 51 → 47 ms warm).
+ */
+function scanEdgeRows(
+  buf: Uint8Array,
+  i: number,
+  safeEnd: number,
+  n: number,
+  st: EdgeRowsState,
+  edgeCount: number,
+  nf: number,
+  nodeCount: number,
+  typeLimit: number,
+  to: Uint32Array,
+  names: Uint32Array,
+  types: Uint8Array,
+  namedType: Uint8Array,
+): number {
+  let e = st.e;
+  let maxName = st.maxName;
+  let j = i;
+  while (j < safeEnd && e < edgeCount) {
+    // type
+    let c = buf[j]!;
+    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
+    if (c < 48 || c > 57) break;
+    let ty = c - 48;
+    while ((c = buf[++j]!) >= 48 && c <= 57) ty = ty * 10 + (c - 48);
+    // name or index
+    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
+    if (c < 48 || c > 57) break;
+    let nm = c - 48;
+    while ((c = buf[++j]!) >= 48 && c <= 57) nm = nm * 10 + (c - 48);
+    // to_node
+    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
+    if (c < 48 || c > 57) break;
+    let tv = c - 48;
+    while ((c = buf[++j]!) >= 48 && c <= 57) tv = tv * 10 + (c - 48);
+    if (j >= n) break;
+    const o = tv < 2147483648 ? (tv / nf) | 0 : Math.floor(tv / nf);
+    if (o * nf !== tv || o >= nodeCount) throw bad(`malformed heap snapshot: edge ${e} points to ${tv}, not a node`);
+    if (ty >= typeLimit) throw bad(`malformed heap snapshot: edge type ${ty} out of range`);
+    to[e] = o;
+    names[e] = nm > 0xffffffff ? 0xffffffff : nm;
+    types[e] = ty;
+    if (nm > maxName && namedType[ty] === 1) maxName = nm;
+    e++;
+    i = j;
+  }
+  st.e = e;
+  st.maxName = maxName;
+  return i;
+}
+
 const NODES_KEY = [34, 110, 111, 100, 101, 115, 34]; // "nodes"
 
 /** Where `"nodes"` followed by optional whitespace and `:` starts and ends in buf, if it does. */
@@ -802,38 +869,18 @@ export class HeapSnapshotParser {
     let maxName = this.maxEdgeName;
     const namedType = this.namedEdgeType;
     const safeEnd = n - 32 * ef;
+    // V8's layout (every version so far): type, name_or_index, to_node
+    const standard = ef === 3 && fType === 0 && fName === 1 && fTo === 2;
     for (; i < n; i++) {
-      if (f === 0 && !inNum && i < safeEnd && e < edgeCount) {
-        // Rows in a run, state in locals: a row is committed only once all its fields have
-        // parsed and ended inside the chunk; anything else leaves i at the row's start for the
-        // careful path below.
-        let j = i;
-        rows: while (j < safeEnd && e < edgeCount) {
-          let ty = 0;
-          let nm = 0;
-          let tv = 0;
-          for (let q = 0; q < ef; q++) {
-            let c = buf[j]!;
-            while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
-            if (!(c >= 48 && c <= 57)) break rows;
-            let v = c - 48;
-            while ((c = buf[++j]!) >= 48 && c <= 57) v = v * 10 + (c - 48);
-            if (j >= n) break rows;
-            if (q === fTo) tv = v;
-            else if (q === fName) nm = v;
-            else if (q === fType) ty = v;
-          }
-          const o = tv < 2147483648 ? (tv / nf) | 0 : Math.floor(tv / nf);
-          if (o * nf !== tv || o >= nodeCount) throw bad(`malformed heap snapshot: edge ${e} points to ${tv}, not a node`);
-          if (ty >= typeLimit) throw bad(`malformed heap snapshot: edge type ${ty} out of range`);
-          to[e] = o;
-          names[e] = nm > 0xffffffff ? 0xffffffff : nm;
-          types[e] = ty;
-          if (nm > maxName && namedType[ty]) maxName = nm;
-          count += ef;
-          e++;
-          i = j;
-        }
+      if (standard && f === 0 && !inNum && i < safeEnd && e < edgeCount) {
+        const rows = edgeRows;
+        rows.e = e;
+        rows.maxName = maxName;
+        const j = scanEdgeRows(buf, i, safeEnd, n, rows, edgeCount, nf, nodeCount, typeLimit, to, names, types, namedType);
+        count += (rows.e - e) * ef;
+        e = rows.e;
+        maxName = rows.maxName;
+        i = j;
         if (i >= n) break;
       }
       let c = buf[i]!;
