@@ -149,6 +149,90 @@ function readRow(buf: Uint8Array, i: number, k: number, out: Float64Array, limit
   return j;
 }
 
+/** where scanNodeRows leaves the next node ordinal and the largest string index a node names */
+interface NodeRowsState {
+  ord: number;
+  maxName: number;
+}
+const nodeRows: NodeRowsState = { ord: 0, maxName: 0 };
+
+/**
+ * The nodes' fast path for V8's layout (type, name, id, self_size, edge_count first; whatever
+ * follows — trace_node_id, detachedness — stepped over), as scanEdgeRows for edges: whole rows
+ * from a row boundary until `safeEnd`, an id past 32 bits or anything unusual, which the careful
+ * path in scanNodes takes.
+ */
+function scanNodeRows(
+  buf: Uint8Array,
+  i: number,
+  safeEnd: number,
+  n: number,
+  st: NodeRowsState,
+  nodeCount: number,
+  edgeCount: number,
+  nf: number,
+  typeLimit: number,
+  types: Uint8Array,
+  names: Uint32Array,
+  ids: Uint32Array,
+  self: Float64Array,
+  first: Uint32Array,
+): number {
+  let ord = st.ord;
+  let maxName = st.maxName;
+  let j = i;
+  rows: while (j < safeEnd && ord < nodeCount) {
+    // between rows: any separators; inside a row: exactly one comma (V8's output; anything else
+    // goes to the careful path)
+    let c = buf[j]!;
+    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
+    if (c < 48 || c > 57) break;
+    let ty = c - 48;
+    while ((c = buf[++j]!) >= 48 && c <= 57) ty = ty * 10 + (c - 48);
+    if (c !== 44) break;
+    c = buf[++j]!;
+    if (c < 48 || c > 57) break;
+    let nm = c - 48;
+    while ((c = buf[++j]!) >= 48 && c <= 57) nm = nm * 10 + (c - 48);
+    if (c !== 44) break;
+    c = buf[++j]!;
+    if (c < 48 || c > 57) break;
+    let id = c - 48;
+    while ((c = buf[++j]!) >= 48 && c <= 57) id = id * 10 + (c - 48);
+    if (c !== 44) break;
+    c = buf[++j]!;
+    if (c < 48 || c > 57) break;
+    let sz = c - 48;
+    while ((c = buf[++j]!) >= 48 && c <= 57) sz = sz * 10 + (c - 48);
+    if (c !== 44) break;
+    c = buf[++j]!;
+    if (c < 48 || c > 57) break;
+    let ec = c - 48;
+    while ((c = buf[++j]!) >= 48 && c <= 57) ec = ec * 10 + (c - 48);
+    for (let q = 5; q < nf; q++) {
+      if (c !== 44) break rows;
+      c = buf[++j]!;
+      if (c < 48 || c > 57) break rows;
+      while ((c = buf[++j]!) >= 48 && c <= 57);
+    }
+    if (j >= n || id > 0xffffffff) break;
+    if (ty >= typeLimit) throw bad(`malformed heap snapshot: node type ${ty} out of range`);
+    const next = first[ord]! + ec;
+    if (next > edgeCount) throw bad('malformed heap snapshot: node edge counts exceed edge_count');
+    first[ord + 1] = next;
+    types[ord] = ty;
+    names[ord] = nm > 0xffffffff ? 0xffffffff : nm;
+    if (nm > maxName) maxName = nm;
+    ids[ord] = id;
+    self[ord] = sz;
+    ord++;
+    i = j;
+  }
+  st.ord = ord;
+  st.maxName = maxName;
+  return i;
+}
+
 /** where scanEdgeRows leaves the next edge ordinal and the largest named-edge string index */
 interface EdgeRowsState {
   e: number;
@@ -190,13 +274,15 @@ function scanEdgeRows(
     if (c < 48 || c > 57) break;
     let ty = c - 48;
     while ((c = buf[++j]!) >= 48 && c <= 57) ty = ty * 10 + (c - 48);
-    // name or index
-    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
+    // name or index (inside a row: exactly one comma, as V8 writes; else the careful path)
+    if (c !== 44) break;
+    c = buf[++j]!;
     if (c < 48 || c > 57) break;
     let nm = c - 48;
     while ((c = buf[++j]!) >= 48 && c <= 57) nm = nm * 10 + (c - 48);
     // to_node
-    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
+    if (c !== 44) break;
+    c = buf[++j]!;
     if (c < 48 || c > 57) break;
     let tv = c - 48;
     while ((c = buf[++j]!) >= 48 && c <= 57) tv = tv * 10 + (c - 48);
@@ -673,9 +759,22 @@ export class HeapSnapshotParser {
     let count = this.count;
     const rowVals = this.rowVals.length >= nf ? this.rowVals : (this.rowVals = new Float64Array(nf));
     const safeEnd = n - 32 * nf;
+    // V8's layout (every version so far): type, name, id, self_size, edge_count, then the rest
+    const standard = fType === 0 && fName === 1 && fId === 2 && fSelf === 3 && fEdges === 4;
     for (; i < n; i++) {
       // Fast path: a whole row at once, at a row boundary, far from the chunk's end. It commits
       // nothing unless the row parses completely; anything unusual falls to the careful path.
+      if (standard && f === 0 && !inNum && i < safeEnd && ord < nodeCount && ids instanceof Uint32Array) {
+        const rows = nodeRows;
+        rows.ord = ord;
+        rows.maxName = maxName;
+        const j = scanNodeRows(buf, i, safeEnd, n, rows, nodeCount, edgeCount, nf, typeLimit, types, names, ids, self, first);
+        count += (rows.ord - ord) * nf;
+        ord = rows.ord;
+        maxName = rows.maxName;
+        i = j;
+        if (i >= n) break;
+      }
       if (f === 0 && !inNum && i < safeEnd && ord < nodeCount) {
         const j = readRow(buf, i, nf, rowVals, n);
         if (j > 0) {
