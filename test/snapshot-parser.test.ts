@@ -415,3 +415,20 @@ test('a real snapshot with its node and edge fields in another order parses by n
     assertSameAsJson(p.finish(), text);
   }
 });
+
+test('an id past 32 bits in the middle of a long nodes section is kept exactly (the fast path hands over)', () => {
+  const file = path.join(dir, 'bigid.heapsnapshot');
+  runNode(process.execPath, ['-e', `globalThis.keep = Array.from({ length: 3000 }, (_, i) => ({ i })); require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
+  const j = JSON.parse(readFileSync(file, 'utf8')) as Json;
+  const nf = j.snapshot.meta.node_fields.length;
+  const idAt = j.snapshot.meta.node_fields.indexOf('id');
+  const mid = Math.floor(j.snapshot.node_count / 2);
+  j.nodes[mid * nf + idAt] = 2 ** 32 + 7;
+  const text = `{"snapshot":${JSON.stringify(j.snapshot)},\n"nodes":[${j.nodes.join(',')}],\n"edges":[${j.edges.join(',')}],\n"locations":${JSON.stringify(j.locations)},\n"strings":${JSON.stringify(j.strings)}}`;
+  const bytes = new TextEncoder().encode(text);
+  const p = new HeapSnapshotParser();
+  p.push(bytes);
+  const s = p.finish();
+  assert.equal(s.nodeId[mid], 2 ** 32 + 7);
+  assertSameAsJson(s, text);
+});
