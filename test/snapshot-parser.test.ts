@@ -135,6 +135,23 @@ test('fields are found by name in any order, with extra fields', () => {
   assert.deepEqual([...s.firstEdge], [0, 1, 2]);
 });
 
+/** a real snapshot of a process holding 3000 small objects, as JSON.parse reads it */
+function realSnapshot(name: string): Json {
+  const file = path.join(dir, `${name}.heapsnapshot`);
+  runNode(process.execPath, ['-e', `globalThis.keep = Array.from({ length: 3000 }, (_, i) => ({ i })); require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
+  return JSON.parse(readFileSync(file, 'utf8')) as Json;
+}
+
+/** parses `text` pushed in chunks of each size and checks each result against JSON.parse */
+function assertParsesAsJson(text: string, sizes: number[]): void {
+  const bytes = new TextEncoder().encode(text);
+  for (const size of sizes) {
+    const p = new HeapSnapshotParser();
+    for (let o = 0; o < bytes.length; o += size) p.push(bytes.subarray(o, Math.min(bytes.length, o + size)));
+    assertSameAsJson(p.finish(), text);
+  }
+}
+
 function errorOf(input: string | Uint8Array): LeakscopeError {
   try {
     parseHeapSnapshot(input, 3);
@@ -366,26 +383,17 @@ test('strings: a writer that puts several strings on a line, or none per line, p
 });
 
 test('numbers: rows in any whitespace, at any chunking, parse as JSON.parse reads them (the run-of-rows fast paths)', () => {
-  const file = path.join(dir, 'spacing.heapsnapshot');
-  runNode(process.execPath, ['-e', `globalThis.keep = Array.from({ length: 3000 }, (_, i) => ({ i })); require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
-  const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const j = realSnapshot('spacing');
   // every separator JSON allows, cycling, so rows straddle chunk ends in every way
   const seps = [',', ', ', ',\r\n', ' ,\t', ',\n  ', '\n,'];
   let k = 0;
   const spaced = (xs: number[]): string => `[${xs.map((x, i) => (i === 0 ? '' : seps[k++ % seps.length]) + String(x)).join('')}\n]`;
-  const text = `{"snapshot":${JSON.stringify(j.snapshot)},\n"nodes":${spaced(j.nodes as number[])},\n"edges":${spaced(j.edges as number[])},\n"locations":${spaced(j.locations as number[])},\n"strings":${JSON.stringify(j.strings)}}`;
-  const bytes = new TextEncoder().encode(text);
-  for (const size of [1 << 22, 1 << 16, 4099]) {
-    const p = new HeapSnapshotParser();
-    for (let o = 0; o < bytes.length; o += size) p.push(bytes.subarray(o, Math.min(bytes.length, o + size)));
-    assertSameAsJson(p.finish(), text);
-  }
+  const text = `{"snapshot":${JSON.stringify(j.snapshot)},\n"nodes":${spaced(j.nodes)},\n"edges":${spaced(j.edges)},\n"locations":${spaced(j.locations)},\n"strings":${JSON.stringify(j.strings)}}`;
+  assertParsesAsJson(text, [1 << 22, 1 << 16, 4099]);
 });
 
 test('a real snapshot with its node and edge fields in another order parses by name (off the V8-layout fast paths)', () => {
-  const file = path.join(dir, 'reordered.heapsnapshot');
-  runNode(process.execPath, ['-e', `globalThis.keep = Array.from({ length: 3000 }, (_, i) => ({ i })); require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
-  const j = JSON.parse(readFileSync(file, 'utf8')) as Json;
+  const j = realSnapshot('reordered');
   // each row's fields rotated by one: edges to_node, type, name_or_index; nodes likewise
   const rotate = <T>(xs: T[]): T[] => [xs[xs.length - 1]!, ...xs.slice(0, -1)];
   const rows = (xs: number[], width: number): number[] => {
@@ -408,18 +416,11 @@ test('a real snapshot with its node and edge fields in another order parses by n
   };
   const text = `{"snapshot":${JSON.stringify(snapshot)},\n"nodes":[${rows(j.nodes, nf).join(',\n')}],\n"edges":[${rows(j.edges, ef).join(',\n')}],\n"locations":${JSON.stringify(j.locations)},\n"strings":${JSON.stringify(j.strings)}}`;
   assert.ok(j.edges.length > 30000, 'enough edges for whole runs of rows');
-  const bytes = new TextEncoder().encode(text);
-  for (const size of [1 << 22, 4099]) {
-    const p = new HeapSnapshotParser();
-    for (let o = 0; o < bytes.length; o += size) p.push(bytes.subarray(o, Math.min(bytes.length, o + size)));
-    assertSameAsJson(p.finish(), text);
-  }
+  assertParsesAsJson(text, [1 << 22, 4099]);
 });
 
 test('an id past 32 bits in the middle of a long nodes section is kept exactly (the fast path hands over)', () => {
-  const file = path.join(dir, 'bigid.heapsnapshot');
-  runNode(process.execPath, ['-e', `globalThis.keep = Array.from({ length: 3000 }, (_, i) => ({ i })); require('v8').writeHeapSnapshot(${JSON.stringify(file)})`]);
-  const j = JSON.parse(readFileSync(file, 'utf8')) as Json;
+  const j = realSnapshot('bigid');
   const nf = j.snapshot.meta.node_fields.length;
   const idAt = j.snapshot.meta.node_fields.indexOf('id');
   const mid = Math.floor(j.snapshot.node_count / 2);

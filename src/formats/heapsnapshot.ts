@@ -149,12 +149,46 @@ function readRow(buf: Uint8Array, i: number, k: number, out: Float64Array, limit
   return j;
 }
 
-/** where scanNodeRows leaves the next node ordinal and the largest string index a node names */
-interface NodeRowsState {
-  ord: number;
+/** where the number rowStart or commaNumber read ends */
+let fieldEnd = 0;
+
+/**
+ * A row's first number, after whatever separators come before it (its end in `fieldEnd`), or -1
+ * when the next thing is not a number.
+ */
+function rowStart(buf: Uint8Array, j: number): number {
+  let c = buf[j]!;
+  while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
+  if (c < 48 || c > 57) return -1;
+  let v = c - 48;
+  while ((c = buf[++j]!) >= 48 && c <= 57) v = v * 10 + (c - 48);
+  fieldEnd = j;
+  return v;
+}
+
+/**
+ * Inside a row of V8's shape: the comma at j and the number after it (its end in `fieldEnd`), or
+ * -1 when the bytes are anything else (the careful path takes the row).
+ */
+function commaNumber(buf: Uint8Array, j: number): number {
+  if (buf[j] !== 44) return -1;
+  let c = buf[++j]!;
+  if (c < 48 || c > 57) return -1;
+  let v = c - 48;
+  while ((c = buf[++j]!) >= 48 && c <= 57) v = v * 10 + (c - 48);
+  fieldEnd = j;
+  return v;
+}
+
+/**
+ * Where scanNodeRows and scanEdgeRows start and leave off: the next row (node or edge ordinal)
+ * and the largest string index a row names so far.
+ */
+interface RowRun {
+  row: number;
   maxName: number;
 }
-const nodeRows: NodeRowsState = { ord: 0, maxName: 0 };
+const rowRun: RowRun = { row: 0, maxName: 0 };
 
 /**
  * The nodes' fast path for V8's layout (type, name, id, self_size, edge_count first; whatever
@@ -167,7 +201,7 @@ function scanNodeRows(
   i: number,
   safeEnd: number,
   n: number,
-  st: NodeRowsState,
+  st: RowRun,
   nodeCount: number,
   edgeCount: number,
   nf: number,
@@ -178,43 +212,24 @@ function scanNodeRows(
   self: Float64Array,
   first: Uint32Array,
 ): number {
-  let ord = st.ord;
+  let ord = st.row;
   let maxName = st.maxName;
   let j = i;
   rows: while (j < safeEnd && ord < nodeCount) {
     // between rows: any separators; inside a row: exactly one comma (V8's output; anything else
     // goes to the careful path)
-    let c = buf[j]!;
-    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
-    if (c < 48 || c > 57) break;
-    let ty = c - 48;
-    while ((c = buf[++j]!) >= 48 && c <= 57) ty = ty * 10 + (c - 48);
-    if (c !== 44) break;
-    c = buf[++j]!;
-    if (c < 48 || c > 57) break;
-    let nm = c - 48;
-    while ((c = buf[++j]!) >= 48 && c <= 57) nm = nm * 10 + (c - 48);
-    if (c !== 44) break;
-    c = buf[++j]!;
-    if (c < 48 || c > 57) break;
-    let id = c - 48;
-    while ((c = buf[++j]!) >= 48 && c <= 57) id = id * 10 + (c - 48);
-    if (c !== 44) break;
-    c = buf[++j]!;
-    if (c < 48 || c > 57) break;
-    let sz = c - 48;
-    while ((c = buf[++j]!) >= 48 && c <= 57) sz = sz * 10 + (c - 48);
-    if (c !== 44) break;
-    c = buf[++j]!;
-    if (c < 48 || c > 57) break;
-    let ec = c - 48;
-    while ((c = buf[++j]!) >= 48 && c <= 57) ec = ec * 10 + (c - 48);
-    for (let q = 5; q < nf; q++) {
-      if (c !== 44) break rows;
-      c = buf[++j]!;
-      if (c < 48 || c > 57) break rows;
-      while ((c = buf[++j]!) >= 48 && c <= 57);
-    }
+    const ty = rowStart(buf, j);
+    if (ty < 0) break;
+    const nm = commaNumber(buf, fieldEnd);
+    if (nm < 0) break;
+    const id = commaNumber(buf, fieldEnd);
+    if (id < 0) break;
+    const sz = commaNumber(buf, fieldEnd);
+    if (sz < 0) break;
+    const ec = commaNumber(buf, fieldEnd);
+    if (ec < 0) break;
+    for (let q = 5; q < nf; q++) if (commaNumber(buf, fieldEnd) < 0) break rows;
+    j = fieldEnd;
     if (j >= n || id > 0xffffffff) break;
     if (ty >= typeLimit) throw bad(`malformed heap snapshot: node type ${ty} out of range`);
     const next = first[ord]! + ec;
@@ -228,33 +243,26 @@ function scanNodeRows(
     ord++;
     i = j;
   }
-  st.ord = ord;
+  st.row = ord;
   st.maxName = maxName;
   return i;
 }
-
-/** where scanEdgeRows leaves the next edge ordinal and the largest named-edge string index */
-interface EdgeRowsState {
-  e: number;
-  maxName: number;
-}
-const edgeRows: EdgeRowsState = { e: 0, maxName: 0 };
 
 /**
  * The edges' fast path, for V8's layout (type, name_or_index, to_node: every version so far;
  * other layouts take scanEdges' careful path): whole rows in a run from a row boundary, until
  * `safeEnd` or anything unusual. A row is committed only once all its fields have parsed and
  * ended inside the chunk; returns where the last committed row ends (the careful path goes on
- * from there). A small function of its own with the three fields unrolled: V8 compiles it in a
- * fraction of the time the whole scanner took, so a cold run leaves the interpreter sooner (the
- * 20 MB bench snapshot's edges: 120 → 90 ms cold, 51 → 47 ms warm).
+ * from there). A small function of its own for a fixed layout: V8 compiles it in a fraction of
+ * the time the whole scanner took, so a cold run leaves the interpreter sooner (the 20 MB bench
+ * snapshot's edges: 120 → 90 ms cold, 51 → 47 ms warm).
  */
 function scanEdgeRows(
   buf: Uint8Array,
   i: number,
   safeEnd: number,
   n: number,
-  st: EdgeRowsState,
+  st: RowRun,
   edgeCount: number,
   nf: number,
   nodeCount: number,
@@ -264,28 +272,18 @@ function scanEdgeRows(
   types: Uint8Array,
   namedType: Uint8Array,
 ): number {
-  let e = st.e;
+  let e = st.row;
   let maxName = st.maxName;
   let j = i;
   while (j < safeEnd && e < edgeCount) {
-    // type
-    let c = buf[j]!;
-    while (c === 44 || c === 10 || c === 32 || c === 13 || c === 9) c = buf[++j]!;
-    if (c < 48 || c > 57) break;
-    let ty = c - 48;
-    while ((c = buf[++j]!) >= 48 && c <= 57) ty = ty * 10 + (c - 48);
-    // name or index (inside a row: exactly one comma, as V8 writes; else the careful path)
-    if (c !== 44) break;
-    c = buf[++j]!;
-    if (c < 48 || c > 57) break;
-    let nm = c - 48;
-    while ((c = buf[++j]!) >= 48 && c <= 57) nm = nm * 10 + (c - 48);
-    // to_node
-    if (c !== 44) break;
-    c = buf[++j]!;
-    if (c < 48 || c > 57) break;
-    let tv = c - 48;
-    while ((c = buf[++j]!) >= 48 && c <= 57) tv = tv * 10 + (c - 48);
+    // type; name or index, to_node (inside a row: exactly one comma, as V8 writes)
+    const ty = rowStart(buf, j);
+    if (ty < 0) break;
+    const nm = commaNumber(buf, fieldEnd);
+    if (nm < 0) break;
+    const tv = commaNumber(buf, fieldEnd);
+    if (tv < 0) break;
+    j = fieldEnd;
     if (j >= n) break;
     const o = tv < 2147483648 ? (tv / nf) | 0 : Math.floor(tv / nf);
     if (o * nf !== tv || o >= nodeCount) throw bad(`malformed heap snapshot: edge ${e} points to ${tv}, not a node`);
@@ -297,7 +295,7 @@ function scanEdgeRows(
     e++;
     i = j;
   }
-  st.e = e;
+  st.row = e;
   st.maxName = maxName;
   return i;
 }
@@ -765,12 +763,12 @@ export class HeapSnapshotParser {
       // Fast path: a whole row at once, at a row boundary, far from the chunk's end. It commits
       // nothing unless the row parses completely; anything unusual falls to the careful path.
       if (standard && f === 0 && !inNum && i < safeEnd && ord < nodeCount && ids instanceof Uint32Array) {
-        const rows = nodeRows;
-        rows.ord = ord;
+        const rows = rowRun;
+        rows.row = ord;
         rows.maxName = maxName;
         const j = scanNodeRows(buf, i, safeEnd, n, rows, nodeCount, edgeCount, nf, typeLimit, types, names, ids, self, first);
-        count += (rows.ord - ord) * nf;
-        ord = rows.ord;
+        count += (rows.row - ord) * nf;
+        ord = rows.row;
         maxName = rows.maxName;
         i = j;
         if (i >= n) break;
@@ -972,12 +970,12 @@ export class HeapSnapshotParser {
     const standard = ef === 3 && fType === 0 && fName === 1 && fTo === 2;
     for (; i < n; i++) {
       if (standard && f === 0 && !inNum && i < safeEnd && e < edgeCount) {
-        const rows = edgeRows;
-        rows.e = e;
+        const rows = rowRun;
+        rows.row = e;
         rows.maxName = maxName;
         const j = scanEdgeRows(buf, i, safeEnd, n, rows, edgeCount, nf, nodeCount, typeLimit, to, names, types, namedType);
-        count += (rows.e - e) * ef;
-        e = rows.e;
+        count += (rows.row - e) * ef;
+        e = rows.row;
         maxName = rows.maxName;
         i = j;
         if (i >= n) break;
