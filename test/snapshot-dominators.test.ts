@@ -241,3 +241,23 @@ test('a chain a million nodes deep is handled iteratively', () => {
   assert.equal(r.retained[0], n);
   assert.equal(r.retained[n / 2], n / 2);
 });
+
+test('a million-deep chain with shortcuts: the answer rests on a path compression a million long', () => {
+  // 0 → 1 → 2 → … → n-1, plus 0 → k (mid-chain) and n-1 → 2. Paths 0 → k → … → n-1 → 2 avoid 1,
+  // so idom(2) is 0: found only by evaluating n-1 over the whole linked chain up to k.
+  const n = 1_000_000;
+  const k = n / 2;
+  const out: number[][] = Array.from({ length: n }, (_, v) => (v === 0 ? [1, k] : v === n - 1 ? [2] : [v + 1]));
+  const firstEdge = new Uint32Array(n + 1);
+  for (let v = 0; v < n; v++) firstEdge[v + 1] = firstEdge[v]! + out[v]!.length;
+  const edgeTo = Uint32Array.from(out.flat());
+  const d: DomGraph = { nodeCount: n, firstEdge, edgeTo, selfSize: new Float64Array(n).fill(1) };
+  const bits = new Uint8Array(Math.ceil(edgeTo.length / 8)).fill(255);
+  const r = computeDominators(d, bits);
+  assert.equal(r.idom[2], 0);
+  assert.equal(r.idom[k], 0);
+  assert.equal(r.idom[3], 2);
+  assert.equal(r.idom[n - 1], n - 2);
+  assert.equal(r.retained[1], 1);
+  assert.equal(r.retained[0], n);
+});

@@ -142,12 +142,15 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
   const fe = d.firstEdge;
   const to = d.edgeTo;
 
-  const dfn = new Uint32Array(n); // ordinal -> dfs number + 1 (0 = unvisited)
+  // Memory: a fresh page is expensive to touch (BENCHMARKS.md: ≈ 12 µs a 4 KB page on the bench
+  // machine, a third of this function's time), so the stacks grow as needed and arrays are reused
+  // once their first use is over (noted where).
+  const dfn = new Uint32Array(n); // ordinal -> dfs number + 1 (0 = unvisited); later idom by ordinal
   const vertex = new Uint32Array(n); // dfs number -> ordinal
   const parent = new Uint32Array(n); // dfs number -> parent's dfs number
   const virtualRoot = new Uint8Array(n); // dfs number -> started from the root by attachment
-  let stackNode: Uint32Array = new Uint32Array(n);
-  let stackEdge: Uint32Array = new Uint32Array(n);
+  let stackNode: Uint32Array = new Uint32Array(Math.min(n, STACK_START));
+  let stackEdge: Uint32Array = new Uint32Array(stackNode.length);
   let count = 0;
 
   const dfsFrom = (start: number, parentDfn: number): void => {
@@ -171,6 +174,10 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
         parent[count] = dfn[v]! - 1;
         count++;
         sp++;
+        if (sp === stackNode.length) {
+          stackNode = grown(stackNode, n);
+          stackEdge = grown(stackEdge, n);
+        }
         stackNode[sp] = w;
         stackEdge[sp] = fe[w]!;
       } else sp--;
@@ -205,38 +212,45 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
   // second eval per node they need.
   stackNode = stackEdge = new Uint32Array(0);
 
-  // Retaining in-degrees (ordinal space), then the retaining predecessors, as DFS numbers, of the
-  // nodes with two or more, as CSR: those of ordinal w are pred[predStart[w] .. predStart[w+1]-1].
-  // A node with a single retaining predecessor needs no list: that predecessor is its DFS parent,
-  // so its semidominator is the parent. (Most heap objects have one owner; the 20 MB bench
-  // snapshot's dominators: 98 → 92 ms cold.) A DFS started from the root by attachment has
-  // semidominator 0 whatever its predecessors.
+  // The retaining predecessors, as DFS numbers, of the nodes with two or more, as CSR (ordinal
+  // space): those of ordinal w are pred[predStart[w] .. predStart[w+1]-1]. A node with a single
+  // retaining predecessor needs no list: that predecessor is its DFS parent, so its semidominator
+  // is the parent (most heap objects have one owner; 20 MB bench snapshot: 98 → 92 ms cold). A DFS
+  // started from the root by attachment has semidominator 0 whatever its predecessors.
   const m = fe[n]!;
-  const indeg = new Uint32Array(n);
-  for (let e = 0; e < m; e++) if ((bits[e >>> 3]! & (1 << (e & 7))) !== 0) indeg[to[e]!]!++;
   const predStart = new Uint32Array(n + 1);
-  for (let v = 0; v < n; v++) {
-    const k = indeg[v]!;
-    predStart[v + 1] = predStart[v]! + (k > 1 ? k : 0);
+  // in-degrees, at w+1
+  for (let e = 0; e < m; e++) if ((bits[e >>> 3]! & (1 << (e & 7))) !== 0) predStart[to[e]! + 1]!++;
+  // ends of the lists (in-degrees of one count as none); filled backwards to their starts below
+  const multi = new Uint8Array(n); // two or more retaining predecessors
+  let total = 0;
+  for (let w = 0; w < n; w++) {
+    const k = predStart[w + 1]!;
+    if (k > 1) {
+      total += k;
+      multi[w] = 1;
+    }
+    predStart[w + 1] = total;
   }
-  const pred = new Uint32Array(predStart[n]!);
-  {
-    const fill = predStart.slice(0, n);
-    for (let v = 0; v < n; v++) {
-      const dv = dfn[v]! - 1;
-      for (let e = fe[v]!; e < fe[v + 1]!; e++) {
-        if ((bits[e >>> 3]! & (1 << (e & 7))) === 0) continue;
-        const w = to[e]!;
-        if (indeg[w]! > 1) pred[fill[w]!++] = dv;
-      }
+  const pred = new Uint32Array(total);
+  for (let v = n - 1; v >= 0; v--) {
+    const dv = dfn[v]! - 1;
+    for (let e = fe[v + 1]! - 1; e >= fe[v]!; e--) {
+      if ((bits[e >>> 3]! & (1 << (e & 7))) === 0) continue;
+      const w = to[e]!;
+      if (multi[w]) pred[--predStart[w + 1]!] = dv;
     }
   }
+  // predStart[w+1] now holds the start of w's list: shift back by one
+  for (let w = 0; w < n; w++) predStart[w] = predStart[w + 1]!;
+  predStart[n] = total;
 
-  const semi = new Uint32Array(n);
-  const label = new Uint32Array(n);
-  const ancestor = new Uint32Array(n).fill(NONE);
-  const idom = new Uint32Array(n);
-  const cstack = new Uint32Array(n);
+  const semi = new Uint32Array(n); // later: idom, by DFS number
+  // label and ancestor share one buffer, which becomes the retained sizes once they are done with
+  const scratch = new ArrayBuffer(8 * n);
+  const label = new Uint32Array(scratch, 0, n);
+  const ancestor = new Uint32Array(scratch, 4 * n, n).fill(NONE);
+  let cstack: Uint32Array = new Uint32Array(Math.min(n, STACK_START));
   for (let i = 0; i < n; i++) {
     semi[i] = i;
     label[i] = i;
@@ -248,6 +262,7 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
     let top = 0;
     let s = v;
     while (ancestor[ancestor[s]!] !== NONE) {
+      if (top === cstack.length) cstack = grown(cstack, n);
       cstack[top++] = s;
       s = ancestor[s]!;
     }
@@ -264,7 +279,7 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
     const ow = vertex[w]!;
     let sw: number;
     if (virtualRoot[w]) sw = 0;
-    else if (indeg[ow]! < 2) sw = parent[w]!;
+    else if (!multi[ow]) sw = parent[w]!;
     else {
       sw = semi[w]!;
       const end = predStart[ow + 1]!;
@@ -276,6 +291,9 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
     semi[w] = sw;
     ancestor[w] = parent[w]!;
   }
+  // idom in place of semi: w's entry is read before it is written, and the chain below only
+  // reads entries of smaller DFS numbers, already idoms
+  const idom = semi;
   idom[0] = 0;
   for (let w = 1; w < n; w++) {
     const sw = semi[w]!;
@@ -284,14 +302,23 @@ export function computeDominators(d: DomGraph, bits: Uint8Array): Dominators {
     idom[w] = x;
   }
 
-  // back to ordinals
-  const idomOrd = new Uint32Array(n);
+  // back to ordinals, in dfn's place (done with it)
+  const idomOrd = dfn;
   for (let w = 0; w < n; w++) idomOrd[vertex[w]!] = vertex[idom[w]!]!;
-  const retained = new Float64Array(n);
+  const retained = new Float64Array(scratch); // (label and ancestor: done with)
   const self = d.selfSize;
   for (let v = 0; v < n; v++) retained[v] = self[v]!;
   for (let w = n - 1; w >= 1; w--) retained[vertex[idom[w]!]!]! += retained[vertex[w]!]!;
   return { idom: idomOrd, order: vertex, retained, unreachable: n - reached };
+}
+
+/** the stacks' first size; they double when full (deep chains: up to the node count) */
+const STACK_START = 1 << 14;
+
+function grown(a: Uint32Array, max: number): Uint32Array {
+  const b = new Uint32Array(Math.min(max, a.length * 2));
+  b.set(a);
+  return b;
 }
 
 /** The dominator tree as CSR: children of v are domChildren[firstChild[v] .. firstChild[v+1]-1]. */
