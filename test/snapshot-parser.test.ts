@@ -116,6 +116,18 @@ test('any chunking gives the same result, including 1-byte and string chunks', (
     assert.deepEqual([...s.edgeTo], [...whole.edgeTo]);
     assert.deepEqual([...s.locations], [2, 7, 3, 4]);
   }
+  // one buffer refilled for every chunk, as the file reader does: nothing may be kept by reference
+  for (const size of [1, 7, 64, 1000]) {
+    const p = new HeapSnapshotParser();
+    const buf = new Uint8Array(size);
+    for (let o = 0; o < bytes.length; o += size) {
+      const k = Math.min(size, bytes.length - o);
+      buf.set(bytes.subarray(o, o + k));
+      p.push(buf.subarray(0, k));
+      buf.fill(0x20);
+    }
+    assertSameAsJson(p.finish(), text);
+  }
   const p = new HeapSnapshotParser();
   for (let o = 0; o < text.length; o += 5) p.push(text.slice(o, o + 5));
   assert.deepEqual(p.finish().strings, whole.strings);

@@ -546,20 +546,23 @@ export class HeapSnapshotParser {
     }
     const prevBytes = this.headerBytes;
     const take = Math.min(buf.length, MAX_HEADER_BYTES - prevBytes + 16);
-    this.header.push(buf.subarray(0, take));
+    const piece = buf.subarray(0, take);
     this.headerBytes += take;
-    const all = new Uint8Array(this.headerBytes);
-    let o = 0;
-    for (const h of this.header) {
-      all.set(h, o);
-      o += h.length;
+    // The first chunk usually holds the whole header: it is searched in place (a copy of up to
+    // 1 MB of fresh memory costs more than the rest of the header's handling). Bytes kept for the
+    // next chunk are copied, as the caller may reuse its buffer.
+    let all = piece;
+    if (this.header.length > 0) {
+      all = new Uint8Array(this.headerBytes);
+      all.set(this.header[0]!, 0);
+      all.set(piece, prevBytes);
     }
     // Only the header (a few KB) is decoded: the key is found in the bytes first.
     const m = findNodesKey(all);
     if (!m) {
       if (this.headerBytes > MAX_HEADER_BYTES) throw bad('not a heap snapshot (no "nodes" section in the first 1 MB)');
       if (take < buf.length) throw bad('not a heap snapshot');
-      this.header = [all];
+      this.header = [all === piece ? piece.slice() : all];
       return -1;
     }
     const headText = ascii.decode(all.subarray(0, m.index)).replace(/[\s,]+$/, '') + '}';
