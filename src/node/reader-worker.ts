@@ -8,23 +8,22 @@ import { parentPort } from 'node:worker_threads';
 import { isLeakscopeError } from '../core/errors.js';
 import type { IdHorizon } from '../core/heap/ids.js';
 import { HeapSnapshotParser, type EdgeColumns } from '../formats/heapsnapshot.js';
-import { loadIdHorizon, memchr, type ReaderReply, type ReaderTask } from './snapshot-source.js';
-
-const CHUNK = 4 << 20;
+import { loadIdHorizon, memchr, returnReadBuffer, takeReadBuffer, type ReaderReply, type ReaderTask } from './snapshot-source.js';
 
 function readEdges(source: string): EdgeColumns {
   const parser = new HeapSnapshotParser({ edgesOnly: true, indexOfByte: memchr });
   const fd = openSync(source, 'r');
+  const buf = takeReadBuffer();
   try {
-    const buf = new Uint8Array(CHUNK);
     let pos = 0;
     while (!parser.done) {
-      const got = readSync(fd, buf, 0, CHUNK, pos);
+      const got = readSync(fd, buf, 0, buf.length, pos);
       if (got === 0) break;
       pos += got;
       parser.push(buf.subarray(0, got));
     }
   } finally {
+    returnReadBuffer(buf);
     closeSync(fd);
   }
   return parser.edges();

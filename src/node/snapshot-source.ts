@@ -44,8 +44,21 @@ export interface SnapshotSourceOptions {
   timeoutMs?: number;
 }
 
+/**
+ * File read buffers, reused by the reads of a thread: a fresh buffer costs the first touch of its
+ * pages (≈ 3 ms a MB on the bench machine, see BENCHMARKS.md), which is more than reading into
+ * it. Two are kept (on this thread the last snapshot and a horizon may be read at once).
+ */
+const CHUNK = 1 << 20;
+const spareBuffers: Uint8Array[] = [];
 
-const CHUNK = 4 << 20;
+export function takeReadBuffer(): Uint8Array {
+  return spareBuffers.pop() ?? new Uint8Array(CHUNK);
+}
+
+export function returnReadBuffer(buf: Uint8Array): void {
+  if (spareBuffers.length < 2) spareBuffers.push(buf);
+}
 
 /** Buffer's indexOf is a memchr: ≈ 10× Uint8Array.prototype.indexOf, for the skipped sections */
 export function memchr(buf: Uint8Array, byte: number, from: number): number {
@@ -97,20 +110,21 @@ async function openStream(source: string, opts: SnapshotSourceOptions): Promise<
 }
 
 /**
- * A file's bytes in chunks of CHUNK, read into one reused buffer: the parser copies what it keeps,
- * and a read stream's per-chunk buffers and machinery cost ~30 ms on a 20 MB file. A chunk is
- * valid until the next one is asked for.
+ * A file's bytes in chunks, read into one reused buffer: the parser copies what it keeps, and a
+ * read stream's per-chunk buffers and machinery cost ~30 ms on a 20 MB file. A chunk is valid
+ * until the next one is asked for.
  */
 async function* fileChunks(source: string): AsyncGenerator<Uint8Array> {
   const fh = await open(source, 'r');
+  const buf = takeReadBuffer();
   try {
-    const buf = new Uint8Array(CHUNK);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) return;
       yield buf.subarray(0, bytesRead);
     }
   } finally {
+    returnReadBuffer(buf);
     await fh.close();
   }
 }
