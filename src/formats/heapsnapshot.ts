@@ -317,7 +317,8 @@ function findNodesKey(buf: Uint8Array): { index: number; end: number } | undefin
 
 export class HeapSnapshotParser {
   private phase = Phase.Header;
-  private header: Uint8Array[] = [];
+  /** the header's bytes so far, when it spans chunks (a copy: callers may reuse their buffers) */
+  private header: Uint8Array | null = null;
   private headerBytes = 0;
   private key = '';
   private keyInProgress = false;
@@ -552,9 +553,9 @@ export class HeapSnapshotParser {
     // 1 MB of fresh memory costs more than the rest of the header's handling). Bytes kept for the
     // next chunk are copied, as the caller may reuse its buffer.
     let all = piece;
-    if (this.header.length > 0) {
+    if (this.header) {
       all = new Uint8Array(this.headerBytes);
-      all.set(this.header[0]!, 0);
+      all.set(this.header, 0);
       all.set(piece, prevBytes);
     }
     // Only the header (a few KB) is decoded: the key is found in the bytes first.
@@ -562,7 +563,7 @@ export class HeapSnapshotParser {
     if (!m) {
       if (this.headerBytes > MAX_HEADER_BYTES) throw bad('not a heap snapshot (no "nodes" section in the first 1 MB)');
       if (take < buf.length) throw bad('not a heap snapshot');
-      this.header = [all === piece ? piece.slice() : all];
+      this.header = all === piece ? piece.slice() : all;
       return -1;
     }
     const headText = ascii.decode(all.subarray(0, m.index)).replace(/[\s,]+$/, '') + '}';
@@ -573,7 +574,7 @@ export class HeapSnapshotParser {
       throw bad('not a heap snapshot (header is not valid JSON)');
     }
     this.setHeader(head);
-    this.header = [];
+    this.header = null;
     this.key = 'nodes';
     this.phase = Phase.Value;
     const end = m.end; // offset in the accumulated header

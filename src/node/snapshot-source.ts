@@ -412,9 +412,11 @@ export async function loadIdHorizons(sources: string[], opts: SnapshotSourceOpti
   let reader: SnapshotReader | undefined;
   let own: SnapshotReader | null = null;
   if (sources.length > 0 && !sources.includes('-')) {
-    const total = sources.reduce((sum, s) => sum + (isUrl(s) ? Infinity : fileSize(s)), 0);
     if (opts.reader) reader = opts.reader;
-    else if (total >= (opts.workerMinBytes ?? SMALL_FOR_WORKER)) reader = (own = await SnapshotReader.start().catch(() => null)) ?? undefined;
+    else {
+      const total = sources.reduce((sum, s) => sum + (isUrl(s) ? Infinity : fileSize(s)), 0);
+      if (total >= (opts.workerMinBytes ?? SMALL_FOR_WORKER)) reader = (own = await SnapshotReader.start().catch(() => null)) ?? undefined;
+    }
   }
   try {
     if (reader) {
