@@ -68,3 +68,21 @@ test('Host header parsing', () => {
   assert.equal(parseHostHeader('[::1'), undefined);
   assert.equal(parseHostHeader('h/x'), undefined);
 });
+
+test('`*` allows any Host, but foreign pages are still refused', () => {
+  const p = { listen: { host: '127.0.0.1', port: 6060 }, allowedHosts: ['*'] };
+  assert.equal(checkRequest(p, { host: 'whatever.example' }).ok, true);
+  assert.equal(checkRequest(p, { host: 'whatever.example', origin: 'http://evil.example' }).ok, false);
+  assert.equal(checkRequest(p, { host: 'whatever.example', secFetchSite: 'cross-site' }).ok, false);
+  assert.equal(checkRequest(p, {}).ok, false);
+});
+
+test('an IPv4-mapped loopback literal is loopback for a mounted handler', () => {
+  assert.equal(checkRequest({}, { host: '[::ffff:127.0.0.1]:3000' }).ok, true);
+  assert.equal(checkRequest({}, { host: '[::ffff:10.0.0.1]:3000' }).ok, false);
+});
+
+test('a port forward to another local port needs `localhost` allowed (any port)', () => {
+  assert.equal(checkRequest(loop, { host: 'localhost:8080' }).ok, false);
+  assert.equal(checkRequest({ ...loop, allowedHosts: ['localhost'] }, { host: 'localhost:8080' }).ok, true);
+});

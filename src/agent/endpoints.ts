@@ -144,7 +144,7 @@ export class Endpoints {
   ) {
     this.scripts = new ScriptUrls(insp);
     this.resolver = opts.sourceMaps ? new SourceMapResolver().resolve : defaultResolveFrame;
-    this.tokenDigest = opts.token ? sha(`Bearer ${opts.token}`) : undefined;
+    this.tokenDigest = opts.token ? sha(opts.token) : undefined;
     mainPort.on('message', (r: MainReply) => {
       const w = this.mainWaiters.get(r.id);
       if (w) {
@@ -195,8 +195,10 @@ export class Endpoints {
 
   private authorized(header: string | undefined): boolean {
     if (!this.tokenDigest) return true;
-    // Digests have equal length whatever was sent, so the comparison is constant-time.
-    return timingSafeEqual(sha(header ?? ''), this.tokenDigest);
+    // The scheme is case-insensitive (RFC 9110 §11.1). Digests have equal length whatever was
+    // sent, so the comparison is constant-time.
+    const m = /^bearer[ \t]+(.*)$/i.exec(header ?? '');
+    return timingSafeEqual(sha(m ? m[1]!.trim() : '\0'), this.tokenDigest) && m !== null;
   }
 
   async handle(req: AgentRequest, reply: Reply): Promise<void> {

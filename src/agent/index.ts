@@ -6,9 +6,10 @@
  *     ...
  *     await agent.close();
  *
- * or, mounted in the application's own server:
+ * or, mounted in the application's own server (requests must name a loopback address or one of
+ * `allowedHosts` in their Host header, like those to the agent's own port):
  *
- *     const agent = await startAgent({ listen: false });
+ *     const agent = await startAgent({ listen: false, allowedHosts: ['shop.internal'] });
  *     app.use('/debug/pprof', agent.handler);            // express
  *
  * The agent never throws into the host: a refused or failed start resolves to an agent whose
@@ -16,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MessageChannel, Worker, isMainThread } from 'node:worker_threads';
+import { checkRequest } from '../core/http-guard.js';
 import { MainServices, installStash, removeStash } from './main-services.js';
 import { type AgentOptions, type ResolvedOptions, resolveOptions } from './options.js';
 
@@ -92,6 +94,7 @@ class RunningAgent implements Agent {
   constructor(
     private readonly worker: Worker,
     private readonly services: MainServices,
+    private readonly allowedHosts: readonly string[],
   ) {
     process.on('exit', this.onExit);
     worker.once('exit', () => {
@@ -136,6 +139,18 @@ class RunningAgent implements Agent {
     try {
       if (!this.active) {
         inactiveHandler('closed')(req, res);
+        return;
+      }
+      // The same Host/Origin rule as the agent's own listener, before anything reaches the worker:
+      // the application's server may listen anywhere, so loopback names on any port and the
+      // allowedHosts names pass.
+      const verdict = checkRequest(
+        { allowedHosts: this.allowedHosts },
+        { host: req.headers.host, origin: headerText(req, 'origin'), secFetchSite: headerText(req, 'sec-fetch-site') },
+      );
+      if (!verdict.ok) {
+        res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        res.end(`${verdict.reason}\n`);
         return;
       }
       const id = ++this.seq;
@@ -213,6 +228,11 @@ class RunningAgent implements Agent {
     })();
     return this.closing;
   }
+}
+
+function headerText(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 function delay(ms: number): Promise<void> {
@@ -312,7 +332,7 @@ async function start(options: AgentOptions): Promise<Agent> {
     removeStash();
     return inactive(reason);
   }
-  const agent = new RunningAgent(worker, services);
+  const agent = new RunningAgent(worker, services, opts.allowedHosts);
   if (first.host !== undefined && first.port !== undefined) agent.address = { host: first.host, port: first.port };
   Object.defineProperty(globalThis, RUNNING, { value: agent, configurable: true, enumerable: false });
   return agent;

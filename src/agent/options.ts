@@ -3,6 +3,7 @@
  * and the checks that keep the agent from exposing a production process by accident.
  */
 import { isIP } from 'node:net';
+import { parseAllowedHosts, parseHostHeader } from '../core/http-guard.js';
 
 export interface AgentOptions {
   /** interface to bind; default 127.0.0.1 */
@@ -23,6 +24,12 @@ export interface AgentOptions {
   sourceMaps?: boolean;
   /** Prometheus metrics at /debug/pprof/metrics (default true) */
   metrics?: boolean;
+  /**
+   * Host names (besides the listening address and `localhost`) the agent answers to: `name` (any
+   * port), `name:port`, `.domain` (every name below it), or `*` (any Host; the Origin rule still
+   * applies). For a mounted `handler`, the application's own names.
+   */
+  allowedHosts?: string[];
 }
 
 export interface ResolvedOptions {
@@ -35,6 +42,7 @@ export interface ResolvedOptions {
   asyncStacks: boolean;
   sourceMaps: boolean;
   metrics: boolean;
+  allowedHosts: string[];
 }
 
 export const DEFAULT_HEAP_INTERVAL = 512 * 1024;
@@ -64,6 +72,13 @@ export function resolveOptions(o: AgentOptions): { ok: true; value: ResolvedOpti
     return { ok: false, reason: `CPU sampling interval must be 100 to 1000000 microseconds (got ${cpuInterval})` };
   }
   if (typeof token !== 'string') return { ok: false, reason: 'token must be a string' };
+  const allowedHosts = o.allowedHosts ?? [];
+  if (!Array.isArray(allowedHosts)) return { ok: false, reason: 'allowedHosts must be an array of host names' };
+  for (const h of allowedHosts) {
+    if (typeof h !== 'string' || !validAllowedHost(h)) {
+      return { ok: false, reason: `allowed host '${String(h).slice(0, 100)}' is not a host name, name:port, .domain or *` };
+    }
+  }
   if (listen && !isLoopback(host) && token === '') {
     return {
       ok: false,
@@ -82,8 +97,16 @@ export function resolveOptions(o: AgentOptions): { ok: true; value: ResolvedOpti
       asyncStacks: o.asyncStacks ?? false,
       sourceMaps: o.sourceMaps ?? true,
       metrics: o.metrics ?? true,
+      allowedHosts: [...allowedHosts],
     },
   };
+}
+
+function validAllowedHost(h: string): boolean {
+  const t = h.trim();
+  if (t === '*') return true;
+  if (t.startsWith('.')) return t.length > 1 && parseHostHeader(t.slice(1)) !== undefined && !t.includes(':');
+  return parseHostHeader(t) !== undefined;
 }
 
 /** `host:port`, `:port` or `[v6]:port` → parts. */
@@ -125,7 +148,39 @@ export function optionsFromEnv(env: Record<string, string | undefined>): { ok: t
   if (env.LEAKSCOPE_ASYNC_STACKS) o.asyncStacks = TRUE.test(env.LEAKSCOPE_ASYNC_STACKS);
   if (env.LEAKSCOPE_SOURCE_MAPS) o.sourceMaps = TRUE.test(env.LEAKSCOPE_SOURCE_MAPS);
   if (env.LEAKSCOPE_METRICS) o.metrics = TRUE.test(env.LEAKSCOPE_METRICS);
+  const allowed = parseAllowedHosts(env.LEAKSCOPE_ALLOWED_HOSTS);
+  if (allowed.length > 0) o.allowedHosts = allowed;
   return { ok: true, value: o };
+}
+
+/**
+ * Limits of the agent's own server, so that clients of the agent — hostile or stuck — can never
+ * take the host's sockets: a bounded share of the process's file descriptors, and connections
+ * that send no complete request in time are closed.
+ */
+export const SERVER_LIMITS = {
+  /** the whole request head must arrive within this (a slowloris sends it a byte at a time) */
+  headersTimeoutMs: 5_000,
+  /** the whole request (GET: the head) must arrive within this; responses may take longer */
+  requestTimeoutMs: 10_000,
+  /** an idle keep-alive connection is closed after this */
+  keepAliveTimeoutMs: 5_000,
+  /** a socket with no traffic either way for this long is closed (longer than any profile window) */
+  idleTimeoutMs: 330_000,
+  /** how often the timeouts above are checked */
+  checkIntervalMs: 1_000,
+};
+
+/**
+ * At most 1/8 of the process's open-file limit, from 16 to 256 connections (64 when the limit
+ * cannot be read). Node raises its soft limit to the hard one at start, so this is the limit the
+ * host's own sockets share. Connections beyond it are closed as soon as they are accepted.
+ */
+export function maxAgentConnections(limits: string | undefined): number {
+  const m = limits === undefined ? null : /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+  if (!m) return 64;
+  if (m[1] === 'unlimited') return 256;
+  return Math.min(256, Math.max(16, Math.floor(Number(m[1]) / 8)));
 }
 
 /** Messages between the host's main thread and the agent worker. */

@@ -8,13 +8,15 @@
  * 'head'|'chunk'|'end'|'closed'}. The HTTP server stays ref'd here (a pending inspector call does
  * not keep a worker alive); the main thread unrefs the worker so the host can still exit.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Session } from 'node:inspector';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import { type GuardPolicy, checkRequest } from '../core/http-guard.js';
 import { type AgentRequest, type Reply, Endpoints } from './endpoints.js';
 import { Inspector } from './inspector.js';
-import type { WorkerData } from './options.js';
+import { SERVER_LIMITS, type WorkerData, maxAgentConnections } from './options.js';
 
 type FromMain =
   | { type: 'req'; id: number; req: AgentRequest }
@@ -104,6 +106,23 @@ function bridgeReply(id: number): Reply {
   };
 }
 
+function readLimits(): string | undefined {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function refuse(res: ServerResponse, reason: string): void {
+  try {
+    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end(`${reason}\n`);
+  } catch {
+    // the client is gone
+  }
+}
+
 async function main(): Promise<void> {
   const session = new Session();
   session.connectToMainThread();
@@ -113,23 +132,46 @@ async function main(): Promise<void> {
   try {
     await endpoints.start();
     if (data.options.listen) {
-      server = createServer({ requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
-        void endpoints.handle(
-          { method: req.method ?? 'GET', url: req.url ?? '/', authorization: req.headers.authorization },
-          httpReply(res),
-        );
-      });
-      server.headersTimeout = 20_000;
-      server.keepAliveTimeout = 5_000;
+      // Set once listening: the Host rule needs the port actually bound (port 0 picks one).
+      let policy: GuardPolicy | undefined;
+      server = createServer(
+        {
+          headersTimeout: SERVER_LIMITS.headersTimeoutMs,
+          requestTimeout: SERVER_LIMITS.requestTimeoutMs,
+          keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
+          connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs,
+        },
+        (req: IncomingMessage, res: ServerResponse) => {
+          // Before anything is dispatched: a refused request starts no collection.
+          const verdict = policy
+            ? checkRequest(policy, { host: req.headers.host, origin: header(req, 'origin'), secFetchSite: header(req, 'sec-fetch-site') })
+            : { ok: false as const, reason: 'the agent is starting' };
+          if (!verdict.ok) {
+            refuse(res, verdict.reason);
+            return;
+          }
+          void endpoints.handle(
+            { method: req.method ?? 'GET', url: req.url ?? '/', authorization: req.headers.authorization },
+            httpReply(res),
+          );
+        },
+      );
+      server.maxConnections = maxAgentConnections(readLimits());
+      server.setTimeout(SERVER_LIMITS.idleTimeoutMs);
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
-        server!.listen(data.options.port, data.options.host, () => {
+        // exclusive: in a cluster worker the agent's port is this process's own, never shared
+        server!.listen({ port: data.options.port, host: data.options.host, exclusive: true }, () => {
           server!.off('error', reject);
           resolve();
         });
       });
       server.on('error', () => {});
       const a = server.address() as AddressInfo;
+      const allowedHosts = [...data.options.allowedHosts];
+      // Listening on a configured name: that name at the port is the server's own too.
+      if (isIP(data.options.host.replace(/^\[|\]$/g, '')) === 0) allowedHosts.push(`${data.options.host}:${a.port}`);
+      policy = { listen: { host: a.address, port: a.port }, allowedHosts };
       post({ type: 'ready', host: a.address, port: a.port });
     } else post({ type: 'ready' });
   } catch (e) {
@@ -183,6 +225,12 @@ async function main(): Promise<void> {
       data.mainPort.close();
     }
   });
+}
+
+/** A header that may arrive more than once, as one string. */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 void main();

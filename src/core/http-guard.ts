@@ -20,8 +20,9 @@ export interface GuardPolicy {
    */
   readonly listen?: { readonly host: string; readonly port: number };
   /**
-   * Further names (case-insensitive). `name` allows any port, `name:port` that port only, and
-   * `.example.internal` every name below that domain.
+   * Further names (case-insensitive). `name` allows any port, `name:port` that port only,
+   * `.example.internal` every name below that domain, and `*` any Host at all (for a server
+   * reached through names nobody can list; the Origin and Sec-Fetch-Site rules still apply).
    */
   readonly allowedHosts?: readonly string[];
 }
@@ -79,6 +80,7 @@ function isIPLiteral(name: string): boolean {
   return isIPv4(name) || name.includes(':');
 }
 function isLoopbackLiteral(name: string): boolean {
+  if (name.startsWith('::ffff:')) name = name.slice(7); // IPv4-mapped
   return name === '::1' || name === '0:0:0:0:0:0:0:1' || (isIPv4(name) && name.startsWith('127.'));
 }
 function isWildcard(name: string): boolean {
@@ -95,6 +97,7 @@ function hostAllowed(policy: GuardPolicy, h: HostPort): boolean {
   for (const entry of policy.allowedHosts ?? []) {
     const e = entry.trim().toLowerCase();
     if (e === '') continue;
+    if (e === '*') return true;
     if (e.startsWith('.')) {
       if (h.name.endsWith(e) && h.name.length > e.length) return true;
       continue;
