@@ -17,6 +17,7 @@ export const commands: Record<string, CommandEntry> = {
   peek: { summary: 'callers and callees of the functions matching a regex (go tool pprof peek)', load: async () => (await import('./commands/peek.js')).peekCommand },
   traces: { summary: 'every sample with its labels and full stack (go tool pprof -traces)', load: async () => (await import('./commands/traces.js')).tracesCommand },
   tree: { summary: 'callers and callees of every node (go tool pprof -tree)', load: async () => (await import('./commands/tree.js')).treeCommand },
+  graph: { summary: 'the call graph as DOT text or SVG (go tool pprof -dot / -svg)', load: async () => (await import('./commands/graph.js')).graphCommand },
   diff: { summary: 'what grew or shrank between two profiles (top of new minus base)', load: async () => (await import('./commands/diff.js')).diffCommand },
   merge: { summary: 'merge profiles into one gzip-compressed pprof file', load: async () => (await import('./commands/merge.js')).mergeCommand },
   info: { summary: 'sample types, period, time, duration and counts of a profile', load: async () => (await import('./commands/info.js')).infoCommand },
