@@ -18,6 +18,7 @@ export const commands: Record<string, CommandEntry> = {
   traces: { summary: 'every sample with its labels and full stack (go tool pprof -traces)', load: async () => (await import('./commands/traces.js')).tracesCommand },
   tree: { summary: 'callers and callees of every node (go tool pprof -tree)', load: async () => (await import('./commands/tree.js')).treeCommand },
   graph: { summary: 'the call graph as DOT text or SVG (go tool pprof -dot / -svg)', load: async () => (await import('./commands/graph.js')).graphCommand },
+  web: { summary: 'the flame graph and top table in a browser (go tool pprof -http); --export writes one HTML file', load: async () => (await import('./commands/web.js')).webCommand },
   diff: { summary: 'what grew or shrank between two profiles (top of new minus base)', load: async () => (await import('./commands/diff.js')).diffCommand },
   merge: { summary: 'merge profiles into one gzip-compressed pprof file', load: async () => (await import('./commands/merge.js')).mergeCommand },
   info: { summary: 'sample types, period, time, duration and counts of a profile', load: async () => (await import('./commands/info.js')).infoCommand },
