@@ -188,7 +188,7 @@ test('search highlights the matches and says what share of the total they hold',
   const json = JSON.parse(cli(['top', '--json', join(P, 'heap.5.pb.gz')]).stdout) as { total: number; rows: { name: string; cum: number }[] };
   const cum = (n: string) => json.rows.find((r) => r.name === n)!.cum;
   assert.equal(s.value, cum('main.createSession') + cum('main.renderProduct'));
-  assert.equal((await page.textContent('#search-result'))!, `matched ${scaledLabel(s.value, 'bytes', 'MB')} (${((100 * s.value) / json.total).toFixed(2)}% of ${scaledLabel(json.total, 'bytes', 'MB')})`);
+  assert.equal((await page.textContent('#search-result'))!, `matched ${scaledLabel(s.value, 'bytes', 'auto')} (${((100 * s.value) / json.total).toFixed(2)}% of ${scaledLabel(json.total, 'bytes', 'auto')})`);
   const frames = await ls<Frame[]>(page, 'drawn');
   assert.equal(frames.find((f) => f.name === 'main.createSession')!.color, '#e040fb');
   assert.equal(frames.find((f) => f.name === 'runtime.malg')!.color, '#dcdcdc');

@@ -59,6 +59,106 @@ export interface FlameLayout {
   minWidth: number;
 }
 
+/** (int, int) → int, open addressing over typed arrays: no boxed keys, no per-entry objects. */
+class PairMap {
+  private cap = 1 << 12;
+  private ka = new Int32Array(this.cap).fill(-1);
+  private kb = new Int32Array(this.cap);
+  private val = new Int32Array(this.cap);
+  private size = 0;
+  private slot(a: number, b: number): number {
+    const mask = this.cap - 1;
+    let h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b)) >>> 0;
+    h = (h ^ (h >>> 15)) & mask;
+    while (this.ka[h] !== -1 && (this.ka[h] !== a || this.kb[h] !== b)) h = (h + 1) & mask;
+    return h;
+  }
+  get(a: number, b: number): number {
+    const h = this.slot(a, b);
+    return this.ka[h] === -1 ? -1 : this.val[h]!;
+  }
+  set(a: number, b: number, v: number): void {
+    if ((this.size + 1) * 2 > this.cap) this.grow();
+    const h = this.slot(a, b);
+    if (this.ka[h] === -1) this.size++;
+    this.ka[h] = a;
+    this.kb[h] = b;
+    this.val[h] = v;
+  }
+  private grow(): void {
+    const { ka, kb, val } = this;
+    this.cap *= 2;
+    this.ka = new Int32Array(this.cap).fill(-1);
+    this.kb = new Int32Array(this.cap);
+    this.val = new Int32Array(this.cap);
+    this.size = 0;
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== -1) this.set(ka[i]!, kb[i]!, val[i]!);
+  }
+}
+
+/**
+ * Samples grouped by identical stack, with their summed |value|, base and new values: the trie
+ * walk then runs once per distinct stack, not once per sample.
+ */
+function groupSamples(p: Prepared['profile'], vi: number, diff: boolean) {
+  const t = p.samples;
+  const n = t.count;
+  const nt = p.sampleTypes.length;
+  let cap = 16;
+  while (cap < n * 2) cap *= 2;
+  const mask = cap - 1;
+  const table = new Int32Array(cap).fill(-1);
+  const rep = new Int32Array(n);
+  const hashes = new Int32Array(n);
+  const w = new Float64Array(n);
+  const b = new Float64Array(n);
+  const nv = new Float64Array(n);
+  const { stack, stackStart, values } = t;
+  let count = 0;
+  for (let s = 0; s < n; s++) {
+    const v = values[s * nt + vi]!;
+    if (v === 0) continue;
+    const a = stackStart[s]!;
+    const z = stackStart[s + 1]!;
+    let h = 0x811c9dc5 ^ (z - a);
+    for (let i = a; i < z; i++) h = Math.imul(h ^ stack[i]!, 0x01000193);
+    let slot = h & mask;
+    let g = -1;
+    for (;;) {
+      const e = table[slot]!;
+      if (e < 0) break;
+      if (hashes[e] === h) {
+        const r = rep[e]!;
+        const ra = stackStart[r]!;
+        if (stackStart[r + 1]! - ra === z - a) {
+          let same = true;
+          for (let i = 0; i < z - a; i++) {
+            if (stack[ra + i] !== stack[a + i]) {
+              same = false;
+              break;
+            }
+          }
+          if (same) {
+            g = e;
+            break;
+          }
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (g < 0) {
+      g = count++;
+      table[slot] = g;
+      rep[g] = s;
+      hashes[g] = h;
+    }
+    w[g]! += Math.abs(v);
+    if (diff && isDiffBaseSample(p, s)) b[g]! -= v;
+    else nv[g]! += v;
+  }
+  return { count, rep, w, b, n: nv };
+}
+
 /** Frame trie under construction: typed arrays grown by doubling. */
 class Trie {
   size = 1;
@@ -68,18 +168,16 @@ class Trie {
   w = new Float64Array(1024);
   b = new Float64Array(1024);
   n = new Float64Array(1024);
-  private index = new Map<number, number>();
-  constructor(private readonly nodeCount: number) {}
+  private index = new PairMap();
   child(p: number, node: number): number {
-    const key = p * this.nodeCount + node;
-    let c = this.index.get(key);
-    if (c === undefined) {
+    let c = this.index.get(p, node);
+    if (c < 0) {
       c = this.size++;
       if (c >= this.node.length) this.grow();
       this.node[c] = node;
       this.parent[c] = p;
       this.depth[c] = this.depth[p]! + 1;
-      this.index.set(key, c);
+      this.index.set(p, node, c);
     }
     return c;
   }
@@ -111,16 +209,14 @@ export function flameLayout(prep: Prepared, o: FlameOptions & Pick<ReportOptions
     trimPath: o.trimPath,
     sourcePath: o.sourcePath,
   });
-  const nodeCount = Math.max(1, table.infos.length);
   const { locStart, locNodes } = table;
   const t = p.samples;
-  const nt = p.sampleTypes.length;
   let diff = false;
   for (const s of p.strings) if (s === 'pprof::base') diff = true;
-  const trie = new Trie(nodeCount);
+  const trie = new Trie();
   // A location's frames are the same under the same parent every time: remember the trie node a
-  // (parent, location) pair ends at, so the sample loop does one map lookup per location.
-  const locEnd = new Map<number, number>();
+  // (parent, location) pair ends at, so the walk does one lookup per location.
+  const locEnd = new PairMap();
   const locCount = p.locations.length;
   // file:line per node, from the first line seen
   const fileOf: string[] = new Array(table.infos.length).fill('');
@@ -136,29 +232,27 @@ export function flameLayout(prep: Prepared, o: FlameOptions & Pick<ReportOptions
       if (fn && fn.filename !== '') fileOf[id] = ln.line > 0 ? `${fn.filename}:${ln.line}` : fn.filename;
     }
   }
+  const groups = groupSamples(p, vi, diff);
   let baseTotal = 0;
   let newTotal = 0;
-  for (let s = 0; s < t.count; s++) {
-    const v = t.values[s * nt + vi]!;
-    if (v === 0) continue;
-    const isBase = diff && isDiffBaseSample(p, s);
-    const bv = isBase ? -v : 0;
-    const nv = isBase ? 0 : v;
-    const w = Math.abs(v);
-    if (isBase) baseTotal += bv;
-    else newTotal += nv;
+  for (let g = 0; g < groups.count; g++) {
+    const sample = groups.rep[g]!;
+    const w = groups.w[g]!;
+    const bv = groups.b[g]!;
+    const nv = groups.n[g]!;
+    baseTotal += bv;
+    newTotal += nv;
     let cur = 0;
     trie.w[0]! += w;
     trie.b[0]! += bv;
     trie.n[0]! += nv;
-    for (let i = t.stackStart[s + 1]! - 1; i >= t.stackStart[s]!; i--) {
+    for (let i = t.stackStart[sample + 1]! - 1; i >= t.stackStart[sample]!; i--) {
       const l = t.stack[i]!;
-      const key = cur * (locCount + 1) + l;
-      let end = locEnd.get(key);
-      if (end === undefined) {
+      let end = locEnd.get(cur, l);
+      if (end < 0) {
         end = cur;
         for (let ni = locStart[l + 1]! - 1; ni >= locStart[l]!; ni--) end = trie.child(end, locNodes[ni]!);
-        locEnd.set(key, end);
+        locEnd.set(cur, l, end);
       }
       // charge every frame from the location's first to its last (inlined frames between)
       let f = end;
@@ -245,9 +339,20 @@ export function flameLayout(prep: Prepared, o: FlameOptions & Pick<ReportOptions
     const li = stack.pop()!;
     const tn = stack.pop()!;
     kids.length = 0;
+    let mergedW = 0;
+    let mergedB = 0;
+    let mergedN = 0;
+    let mergedCount = 0;
     for (let k = childStart[tn]!; k < childStart[tn + 1]!; k++) {
       const c = children[k]!;
-      if (trie.w[c]! > 0) kids.push(c);
+      const w = trie.w[c]!;
+      if (w <= 0) continue;
+      if (w < minWidth) {
+        mergedW += w;
+        mergedB += trie.b[c]!;
+        mergedN += trie.n[c]!;
+        mergedCount++;
+      } else kids.push(c);
     }
     kids.sort((a, b) => {
       const d = trie.w[b]! - trie.w[a]!;
@@ -257,21 +362,10 @@ export function flameLayout(prep: Prepared, o: FlameOptions & Pick<ReportOptions
       return na < nb ? -1 : na > nb ? 1 : a - b;
     });
     let x = start0;
-    let mergedW = 0;
-    let mergedB = 0;
-    let mergedN = 0;
-    let mergedCount = 0;
     const pending: number[] = [];
     const depth = trie.depth[tn]! + 1;
     for (const c of kids) {
       const w = trie.w[c]!;
-      if (w < minWidth) {
-        mergedW += w;
-        mergedB += trie.b[c]!;
-        mergedN += trie.n[c]!;
-        mergedCount++;
-        continue;
-      }
       const ci = emit(li, x, w, depth, nameOf(trie.node[c]!), 0, trie.b[c]!, trie.n[c]!);
       pending.push(c, ci, x);
       x += w;

@@ -157,7 +157,9 @@ export function draw(ctx: CanvasRenderingContext2D, l: FlameLayout, frames: Draw
     ctx.fillStyle = f.color;
     ctx.fillRect(f.x, f.y, Math.max(0.5, f.w - (f.w > 2 ? 1 : 0)), ROW - 1);
     if (f.w < 3 * charW) continue;
-    const name = frameName(l, f.i);
+    // drawn without the package path, as pprof's flame graph does (the tooltip has the full name)
+    const full = frameName(l, f.i);
+    const name = /^(?:[\w\-.]+\/)+(.+)/.exec(full)?.[1] ?? full;
     const fit = Math.floor((f.w - 6) / charW);
     const text = name.length <= fit ? name : name.slice(0, Math.max(0, fit - 1)) + '…';
     ctx.fillStyle = '#1a1a1a';

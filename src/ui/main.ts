@@ -112,7 +112,10 @@ async function main(): Promise<void> {
   let drawn: Drawn[] = [];
   let searchInfo: { pattern: string; value: number; share: number; error?: string } | undefined;
 
+  /** the table: top's unit, so its cells read as `top` prints them */
   const fmtFor = (d: ViewData) => (v: number) => scaledLabel(v, d.top.unit, d.outputUnit);
+  /** the flame graph, status and search: a unit that suits each value */
+  const autoFor = (d: ViewData) => (v: number) => scaledLabel(v, d.top.unit, 'auto');
 
   const api = {
     get view() { return st.view; },
@@ -174,7 +177,7 @@ async function main(): Promise<void> {
       };
       bc.append(a);
     });
-    const fmt = fmtFor(data);
+    const fmt = autoFor(data);
     const out = $('search-result');
     if (!searchInfo) out.textContent = '';
     else if (searchInfo.error) out.textContent = `bad regex: ${searchInfo.error}`;
@@ -227,7 +230,7 @@ async function main(): Promise<void> {
     for (const b of document.querySelectorAll<HTMLElement>('nav button[data-view]')) b.classList.toggle('active', b.dataset.view === st.view);
     if (data) {
       const l: FlameLayout = data.flame;
-      const fmt = fmtFor(data);
+      const fmt = autoFor(data);
       status.className = '';
       status.textContent = meta.diff
         ? `${data.top.sampleType}: base ${fmt(l.baseTotal ?? 0)} → new ${fmt(l.newTotal ?? 0)} (red grew, green shrank)`
@@ -315,7 +318,7 @@ async function main(): Promise<void> {
       return;
     }
     const l = data.flame;
-    const fmt = fmtFor(data);
+    const fmt = autoFor(data);
     const pct = (v: number) => percentage(v, l.total).trim();
     const lines = [frameName(l, f.i)];
     const file = l.name[f.i]! >= 0 ? l.files[l.name[f.i]!] : '';
