@@ -18,10 +18,10 @@ import { scaledLabel } from '../src/core/units.js';
 import { cliPath, fixturesDir, hasFixtures, repoRoot, SKIP_NO_FIXTURES } from './helpers/paths.js';
 
 // Code passed to page.evaluate runs in the page; the test program itself is compiled without the DOM library.
-declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const window: any;
+declare const document: any;
 type HTMLElement = { dataset: Record<string, string> };
-type HTMLCanvasElement = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type HTMLCanvasElement = any;
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
