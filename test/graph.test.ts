@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliPath, fixturesDir, hasFixtures, SKIP_NO_FIXTURES } from './helpers/paths.js';
@@ -73,7 +73,9 @@ test('graph --format svg runs graphviz; without dot on PATH one clear line', { s
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /<svg[\s\S]*createSession[\s\S]*<\/svg>/);
   } else t.diagnostic("graphviz's dot is not installed: svg rendering not checked (CI installs graphviz)");
-  const r = cli(['graph', '--format', 'svg', f], { ...process.env, PATH: mkdtempSync(join(tmpdir(), 'leakscope-nodot-')) });
+  const empty = mkdtempSync(join(tmpdir(), 'leakscope-nodot-'));
+  t.after(() => rmSync(empty, { recursive: true, force: true }));
+  const r = cli(['graph', '--format', 'svg', f], { ...process.env, PATH: empty });
   assert.equal(r.status, 1);
   assert.equal(r.stdout, '');
   assert.equal(r.stderr.trim().split('\n').length, 1);

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -234,8 +234,9 @@ test('a diff colours a grown frame red', { skip }, async () => {
   await page.close();
 });
 
-test('the exported page opens from file:// with the network blocked and shows the same numbers', { skip }, async () => {
+test('the exported page opens from file:// with the network blocked and shows the same numbers', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'leakscope-web-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'heap.html');
   const r = cli(['web', '--export', file, join(P, 'heap.5.pb.gz')]);
   assert.equal(r.status, 0, r.stderr);
@@ -306,8 +307,9 @@ test('a token, when set, is required on every request', { skip: hasFixtures ? fa
   assert.equal((await get(`${base}api/meta?token=s3cret`, {})).status, 200);
 });
 
-test('an unreadable profile: one clear line on stderr and a non-zero exit', () => {
+test('an unreadable profile: one clear line on stderr and a non-zero exit', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'leakscope-web-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const missing = cli(['web', join(dir, 'missing.pb.gz')]);
   assert.equal(missing.status, 1);
   assert.equal(missing.stdout, '');
