@@ -1,0 +1,234 @@
+/**
+ * `leakscope web`: the flame graph and top table of a profile (or a diff) in a browser. A thin
+ * shell: the numbers come from the same report functions as `top --json` (report/top.ts) and the
+ * flame layout (report/flame.ts); the page is the bundled UI (src/ui, built into dist/src/ui).
+ *
+ * Safety, as the agent: loopback by default; a non-loopback --http needs --token; every request
+ * passes core/http-guard's checkRequest (Host must name this server; foreign Origin and cross-site
+ * fetches refused) or gets 403; no CORS headers; GET and HEAD only; it only reads.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CommandSpec } from '../io.js';
+import { subtractBase } from '../../core/algebra.js';
+import { LeakscopeError } from '../../core/errors.js';
+import { checkRequest, parseAllowedHosts, type GuardPolicy } from '../../core/http-guard.js';
+import type { Profile } from '../../core/profile.js';
+import { isUrl } from '../../node/url.js';
+import { parseCommandArgs } from '../args.js';
+import { fetchOptionsFrom, loadMerged, reportFlagHelp, reportFlagSpec, reportOptionsFrom, type ReportFlagValues } from '../report-flags.js';
+import { flameLayout } from '../../report/flame.js';
+import { prepareReport, type ReportOptions } from '../../report/prepare.js';
+import { renderTopJson, topReport } from '../../report/top.js';
+import type { Meta } from '../../ui/types.js';
+
+const spec = {
+  ...reportFlagSpec,
+  http: { type: 'string' },
+  export: { type: 'string' },
+} as const;
+
+interface WebValues extends ReportFlagValues {
+  http?: string;
+  export?: string;
+}
+
+/** The profiles behind the views: `top` reads `report` (as `top` would); the flame graph reads
+ * `flame`, which under --base too keeps the base's samples apart (labelled) so that each frame can
+ * show base and new. */
+interface Inputs {
+  report: Profile;
+  flame: Profile;
+  diff: boolean;
+}
+
+async function loadInputs(sources: string[], v: WebValues): Promise<Inputs> {
+  if (sources.length === 0) throw new LeakscopeError('E_USAGE', 'web: no profile given');
+  const base = v.base ?? [];
+  const diffBase = v['diff-base'] ?? [];
+  if (base.length > 0 && diffBase.length > 0) throw new LeakscopeError('E_USAGE', 'web: --base and --diff-base cannot be used together');
+  if (v.normalize && base.length + diffBase.length === 0) throw new LeakscopeError('E_USAGE', 'web: --normalize needs a base profile (--base or --diff-base)');
+  const fetch = fetchOptionsFrom(v);
+  const [src, b] = await Promise.all([
+    loadMerged(sources, fetch),
+    base.length + diffBase.length > 0 ? loadMerged([...base, ...diffBase], fetch) : Promise.resolve(undefined),
+  ]);
+  if (!b) return { report: src, flame: src, diff: false };
+  const normalize = Boolean(v.normalize);
+  const flame = subtractBase(src, b, { diff: true, normalize });
+  return { report: diffBase.length > 0 ? flame : subtractBase(src, b, { diff: false, normalize }), flame, diff: true };
+}
+
+/** One sample type's view data as JSON text: top --json verbatim, its unit and labels, the layout. */
+function viewJson(inp: Inputs, o: ReportOptions, si: string): string {
+  const opts = { ...o, sampleIndex: si };
+  const prep = prepareReport(inp.report, opts);
+  const top = topReport(prep, opts, 0);
+  const flamePrep = inp.flame === inp.report ? prep : prepareReport(inp.flame, opts);
+  const flame = flameLayout(flamePrep, opts);
+  if (inp.flame !== inp.report) flame.total = prep.total; // percentages as top's (of the base under --diff-base)
+  return `{"top":${renderTopJson(top).trim()},"outputUnit":${JSON.stringify(top.outputUnit)},"labels":${JSON.stringify(top.labels)},"flame":${JSON.stringify(flame)}}`;
+}
+
+function metaOf(inp: Inputs, o: ReportOptions, title: string): Meta {
+  const prep = prepareReport(inp.report, o);
+  return {
+    title,
+    sampleTypes: inp.report.sampleTypes.map((t) => ({ type: t.type, unit: t.unit })),
+    sampleType: prep.sampleType,
+    diff: inp.diff,
+    warnings: prep.warnings,
+  };
+}
+
+const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui');
+
+function readAsset(name: string): string {
+  try {
+    return readFileSync(join(uiDir, name), 'utf8');
+  } catch {
+    throw new LeakscopeError('E_IO', `the web UI is not built (${join(uiDir, name)} is missing): run npm run build`);
+  }
+}
+
+/** The page with its script and styles inlined (and, for an export, its data). */
+export function pageHtml(data?: string): { html: string; scriptHash: string } {
+  const script = readAsset('app.js').replaceAll('</script', '<\\/script');
+  const style = readAsset('style.css').replaceAll('</style', '<\\/style');
+  const dataTag = data === undefined ? '' : `<script id="leakscope-data" type="application/json">${data.replaceAll('<', '\\u003c')}</script>`;
+  const html = readAsset('index.html')
+    .replace('/*LEAKSCOPE:STYLE*/', () => style)
+    .replace('<!--LEAKSCOPE:DATA-->', () => dataTag)
+    .replace('/*LEAKSCOPE:SCRIPT*/', () => script);
+  return { html, scriptHash: createHash('sha256').update(script).digest('base64') };
+}
+
+/** `host:port`, `:port`, `[v6]:port` → parts. */
+export function parseListen(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr.trim());
+  if (!m) throw new LeakscopeError('E_USAGE', `--http must be HOST:PORT (e.g. 127.0.0.1:8080, :0), got "${addr}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new LeakscopeError('E_USAGE', `--http port must be at most 65535, got ${port}`);
+  const host = m[1] ?? (m[2] === '' ? '127.0.0.1' : m[2]!);
+  return { host, port };
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function tokenOk(req: IncomingMessage, url: URL, token: string | undefined): boolean {
+  if (!token) return true;
+  const auth = req.headers.authorization;
+  const given = auth?.startsWith('Bearer ') ? auth.slice(7) : (url.searchParams.get('token') ?? '');
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export const webCommand: CommandSpec = {
+  usage: `usage: leakscope web [flags] <profile|url>...
+Serves the flame graph and the top table of the profile (merged when several; a diff with
+--diff-base/--base) in a browser, like go tool pprof -http. Prints the URL on stdout; Ctrl-C stops.
+  --http ADDR            where to listen (default 127.0.0.1:0: loopback, a free port)
+  --token T              required on every request (header "Authorization: Bearer T" or ?token=T);
+                         needed when ADDR is not loopback (or LEAKSCOPE_TOKEN); also sent to agent URLs
+  --export FILE.html     write one self-contained page (data, script, styles inlined; works from
+                         file:// without network) instead of serving
+The flags below set the initial state (sample type, granularity, filters), as for top.
+${reportFlagHelp}`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs<WebValues>(argv, spec, 'web');
+    const opts = reportOptionsFrom(values);
+    const listen = values.export === undefined ? parseListen(values.http ?? '127.0.0.1:0') : undefined;
+    const token = values.token ?? process.env.LEAKSCOPE_TOKEN;
+    if (listen && !isLoopback(listen.host) && !token) {
+      throw new LeakscopeError('E_USAGE', `--http ${values.http}: listening beyond loopback needs --token (or LEAKSCOPE_TOKEN)`);
+    }
+    const inputs = await loadInputs(positionals, values);
+    const names = (xs: string[]) => xs.map((x) => (isUrl(x) ? x : basename(x))).join(' + ');
+    const title = names(positionals) + (values['diff-base']?.length ? ` vs ${names(values['diff-base'])}` : values.base?.length ? ` − ${names(values.base)}` : '');
+    const meta = metaOf(inputs, opts, title);
+    for (const w of meta.warnings) io.stderr(`${w}\n`);
+
+    if (values.export !== undefined) {
+      const views: string[] = [];
+      for (const t of meta.sampleTypes) views.push(`${JSON.stringify(t.type)}:${viewJson(inputs, opts, t.type)}`);
+      // src/ui/types.ts's Embedded
+      const data = `{"meta":${JSON.stringify(meta)},"views":{${views.join(',')}}}`;
+      try {
+        writeFileSync(values.export, pageHtml(data).html);
+      } catch (e) {
+        throw new LeakscopeError('E_IO', `cannot write ${values.export}: ${(e as Error).message}`);
+      }
+      io.stdout(`${values.export}\n`);
+      return 0;
+    }
+
+    const page = pageHtml();
+    const cache = new Map<string, string>();
+    const policy: { listen?: GuardPolicy['listen']; allowedHosts: string[] } = { allowedHosts: parseAllowedHosts(process.env.LEAKSCOPE_ALLOWED_HOSTS) };
+    const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean) => {
+      res.writeHead(status, {
+        'content-type': type,
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'content-security-policy': `default-src 'none'; script-src 'sha256-${page.scriptHash}'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; frame-ancestors 'none'`,
+      });
+      res.end(head ? undefined : body);
+    };
+    const server = createServer((req, res) => {
+      const head = req.method === 'HEAD';
+      const verdict = checkRequest(policy, { host: req.headers.host, origin: req.headers.origin, secFetchSite: req.headers['sec-fetch-site'] as string | undefined });
+      if (!verdict.ok) return send(res, 403, 'text/plain; charset=utf-8', verdict.reason + '\n', head);
+      if (req.method !== 'GET' && !head) return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: leakscope web only reads\n', head);
+      const url = new URL(req.url ?? '/', 'http://leakscope.invalid');
+      if (!tokenOk(req, url, token)) return send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: this server needs its token (?token=… or Authorization: Bearer …)\n', head);
+      try {
+        if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', page.html, head);
+        if (url.pathname === '/api/meta') return send(res, 200, 'application/json', JSON.stringify(meta), head);
+        if (url.pathname === '/api/view') {
+          const si = url.searchParams.get('si') ?? meta.sampleType;
+          if (!meta.sampleTypes.some((t) => t.type === si)) return send(res, 404, 'text/plain; charset=utf-8', `no sample type "${si.slice(0, 100)}"\n`, head);
+          let body = cache.get(si);
+          if (body === undefined) {
+            body = viewJson(inputs, opts, si);
+            cache.set(si, body);
+          }
+          return send(res, 200, 'application/json', body, head);
+        }
+        return send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
+      } catch (e) {
+        const msg = e instanceof LeakscopeError ? e.message : `internal error: ${(e as Error).message}`;
+        io.stderr(`leakscope web: ${msg}\n`);
+        return send(res, 500, 'text/plain; charset=utf-8', msg + '\n', head);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new LeakscopeError('E_IO', `cannot listen on ${values.http ?? '127.0.0.1:0'}: ${e.code ?? e.message}`)));
+      server.listen(listen!.port, listen!.host, () => resolve());
+    });
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : listen!.port;
+    policy.listen = { host: listen!.host, port };
+    const shown = listen!.host.includes(':') ? `[${listen!.host}]` : listen!.host === '0.0.0.0' ? '127.0.0.1' : listen!.host;
+    io.stdout(`http://${shown}:${port}/${token ? `?token=${encodeURIComponent(token)}` : ''}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    return 0;
+  },
+};
