@@ -96,17 +96,20 @@ app.get('/stream', (req, res) => {
 });
 
 const server = http.createServer(app);
+// writing a snapshot pauses the process for seconds: keep idle keep-alive sockets open past that
+server.keepAliveTimeout = 120_000;
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = server.address().port;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-function get(p) {
+function get(p, retries = 2) {
   return new Promise((resolve, reject) => {
     const r = http.get({ host: '127.0.0.1', port, path: p, agent }, (res) => {
       res.resume();
       res.on('end', resolve);
     });
-    r.on('error', reject);
+    // a reused keep-alive socket the server closed meanwhile: ask again on a fresh one
+    r.on('error', (e) => (retries > 0 && e.code === 'ECONNRESET' ? get(p, retries - 1).then(resolve, reject) : reject(e)));
   });
 }
 

@@ -5,6 +5,14 @@
 import type { HeapGraph } from './graph.js';
 
 /**
+ * The name strings of V8's empty values (`undefined`, `null`, the hole): `system / Oddball`,
+ * and `system / Hole` since V8 12 (Node 22) made the hole its own kind of object.
+ */
+function emptyNames(g: HeapGraph): Set<number> {
+  return new Set(['system / Oddball', 'system / Hole'].map((s) => g.strings.indexOf(s)).filter((x) => x >= 0));
+}
+
+/**
  * A Map's or Set's hash table (V8's OrderedHashMap / OrderedHashSet, a FixedArray: 3 header
  * slots, capacity/2 buckets, then entries of 3 (Map: key, value, chain) or 2 (Set) slots in
  * insertion order). A deleted entry is cleared in place and stays until the next rehash, so
@@ -16,7 +24,7 @@ import type { HeapGraph } from './graph.js';
 export function hashTableEntries(g: HeapGraph, table: number, entrySize: 2 | 3): { live: number; removed: number } | null {
   const raw = g.raw;
   const self = raw.nodeSelfSize[table]!;
-  const oddball = g.strings.indexOf('system / Oddball');
+  const empty = emptyNames(g);
   for (const ptr of [8, 4]) {
     const slots = (self - 2 * ptr) / ptr;
     const cap = (2 * (slots - 3)) / (2 * entrySize + 1);
@@ -35,7 +43,7 @@ export function hashTableEntries(g: HeapGraph, table: number, entrySize: 2 | 3):
       const entry = Math.floor((idx - start) / entrySize);
       if (entry >= cap) continue;
       const w = raw.edgeTo[e]!;
-      if (oddball >= 0 && raw.nodeName[w] === oddball) continue;
+      if (empty.has(raw.nodeName[w]!)) continue;
       used[entry] = 1;
       if (entry > maxEntry) maxEntry = entry;
     }
@@ -53,13 +61,13 @@ export function hashTableEntries(g: HeapGraph, table: number, entrySize: 2 | 3):
  */
 export function arraySlots(g: HeapGraph, arr: number): { used: number; free: number } {
   const raw = g.raw;
-  const oddball = g.strings.indexOf('system / Oddball');
+  const empty = emptyNames(g);
   let used = 0;
   let free = 0;
   const fe = raw.firstEdge;
   for (let e = fe[arr]!; e < fe[arr + 1]!; e++) {
     if (raw.edgeType[e] !== g.t.eElement) continue;
-    if (oddball >= 0 && raw.nodeName[raw.edgeTo[e]!] === oddball) free++;
+    if (empty.has(raw.nodeName[raw.edgeTo[e]!]!)) free++;
     else used++;
   }
   return { used, free };

@@ -192,6 +192,8 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     labels: Map<number, [number, number, number]>;
     /** union-find: the group this one was merged into */
     parent: Acc | null;
+    /** index in `found` */
+    index: number;
   }
   /** per group label: path code → group */
   const groups = new Map<number, Map<number, Acc>>();
@@ -213,7 +215,7 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     const code = pathCode(v);
     let acc = byPath.get(code);
     if (!acc) {
-      acc = { count: 0, retained: 0, rep: v, growth: new Array<number>(k).fill(0), labels: new Map(), parent: null };
+      acc = { count: 0, retained: 0, rep: v, growth: new Array<number>(k).fill(0), labels: new Map(), parent: null, index: found.length };
       byPath.set(code, acc);
       found.push(acc);
     }
@@ -231,7 +233,9 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     candidateClass[classOf[v]!] = 1;
   }
 
-  // 4. growth across the series, over all objects of each group in Sn
+  // 4. growth across the series, over all objects of each group in Sn (old members included)
+  /** per node: the index in `found` of the group it counts in, or -1 */
+  const memberOf = new Int32Array(n).fill(-1);
   for (let v = 1; v < n; v++) {
     if (!candidateClass[classOf[v]!] || !candidate(v)) continue;
     const lid = labeler.nodeLabelId(v);
@@ -240,6 +244,7 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     if (!byPath) continue;
     const acc = byPath.get(pathCode(v));
     if (!acc) continue;
+    memberOf[v] = acc.index;
     const p = present[v]!;
     for (let s = 0; s < earlier.length; s++) if (p & (1 << s)) acc.growth[s]!++;
     acc.growth[k - 1]!++;
@@ -300,20 +305,44 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     }
   }
 
-  const locations = new Locations(g);
-  const sources = new SourceCache(opts.readSource);
-  const out: LeakGroup[] = [];
-  for (const acc of found) {
-    if (acc.parent || acc.count < minCount) continue;
-    // grows in every interval, each later one by at least half the first interval's growth: a
-    // workload-driven leak keeps pace with the workload; warm-up stragglers do not
-    let grows = true;
+  // grows in every interval, each later one by at least half the first interval's growth: a
+  // workload-driven leak keeps pace with the workload; warm-up stragglers do not
+  const grows = (acc: Acc): boolean => {
     const first = acc.growth[1]! - acc.growth[0]!;
     for (let s = 1; s < k; s++) {
       const d = acc.growth[s]! - acc.growth[s - 1]!;
-      if (d <= 0 || d < 0.5 * first) grows = false;
+      if (d <= 0 || d < 0.5 * first) return false;
     }
-    if (!grows && !opts.includeFlat) continue;
+    return true;
+  };
+  const reported = found.filter((acc) => !acc.parent && acc.count >= minCount && (grows(acc) || opts.includeFlat));
+
+  // 6. The leaked set misses a group's older members (an audit closure from before S1 holds
+  //    `req`, and through it the session store, as well as a new one does). When a reported
+  //    group's path runs through another reported group's members, the paths are searched
+  //    again avoiding every member of a reported group.
+  const isReported = new Uint8Array(found.length);
+  for (const acc of reported) isReported[acc.index] = 1;
+  const foreignMember = (u: number, acc: Acc): boolean => {
+    const m = memberOf[u]!;
+    if (m < 0) return false;
+    const r = root(found[m]!);
+    return r !== acc && isReported[r.index] === 1;
+  };
+  let pathTree = tree;
+  if (reported.some((acc) => pathTo(tree, acc.rep).some((st, i, all) => i < all.length - 1 && foreignMember(st.node, acc)))) {
+    const avoid = new Uint8Array(n);
+    for (let v = 1; v < n; v++) {
+      const m = memberOf[v]!;
+      avoid[v] = leaked[v] || (m >= 0 && isReported[root(found[m]!).index]) ? 1 : 0;
+    }
+    pathTree = retainerTree(g, last.retaining, avoid);
+  }
+
+  const locations = new Locations(g);
+  const sources = new SourceCache(opts.readSource);
+  const out: LeakGroup[] = [];
+  for (const acc of reported) {
     // the group's class: its leading class by retained size, a program object before strings;
     // its representative: that class's largest root
     const ranked = [...acc.labels].sort((a, b) => b[1][1] - a[1][1] || b[1][0] - a[1][0]);
@@ -321,13 +350,13 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     const leadAt = Math.max(0, classes.findIndex((c) => c.className !== '(string)'));
     const lead = classes[leadAt]!;
     acc.rep = ranked[leadAt]![1][2];
-    const steps = pathTo(tree, acc.rep);
+    const steps = pathTo(pathTree, acc.rep);
     const path = labeler.render(steps);
     // leakscope's own agent in the process (one WeakRef per live timer, kept by its timer
     // registry) grows with a timer leak; it is not the application's leak
     if (path.some((p) => p.startsWith(OWN_CLASS_PREFIX))) continue;
     const ownerNode = ownerOf(acc.rep);
-    const ownerSteps = ownerNode > 0 ? pathTo(tree, ownerNode) : [];
+    const ownerSteps = ownerNode > 0 ? pathTo(pathTree, ownerNode) : [];
     const owner: LeakOwner | null =
       ownerNode > 0
         ? {
@@ -426,6 +455,14 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
         why.push(`it is kept by ${pkg}, a cache bounded by its configured maximum`);
         break;
       }
+    }
+    // nothing from before S1 is left and each cohort is bigger than the one before it by far:
+    // the older objects are being replaced (a cache turning over, the last request on each
+    // keep-alive socket), where a leak under even load rises by the same amount each time
+    if (acc.growth[0] === 0 && k >= 3) {
+      const d0 = acc.growth[1]!;
+      const dl = acc.growth[k - 1]! - acc.growth[k - 2]!;
+      if (dl >= 2 * d0) why.push(`its older objects are replaced (counts ${acc.growth.join(' → ')}: none from before the first snapshot)`);
     }
     // counts whose rise slows in every interval (needs three intervals to tell from uneven load)
     if (k >= 4) {

@@ -54,7 +54,9 @@ export function retainerTree(g: HeapGraph, bits: Uint8Array, avoid?: Uint8Array)
   //     happen to hold differs between runs and Node versions.
   const volatile = new Set(['(Handle scope)', '(Stack roots)', '(Strong roots)'].map((x) => g.strings.indexOf(x)).filter((x) => x >= 0));
   const synthetic = g.t.synthetic;
-  // passes: 2·tier, then 2·tier + 1 for the tier's edges into avoided nodes
+  // passes: global objects, other GC roots, then both again into avoided nodes (a path from a
+  // GC root that avoids a leak names the right owner; one through the leak does not), then the
+  // volatile roots, clean and avoided
   const deferred: number[][] = [[], [], [], [], [], []]; // per pass: edge, source pairs
   let head = 0;
   let tail = 0;
@@ -82,8 +84,8 @@ export function retainerTree(g: HeapGraph, bits: Uint8Array, avoid?: Uint8Array)
         if (distance[w] !== FAR) continue;
         if (isNC && (et[e] === eHidden || types[w] === hiddenT)) continue;
         if (sloppy >= 0 && en[e] === sloppy && et[e] !== g.t.eElement && et[e] !== eHidden) continue;
-        let tier = types[w] !== synthetic ? 0 : volatile.has(names[w]!) ? 4 : v === 0 ? 2 : 0;
-        if (avoid !== undefined && avoid[w] === 1) tier++;
+        let tier = types[w] !== synthetic ? 0 : volatile.has(names[w]!) ? 4 : v === 0 ? 1 : 0;
+        if (avoid !== undefined && avoid[w] === 1) tier += tier === 4 ? 1 : 2;
         if (tier > pass) {
           deferred[tier]!.push(e, v);
           continue;
