@@ -8,15 +8,20 @@
  *    (`system / …`, code, hidden arrays, shapes) are plumbing, not leaks.
  * 2. Folded: a leaked object dominated by another leaked object counts inside it, so each row is a
  *    leaking root with everything it holds.
- * 3. Grouped by (class, retainer path of the root's immediate dominator): objects kept by the same
- *    holder — one Map, one listeners array, one timer list — form one group, whatever their
- *    position in it. Objects dominated only by the root are grouped by their own path.
+ * 3. Grouped: the roots one container dominates (a Map's table, an array, a dictionary) form one
+ *    group whatever their class; roots held by a scope or the root by (class, path). A group
+ *    whose path passes only through another group's objects, or whose path ends in the same
+ *    container as another's, is merged into it (one leak, one group). Paths avoid leaked objects
+ *    (and, when needed, every member of a reported group) where another route exists.
  * 4. Kept only when the group grows with the workload: counting, among the objects of the group in
  *    Sn, those that already existed in S1, S2, …, Sn must give a series that grows in every
  *    interval, each later one by at least half the first interval's growth (so load the service
  *    alike between snapshots). One-time objects (a console stream created once, a lazily loaded
  *    module) give [0, k, k] and drop out; a module's record and exports object never count, as
  *    modules load lazily, a few in each phase, without being leaks.
+ * 5. Told apart from caches: a group whose container removes entries, fills a preallocated array,
+ *    belongs to a bounded cache library, turns over (nothing older than S1, rises growing fast)
+ *    or, over four or more snapshots, rises ever more slowly, is `possible-cache`, not a leak.
  */
 import type { HeapAnalysis } from './analysis.js';
 import { presence, type IdHorizon } from './ids.js';
