@@ -34,8 +34,16 @@ function markerLine(name: string): number {
   return i + 1;
 }
 
+/** the 1-based line of the first line containing `text` */
+function lineWith(text: string): number {
+  const i = readFileSync(leakyProgram, 'utf8').split('\n').findIndex((l) => l.includes(text));
+  assert.ok(i >= 0, text);
+  return i + 1;
+}
+
 interface Group {
   className: string;
+  status: string;
   count: number;
   retainedSize: number;
   growth: number[];
@@ -89,9 +97,13 @@ test('every planted leak is one group with its path and location, and nothing el
       runNode(bin.path, [leakyProgram, out, String(PER_PHASE)]);
       const r = cli(['snapshot', 'leaks', '--json', ...['s1', 's2', 's3'].map((s) => path.join(out, `${s}.heapsnapshot`))]);
       assert.equal(r.code, 0, r.stderr);
-      const { groups } = JSON.parse(r.stdout) as { groups: Group[] };
+      const { groups: all } = JSON.parse(r.stdout) as { groups: Group[] };
+      // what is called a leak; a possible cache (Node 18: the last request's header arrays on
+      // keep-alive sockets, none older than S1) is reported apart and is not a leak claim
+      const groups = all.filter((g) => g.status === 'leak');
+      for (const g of all) if (g.status !== 'leak') t.diagnostic(`possible cache: ${g.className} ${g.growth.join(' → ')}`);
       const names = groups.map((g) => g.className).sort();
-      assert.deepEqual(names, ['RequestContext', 'Timeout', 'onConfig()', 'settle()'], JSON.stringify(groups, null, 1));
+      assert.deepEqual(names, ['RequestContext', 'Timeout', 'onConfig()', 'settle()'], JSON.stringify(all, null, 1));
       const by = new Map(groups.map((g) => [g.className, g]));
       const at = (marker: string): string => `${leakyProgram}:${markerLine(marker)}`;
       for (const g of groups) {
@@ -100,7 +112,8 @@ test('every planted leak is one group with its path and location, and nothing el
         assert.ok(g.retainedSize > 0);
       }
       assert.deepEqual(by.get('RequestContext')!.retainerPath, ['(module scope)', 'contexts', 'Map', 'RequestContext']);
-      assert.equal(by.get('RequestContext')!.location, at('contexts'));
+      // an object group is placed where its container is filled (issue 14 item 8)
+      assert.equal(by.get('RequestContext')!.location, `${leakyProgram}:${lineWith('contexts.set(')}`);
       assert.deepEqual(by.get('settle()')!.retainerPath, ['(module scope)', 'waiters', 'Map', 'settle()']);
       assert.equal(by.get('settle()')!.location, at('waiters'));
       assert.deepEqual(by.get('onConfig()')!.retainerPath, ['(module scope)', 'bus', 'EventEmitter', '_events', 'Object', 'config', 'Array', '[]', 'onConfig()']);
@@ -122,7 +135,7 @@ test('every planted leak is one group with its path and location, and nothing el
       const text = cli(['snapshot', 'leaks', ...['s1', 's2', 's3'].map((s) => path.join(out, `${s}.heapsnapshot`))]);
       assert.equal(text.code, 0);
       assert.match(text.stdout, /^4 leak group\(s\) across 3 snapshots:/);
-      assert.match(text.stdout, /path: \(module scope\) → contexts → Map → RequestContext/);
+      assert.match(text.stdout, /path:\s+\(module scope\) → contexts → Map → RequestContext/);
     });
   }
 });

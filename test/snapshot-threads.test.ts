@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cliPath, repoRoot } from './helpers/paths.js';
@@ -36,7 +36,7 @@ test('snapshot leaks with the reader thread reports what one thread finds, on ea
   // one thread, in this process
   const raw = await loadHeapSnapshot(files[2]!, { splitMinBytes: Infinity });
   const earlier = [await loadIdHorizon(files[0]!), await loadIdHorizon(files[1]!)];
-  const expected = findLeaks(analyzeSnapshot(raw), earlier, { minCount: 2, minShare: 0.01 });
+  const expected = findLeaks(analyzeSnapshot(raw), earlier, { minCount: 2, minShare: 0.01, readSource: (f) => readFileSync(f, 'utf8') });
   const classes = expected.groups.map((g) => g.className).sort();
   assert.deepEqual(classes, ['Session', 'onTick()'], 'the two planted leaks, nothing else');
   const sessions = expected.groups.find((g) => g.className === 'Session')!;

@@ -51,13 +51,20 @@ export function renderDiffJson(rows: DiffRow[], top: number): string {
 
 export function renderLeaksText(r: LeakReport, top: number): string {
   if (r.groups.length === 0) return `no growing leak groups across ${r.snapshots} snapshots (${r.leakedObjects} objects born between the first two are still alive)\n`;
-  const lines: string[] = [`${r.groups.length} leak group(s) across ${r.snapshots} snapshots:`];
+  const leaks = r.groups.filter((g) => g.status !== 'possible-cache').length;
+  const caches = r.groups.length - leaks;
+  const head = caches === 0 ? `${leaks} leak group(s)` : `${leaks} leak group(s) and ${caches} possible cache(s)`;
+  const lines: string[] = [`${head} across ${r.snapshots} snapshots:`];
   r.groups.slice(0, top).forEach((g, i) => {
     lines.push('');
-    lines.push(`#${i + 1} ${g.className}: ${g.count} leaked, retaining ${formatBytes(g.retainedSize)}; counts ${g.growth.join(' → ')}`);
-    lines.push(`   path: ${g.retainerPath.join(' → ')}`);
-    if (g.location) lines.push(`   at:   ${g.location}`);
-    lines.push(`   e.g.  @${g.representativeId}`);
+    const tag = g.status === 'possible-cache' ? ' [possible cache, not called a leak]' : '';
+    const kinds = g.classes.length > 1 ? ` (${g.classes.map((c) => `${c.count} ${c.className}`).join(', ')})` : '';
+    lines.push(`#${i + 1} ${g.name}${tag}: ${g.count} leaked${kinds}, retaining ${formatBytes(g.retainedSize)}; counts ${g.growth.join(' → ')}`);
+    for (const why of g.cacheEvidence) lines.push(`   why:   ${why}`);
+    lines.push(`   path:  ${g.retainerPath.join(' → ')}`);
+    if (g.location) lines.push(`   at:    ${g.location}`);
+    if (g.owner) lines.push(`   owner: ${g.owner.className} @${g.owner.id} (retains ${formatBytes(g.owner.retainedSize)})${g.owner.location ? ` at ${g.owner.location}` : ''}: ${g.owner.retainerPath.join(' → ')}`);
+    lines.push(`   e.g.   @${g.representativeId}`);
   });
   if (r.groups.length > top) lines.push('', `… ${r.groups.length - top} more groups (--top)`);
   return lines.join('\n') + '\n';

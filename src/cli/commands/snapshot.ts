@@ -1,3 +1,6 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CliIO, CommandSpec } from '../io.js';
 import { parseCommandArgs, intOption, floatOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
@@ -148,9 +151,9 @@ export const snapshotCommand: CommandSpec = {
           const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
           const earlier = await earlierP;
           checkSeriesOrder([...earlier.map((h) => h.maxJsId), maxJsId(last.graph.raw)], positionals);
-          const report = findLeaks(last, earlier, { minCount, minShare });
+          const report = findLeaks(last, earlier, { minCount, minShare, readSource });
           report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
-          if (!v['no-source-maps']) report.groups = mapLocations(report.groups);
+          if (!v['no-source-maps']) report.groups = mapLocations(report.groups).map((g) => (g.owner ? { ...g, owner: mapLocations([g.owner])[0]! } : g));
           io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
           return 0;
         } finally {
@@ -231,6 +234,21 @@ async function retainers(positionals: string[], v: Values, io: CliIO): Promise<n
   return 0;
 }
 
+/** Source files up to this size are read to name closures and find where a container is filled. */
+const MAX_SOURCE_BYTES = 4 << 20;
+
+/** the text of a local source file (a path or file:// URL), or null */
+function readSource(file: string): string | null {
+  const p = file.startsWith('file://') ? fileURLToPath(file) : file;
+  if (!isAbsolute(p)) return null;
+  try {
+    if (statSync(p).size > MAX_SOURCE_BYTES) return null;
+    return readFileSync(p, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Closure locations point into the JavaScript that ran; when that file ships a source map (tsc's
  * `sourceMap`), report the original file and line instead, as the agent does for its frames.
@@ -239,7 +257,9 @@ function mapLocations<G extends { location: string | null }>(groups: G[]): G[] {
   const resolver = new SourceMapResolver();
   return groups.map((g) => {
     const m = g.location ? /^(.*):(\d+)$/.exec(g.location) : null;
-    if (!m) return g;
+    // a package's shipped file stays as it is: its maps (often of a minified one-line file) need
+    // the column, which a line location does not keep
+    if (!m || /[\\/]node_modules[\\/]/.test(m[1]!)) return g;
     const url = m[1]!;
     const line = Number(m[2]);
     const r = resolver.resolve({ functionName: '', scriptId: '0', url, lineNumber: line - 1, columnNumber: 0 });

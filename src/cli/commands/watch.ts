@@ -34,7 +34,7 @@ export function pollEvery(costMs: number, intervalMs: number): number {
   return Math.max(1, Math.ceil(costMs / (intervalMs * MAX_DUTY)));
 }
 
-/** time between the three heap snapshots of --snapshots */
+/** time between the heap snapshots of --snapshots */
 const SNAPSHOT_SPACING_MS = 5000;
 
 export const watchOptions = {
@@ -182,23 +182,27 @@ async function downloadSnapshot(url: string, path: string, token: string | undef
 }
 
 /**
- * The default \`--snapshots\` step for a Node target: three heap snapshots through the agent
+ * The default \`--snapshots\` step for a Node target: four heap snapshots through the agent
  * (\`/debug/pprof/heapsnapshot?gc=1\`), a few seconds apart, saved in the run directory as
- * \`snapshot-N.heapsnapshot\`, then \`leakscope snapshot leaks S1 S2 S3 --json\` in a child process
+ * \`snapshot-N.heapsnapshot\`, then \`leakscope snapshot leaks S1 … S4 --json\` in a child process
  * (it needs memory and CPU; the watch loop keeps polling meanwhile). Its groups are also saved as
- * \`snapshot-leaks.json\` for \`analyze\`.
+ * \`snapshot-leaks.json\` for \`analyze\`. The fourth snapshot is what lets \`snapshot leaks\` tell
+ * a cache still filling (its rise slows) or turning over (the S1–S2 cohort is evicted by S4) from
+ * a leak; when stopped after the third, the three are analysed.
  */
+const SNAPSHOT_COUNT = 4;
 async function agentSnapshots(ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void }): Promise<SnapshotLeakGroup[]> {
   const files: string[] = [];
-  for (let i = 1; i <= 3; i++) {
+  for (let i = 1; i <= SNAPSHOT_COUNT; i++) {
+    if (ctx.signal.aborted && i > 3) break;
     if (ctx.signal.aborted && i > 1) throw new LeakscopeError('E_FETCH', 'interrupted before the third heap snapshot');
-    ctx.log(`taking heap snapshot ${i} of 3 (the service pauses while it is written)`);
+    ctx.log(`taking heap snapshot ${i} of ${SNAPSHOT_COUNT} (the service pauses while it is written)`);
     const path = join(ctx.runDir, `snapshot-${i}.heapsnapshot`);
     await downloadSnapshot(`${ctx.base}/heapsnapshot?gc=1`, path, ctx.token, new AbortController().signal);
     files.push(path);
-    if (i < 3) await sleep(SNAPSHOT_SPACING_MS, ctx.signal);
+    if (i < SNAPSHOT_COUNT) await sleep(SNAPSHOT_SPACING_MS, ctx.signal);
   }
-  ctx.log('finding the leaking classes across the three heap snapshots');
+  ctx.log(`finding the leaking classes across the ${files.length} heap snapshots`);
   const cli = fileURLToPath(new URL('../main.js', import.meta.url));
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'snapshot', 'leaks', ...files, '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });

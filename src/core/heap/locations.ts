@@ -81,7 +81,13 @@ export class Locations {
       const l = this.of(w);
       if (l && isUserFile(l.file)) return l;
     }
-    // the constructor: through the prototype (class instances), else the map's back pointers
+    return this.constructorOf(v);
+  }
+
+  /** where the constructor of object v is defined (a user file only), or null */
+  constructorOf(v: number): SourceLocation | null {
+    const g = this.g;
+    // through the prototype (class instances), else the map's back pointers
     const proto = g.child(v, '__proto__');
     let ctor = proto >= 0 ? g.child(proto, 'constructor', g.t.eProperty) : -1;
     if (ctor < 0) {

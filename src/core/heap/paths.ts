@@ -24,7 +24,12 @@ export interface RetainerTree {
 
 const FAR = 0xffffffff;
 
-export function retainerTree(g: HeapGraph, bits: Uint8Array): RetainerTree {
+/**
+ * @param avoid per node: 1 for nodes a path should pass through only when nothing else reaches
+ *   them (the leak finder's leaked objects: a path through another leak names the wrong owner).
+ *   Within each root tier, edges into avoided nodes wait until the tier's other nodes are reached.
+ */
+export function retainerTree(g: HeapGraph, bits: Uint8Array, avoid?: Uint8Array): RetainerTree {
   const n = g.nodeCount;
   const raw = g.raw;
   const fe = raw.firstEdge;
@@ -49,12 +54,15 @@ export function retainerTree(g: HeapGraph, bits: Uint8Array): RetainerTree {
   //     happen to hold differs between runs and Node versions.
   const volatile = new Set(['(Handle scope)', '(Stack roots)', '(Strong roots)'].map((x) => g.strings.indexOf(x)).filter((x) => x >= 0));
   const synthetic = g.t.synthetic;
-  const deferred: number[][] = [[], [], []]; // per tier: edge, source pairs
+  // passes: global objects, other GC roots, then both again into avoided nodes (a path from a
+  // GC root that avoids a leak names the right owner; one through the leak does not), then the
+  // volatile roots, clean and avoided
+  const deferred: number[][] = [[], [], [], [], [], []]; // per pass: edge, source pairs
   let head = 0;
   let tail = 0;
   distance[0] = 0;
   queue[tail++] = 0;
-  for (let pass = 0; pass < 3; pass++) {
+  for (let pass = 0; pass < 6; pass++) {
     const list = deferred[pass]!;
     for (let k = 0; k < list.length; k += 2) {
       const e = list[k]!;
@@ -76,7 +84,8 @@ export function retainerTree(g: HeapGraph, bits: Uint8Array): RetainerTree {
         if (distance[w] !== FAR) continue;
         if (isNC && (et[e] === eHidden || types[w] === hiddenT)) continue;
         if (sloppy >= 0 && en[e] === sloppy && et[e] !== g.t.eElement && et[e] !== eHidden) continue;
-        const tier = types[w] !== synthetic ? 0 : volatile.has(names[w]!) ? 2 : v === 0 ? 1 : 0;
+        let tier = types[w] !== synthetic ? 0 : volatile.has(names[w]!) ? 4 : v === 0 ? 1 : 0;
+        if (avoid !== undefined && avoid[w] === 1) tier += tier === 4 ? 1 : 2;
         if (tier > pass) {
           deferred[tier]!.push(e, v);
           continue;
