@@ -92,4 +92,10 @@ test('a packed tarball installs without scripts or dev binaries, and its registe
   assert.equal(info.status, 0, `installed leakscope info failed: ${info.stderr}`);
   const j = JSON.parse(info.stdout) as { sampleTypes?: { type: string }[] }[] | { sampleTypes?: { type: string }[] };
   assert.match(JSON.stringify(j), /inuse_space/, 'the agent served a heap profile that the installed bin read');
+  // The web UI's bundle ships in the tarball: an export from the installed bin is a whole page.
+  const page = join(work, 'heap.html');
+  const web = spawnSync(bin, ['web', '--export', page, `${url}heap`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(web.status, 0, `installed leakscope web --export failed: ${web.stderr}`);
+  const html = readFileSync(page, 'utf8');
+  assert.match(html, /<script>[\s\S]{1000,}<\/script>/, 'the exported page inlines the UI script');
 });
