@@ -302,16 +302,41 @@ function scanEdgeRows(
 
 const NODES_KEY = [34, 110, 111, 100, 101, 115, 34]; // "nodes"
 
-/** Where `"nodes"` followed by optional whitespace and `:` starts and ends in buf, if it does. */
-function findNodesKey(buf: Uint8Array): { index: number; end: number } | undefined {
-  for (let i = buf.indexOf(34); i >= 0; i = buf.indexOf(34, i + 1)) {
+/** Where findNodesKey resumes: the header arrives in chunks, and is searched once, not per chunk. */
+interface KeySearch {
+  /** the first byte not yet ruled out as the start of `"nodes"` */
+  from: number;
+  /** when `"nodes"` matched at `from` and only whitespace followed up to the end: where it ended */
+  wsAt: number;
+}
+
+/**
+ * Where `"nodes"` followed by optional whitespace and `:` starts and ends in buf, if it does. The
+ * search resumes where the previous one (over a shorter prefix of the same header) left off, so a
+ * header split into many chunks — even one byte each, or with a long whitespace run after the key —
+ * costs time linear in its size.
+ */
+function findNodesKey(buf: Uint8Array, st: KeySearch): { index: number; end: number } | undefined {
+  const n = buf.length;
+  for (let i = buf.indexOf(34, st.from); i >= 0; i = buf.indexOf(34, i + 1)) {
     let k = 1;
-    while (k < NODES_KEY.length && buf[i + k] === NODES_KEY[k]) k++;
-    if (k < NODES_KEY.length) continue;
-    let j = i + k;
-    while (j < buf.length && isWs(buf[j]!)) j++;
-    if (j < buf.length && buf[j] === 58) return { index: i, end: j + 1 };
+    while (k < NODES_KEY.length && i + k < n && buf[i + k] === NODES_KEY[k]) k++;
+    if (k < NODES_KEY.length) {
+      if (i + k < n) continue; // not the key
+      st.from = i; // the key may go on in the next chunk
+      return undefined;
+    }
+    let j = Math.max(i + k, st.wsAt);
+    while (j < n && isWs(buf[j]!)) j++;
+    if (j === n) {
+      st.from = i;
+      st.wsAt = j;
+      return undefined;
+    }
+    st.wsAt = 0;
+    if (buf[j] === 58) return { index: i, end: j + 1 };
   }
+  st.from = n;
   return undefined;
 }
 
@@ -320,6 +345,7 @@ export class HeapSnapshotParser {
   /** the header's bytes so far, when it spans chunks (a copy: callers may reuse their buffers) */
   private header: Uint8Array | null = null;
   private headerBytes = 0;
+  private readonly keySearch: KeySearch = { from: 0, wsAt: 0 };
   private key = '';
   private keyInProgress = false;
 
@@ -551,19 +577,27 @@ export class HeapSnapshotParser {
     this.headerBytes += take;
     // The first chunk usually holds the whole header: it is searched in place (a copy of up to
     // 1 MB of fresh memory costs more than the rest of the header's handling). Bytes kept for the
-    // next chunk are copied, as the caller may reuse its buffer.
+    // next chunk are copied, as the caller may reuse its buffer, into a buffer grown by doubling
+    // (a header in many small chunks is copied a bounded number of times, not once per chunk).
     let all = piece;
     if (this.header) {
-      all = new Uint8Array(this.headerBytes);
-      all.set(this.header, 0);
-      all.set(piece, prevBytes);
+      if (this.header.length < this.headerBytes) {
+        const grown = new Uint8Array(Math.max(this.header.length * 2, this.headerBytes));
+        grown.set(this.header.subarray(0, prevBytes));
+        this.header = grown;
+      }
+      this.header.set(piece, prevBytes);
+      all = this.header.subarray(0, this.headerBytes);
     }
     // Only the header (a few KB) is decoded: the key is found in the bytes first.
-    const m = findNodesKey(all);
+    const m = findNodesKey(all, this.keySearch);
     if (!m) {
       if (this.headerBytes > MAX_HEADER_BYTES) throw bad('not a heap snapshot (no "nodes" section in the first 1 MB)');
       if (take < buf.length) throw bad('not a heap snapshot');
-      this.header = all === piece ? piece.slice() : all;
+      if (!this.header) {
+        this.header = new Uint8Array(Math.max(4096, 2 * take));
+        this.header.set(piece);
+      }
       return -1;
     }
     const headText = ascii.decode(all.subarray(0, m.index)).replace(/[\s,]+$/, '') + '}';
@@ -766,7 +800,10 @@ export class HeapSnapshotParser {
     for (; i < n; i++) {
       // Fast path: a whole row at once, at a row boundary, far from the chunk's end. It commits
       // nothing unless the row parses completely; anything unusual falls to the careful path.
-      if (standard && f === 0 && !inNum && i < safeEnd && ord < nodeCount && ids instanceof Uint32Array) {
+      // It starts only on a row's first digit: a run of separators it scanned and refused (one
+      // longer than the rest of the chunk) is then stepped over once by the careful path, not
+      // rescanned from each of its bytes (that was quadratic in the run's length).
+      if (standard && f === 0 && !inNum && i < safeEnd && ord < nodeCount && ids instanceof Uint32Array && buf[i]! >= 48 && buf[i]! <= 57) {
         const rows = rowRun;
         rows.row = ord;
         rows.maxName = maxName;
@@ -777,7 +814,7 @@ export class HeapSnapshotParser {
         i = j;
         if (i >= n) break;
       }
-      if (f === 0 && !inNum && i < safeEnd && ord < nodeCount) {
+      if (f === 0 && !inNum && i < safeEnd && ord < nodeCount && buf[i]! >= 48 && buf[i]! <= 57) {
         const j = readRow(buf, i, nf, rowVals, n);
         if (j > 0) {
           const id = rowVals[fId]!;
@@ -973,7 +1010,8 @@ export class HeapSnapshotParser {
     // V8's layout (every version so far): type, name_or_index, to_node
     const standard = ef === 3 && fType === 0 && fName === 1 && fTo === 2;
     for (; i < n; i++) {
-      if (standard && f === 0 && !inNum && i < safeEnd && e < edgeCount) {
+      // (only on a row's first digit, as for nodes: a refused separator run is not rescanned)
+      if (standard && f === 0 && !inNum && i < safeEnd && e < edgeCount && buf[i]! >= 48 && buf[i]! <= 57) {
         const rows = rowRun;
         rows.row = e;
         rows.maxName = maxName;
@@ -1052,7 +1090,7 @@ export class HeapSnapshotParser {
     const safeEnd = n - 32 * lf;
     for (; i < n; i++) {
       // `locations`: whole rows at once, as for nodes and edges
-      if (fast && this.fpos === 0 && !inNum && i < safeEnd) {
+      if (fast && this.fpos === 0 && !inNum && i < safeEnd && buf[i]! >= 48 && buf[i]! <= 57) {
         const j = readRow(buf, i, lf, rowVals, n);
         if (j > 0) {
           const obj = rowVals[this.lfObject]!;
