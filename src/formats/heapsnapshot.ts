@@ -413,6 +413,22 @@ export class HeapSnapshotParser {
   private esc = 0; // 0 none, 1 after backslash, 2..5 in \uXXXX
   private hex = 0;
   private cur = '';
+  /**
+   * UTF-16 units of the current string not yet in `cur`: escapes and short plain stretches are
+   * gathered here and appended in pieces, not one `+=` each (a string of a million escapes made a
+   * million-deep rope, and the collector's work grew faster than the input).
+   */
+  private units = new Uint16Array(1024);
+  private nUnits = 0;
+  private addUnit(u: number): void {
+    if (this.nUnits === this.units.length) this.flushUnits();
+    this.units[this.nUnits++] = u;
+  }
+  private flushUnits(): void {
+    if (this.nUnits === 0) return;
+    this.cur += String.fromCharCode.apply(null, this.units.subarray(0, this.nUnits) as unknown as number[]);
+    this.nUnits = 0;
+  }
   private utf8: InstanceType<typeof TextDecoder> | null = null;
 
   private rowVals = new Float64Array(8);
@@ -600,7 +616,11 @@ export class HeapSnapshotParser {
       }
       return -1;
     }
-    const headText = ascii.decode(all.subarray(0, m.index)).replace(/[\s,]+$/, '') + '}';
+    // the bytes before `"nodes"`, less the trailing separators, closed: a backward scan, not
+    // a regular expression (`[\s,]+$` backtracks over every whitespace run: quadratic)
+    let headEnd = m.index;
+    while (headEnd > 0 && (isWs(all[headEnd - 1]!) || all[headEnd - 1] === 44)) headEnd--;
+    const headText = ascii.decode(all.subarray(0, headEnd)) + '}';
     let head: SnapshotHeader;
     try {
       head = JSON.parse(headText) as typeof head;
@@ -1262,9 +1282,14 @@ export class HeapSnapshotParser {
         }
         if (j > i) {
           if (hi < 0x80 && this.utf8 === null) {
-            this.cur += j - i < 2048 ? String.fromCharCode.apply(null, buf.subarray(i, j) as unknown as number[]) : ascii.decode(buf.subarray(i, j));
+            if (j - i <= 32) for (let k = i; k < j; k++) this.addUnit(buf[k]!);
+            else {
+              this.flushUnits();
+              this.cur += j - i < 2048 ? String.fromCharCode.apply(null, buf.subarray(i, j) as unknown as number[]) : ascii.decode(buf.subarray(i, j));
+            }
           } else {
             // raw UTF-8 (V8 escapes non-ASCII, other writers may not); may be split across chunks
+            this.flushUnits();
             this.utf8 ??= new TextDecoder('utf-8');
             this.cur += this.utf8.decode(buf.subarray(i, j), { stream: true });
           }
@@ -1275,6 +1300,7 @@ export class HeapSnapshotParser {
           this.utf8 = null;
         }
         if (c === 34) {
+          this.flushUnits();
           this.strings.push(this.cur);
           this.cur = '';
           this.inStr = false;
@@ -1284,26 +1310,26 @@ export class HeapSnapshotParser {
         const c = buf[i++]!;
         switch (c) {
           case 110:
-            this.cur += '\n';
+            this.addUnit(10);
             break;
           case 116:
-            this.cur += '\t';
+            this.addUnit(9);
             break;
           case 114:
-            this.cur += '\r';
+            this.addUnit(13);
             break;
           case 98:
-            this.cur += '\b';
+            this.addUnit(8);
             break;
           case 102:
-            this.cur += '\f';
+            this.addUnit(12);
             break;
           case 117:
             this.esc = 2;
             this.hex = 0;
             continue;
           default:
-            if (c === 34 || c === 92 || c === 47) this.cur += String.fromCharCode(c);
+            if (c === 34 || c === 92 || c === 47) this.addUnit(c);
             else throw bad('malformed heap snapshot: bad escape in "strings"');
         }
         this.esc = 0;
@@ -1313,7 +1339,7 @@ export class HeapSnapshotParser {
         if (d < 0) throw bad('malformed heap snapshot: bad \\u escape in "strings"');
         this.hex = this.hex * 16 + d;
         if (++this.esc === 6) {
-          this.cur += String.fromCharCode(this.hex);
+          this.addUnit(this.hex);
           this.esc = 0;
         }
       }
