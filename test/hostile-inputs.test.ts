@@ -247,3 +247,284 @@ test('fast-check: chunk boundaries anywhere, whitespace anywhere, escapes anywhe
     { numRuns: 300, seed: 1616 },
   );
 });
+
+test('a gzip\'d snapshot whose header claims more nodes than the bound can hold is refused before anything is allocated', async () => {
+  // 3 KB on disk; a header announcing a billion nodes (21 GB of columns) — a claim, not a fact
+  const text = `{"snapshot":{"meta":${JSON.stringify(META)},"node_count":1000000000,"edge_count":0},"nodes":[6,0,1,0,0,0,0],"edges":[],"strings":[""]}`;
+  const file = join(dir, 'claims.heapsnapshot.gz');
+  writeFileSync(file, gzipSync(text));
+  await assert.rejects(loadHeapSnapshot(file, { maxBytes: 1 << 30 }), (e: unknown) => e instanceof LeakscopeError && /header announces 1000000000 nodes and 0 edges, more than 1073741824 bytes can hold/.test(e.message));
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. Gzip bombs: refused as soon as the output passes the bound; memory bounded by the bound
+// ---------------------------------------------------------------------------------------------
+
+test('sizes: --max-bytes and LEAKSCOPE_MAX_BYTES accept 512MiB, 2GB, 1.5G, plain bytes', () => {
+  assert.equal(parseByteSize('512MiB'), 512 * 2 ** 20);
+  assert.equal(parseByteSize('2GB'), 2e9);
+  assert.equal(parseByteSize('1.5G'), 1.5 * 2 ** 30);
+  assert.equal(parseByteSize('64k'), 65536);
+  assert.equal(parseByteSize(' 1048576 '), 1048576);
+  for (const bad of ['', 'lots', '-1', '0', '12Q', '1e9']) assert.equal(parseByteSize(bad), undefined, bad);
+});
+
+test('gzip bombs are refused as soon as the output passes the bound, whatever the trailer claims; members count together (Node 20, 22, 24)', async (t) => {
+  if (missingNodes.length > 0) t.diagnostic(`not installed, skipped: ${missingNodes.join(', ')}`);
+  // 160 gzip members of 64 MiB of zeros each: 10 MB on disk, 10 GiB inflated
+  const member = gzipSync(Buffer.alloc(64 << 20));
+  const bomb = join(dir, 'bomb.pb.gz');
+  writeFileSync(bomb, Buffer.concat(new Array<Buffer>(160).fill(member)));
+  const raise = '\\(raise the limit with --max-bytes or LEAKSCOPE_MAX_BYTES\\)';
+  for (const node of NODES) {
+    // (before: inflated to 4 GiB — RSS 4.1 GB, ~20 s — before it was refused)
+    const r = await cli(node.path, ['top', bomb], { rss: true, timeoutMs: 60_000 });
+    assertOneLineFailure(r, new RegExp(`^leakscope top: ${bomb.replace(/[.]/g, '\\.')}: gzip data inflates to more than 512 MiB; stopped inflating ${raise}$`), `${node.label} top bomb`);
+    assert.ok(r.rssMB! < 512 + 350, `${node.label}: peak RSS ${r.rssMB!.toFixed(0)} MB for a 512 MiB bound`);
+    t.diagnostic(`${node.label}: refused after ${Math.round(r.ms)} ms, peak RSS ${r.rssMB!.toFixed(0)} MB`);
+  }
+  const node20 = NODES[0]!.path;
+  // the flag and the environment set the bound
+  const flag = await cli(node20, ['top', '--max-bytes', '100MiB', bomb], { rss: true });
+  assertOneLineFailure(flag, /gzip data inflates to more than 100 MiB; stopped inflating/, 'top --max-bytes 100MiB');
+  assert.ok(flag.rssMB! < 100 + 300, `peak RSS ${flag.rssMB!.toFixed(0)} MB for a 100 MiB bound`);
+  const env = await cli(node20, ['convert', '--to', 'collapsed', bomb], { env: { LEAKSCOPE_MAX_BYTES: '64MiB' } });
+  assertOneLineFailure(env, /^leakscope convert: .*: gzip data inflates to more than 64 MiB; stopped inflating/, 'convert with LEAKSCOPE_MAX_BYTES=64MiB');
+  const badEnv = await cli(node20, ['top', bomb], { env: { LEAKSCOPE_MAX_BYTES: 'lots' } });
+  assert.equal(badEnv.code, 2, badEnv.stderr);
+  assert.match(badEnv.stderr, /^leakscope top: LEAKSCOPE_MAX_BYTES must be a size such as 512MiB or 2GB, got "lots"\n$/);
+  // one member alone is bounded the same way; a raised bound lets a genuine large input through
+  const one = join(dir, 'one-member.pb.gz');
+  writeFileSync(one, member);
+  assertOneLineFailure(await cli(node20, ['top', '--max-bytes', '16MiB', one]), /gzip data inflates to more than 16 MiB/, 'one member past 16 MiB');
+  const fine = await cli(node20, ['top', '--max-bytes', '65MiB', one]);
+  assert.doesNotMatch(fine.stderr, /inflates/, 'under the bound, the input is read (and found not to be a profile)');
+
+  // heap snapshots stream through zlib: a header in one member, then 1 GiB of whitespace in 16
+  const head = gzipSync(`{"snapshot":{"meta":${JSON.stringify(META)},"node_count":2,"edge_count":1},"nodes":[6,0,1,0,1,0,0,`);
+  const spaces = gzipSync(Buffer.alloc(64 << 20, 32));
+  const snapBomb = join(dir, 'bomb.heapsnapshot.gz');
+  writeFileSync(snapBomb, Buffer.concat([head, ...new Array<Buffer>(16).fill(spaces)]));
+  for (const node of NODES) {
+    const s = await cli(node.path, ['snapshot', 'summary', '--max-bytes', '256MiB', snapBomb], { rss: true, timeoutMs: 60_000 });
+    assertOneLineFailure(s, new RegExp(`^leakscope snapshot: ${snapBomb.replace(/[.]/g, '\\.')}: gzip data inflates to more than 256 MiB; stopped inflating ${raise}$`), `${node.label} snapshot bomb`);
+    assert.ok(s.rssMB! < 300, `${node.label}: streaming: peak RSS ${s.rssMB!.toFixed(0)} MB`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. URLs: a body past --max-bytes is cut off; a body that never ends or stalls times out
+// ---------------------------------------------------------------------------------------------
+
+const SNAPSHOT_HEAD = `{"snapshot":{"meta":${JSON.stringify(META)},"node_count":2,"edge_count":1},"nodes":[6,0,1,0,1,0,0,`;
+
+/** A server whose answers never end (`/endless…`), stall (`/stall…`) or claim 3 GB (`/claim`). */
+async function hostileServer(): Promise<{ server: Server; base: string; close: () => void }> {
+  const chunk = Buffer.alloc(64 << 10, 32);
+  const endless = (res: ServerResponse, prefix: string) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.write(prefix);
+    const pump = () => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    pump();
+  };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/endless' || path.startsWith('/debug/pprof/')) endless(res, '');
+    else if (path === '/endless-snapshot') endless(res, SNAPSHOT_HEAD);
+    else if (path === '/stall') {
+      res.writeHead(200);
+      res.write('\x0a\x02');
+    } else if (path === '/stall-snapshot') {
+      res.writeHead(200);
+      res.write(SNAPSHOT_HEAD);
+    } else if (path === '/claim') {
+      res.writeHead(200, { 'content-length': String(3 * 2 ** 30) });
+      res.write('\x0a\x02');
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    server,
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+test('every command that reads URLs stops at --max-bytes with one line, whatever the body or its Content-Length (Node 20, 22, 24)', async (t) => {
+  if (missingNodes.length > 0) t.diagnostic(`not installed, skipped: ${missingNodes.join(', ')}`);
+  const srv = await hostileServer();
+  try {
+    const u = `${srv.base}/endless`;
+    const commands: [string, string[]][] = [
+      ['top', ['top', u]],
+      ['list', ['list', 'main', u]],
+      ['peek', ['peek', 'main', u]],
+      ['traces', ['traces', u]],
+      ['tree', ['tree', u]],
+      ['convert', ['convert', '--to', 'collapsed', u]],
+      ['merge', ['merge', '-o', join(dir, 'merged.pb.gz'), u]],
+      ['info', ['info', u]],
+      ['snapshot', ['snapshot', 'summary', `${srv.base}/endless-snapshot`]],
+    ];
+    for (const node of NODES) {
+      for (const [name, args] of commands) {
+        // (before: read into memory until the 60 s timeout, or forever for snapshots)
+        const r = await cli(node.path, [...args, '--max-bytes', '2MiB'], { timeoutMs: 30_000 });
+        assertOneLineFailure(r, new RegExp(`^leakscope ${name}: ${srv.base}/\\S+: the answer is larger than 2 MiB; stopped reading \\(raise the limit with --max-bytes or LEAKSCOPE_MAX_BYTES\\)$`), `${node.label} ${name}`);
+      }
+    }
+    const node20 = NODES[0]!.path;
+    // the documented default, and the environment variable
+    const def = await cli(node20, ['top', u], { rss: true, timeoutMs: 60_000 });
+    assertOneLineFailure(def, /: the answer is larger than 512 MiB; stopped reading/, 'top with the default limit');
+    assert.ok(def.rssMB! < 512 + 400, `peak RSS ${def.rssMB!.toFixed(0)} MB for a 512 MiB limit`);
+    assertOneLineFailure(await cli(node20, ['top', u], { env: { LEAKSCOPE_MAX_BYTES: '3MiB' } }), /: the answer is larger than 3 MiB; stopped reading/, 'LEAKSCOPE_MAX_BYTES=3MiB');
+    // a Content-Length past the limit is refused before the body is read
+    const claim = await cli(node20, ['top', `${srv.base}/claim`], { timeoutMs: 20_000 });
+    assertOneLineFailure(claim, /\/claim: the answer is larger than 512 MiB; stopped reading/, 'Content-Length: 3 GB');
+    assert.ok(claim.ms < 10_000, `refused at once (${Math.round(claim.ms)} ms)`);
+  } finally {
+    srv.close();
+  }
+});
+
+test('a URL that stalls mid-body times out with a clear line (top, snapshot; Node 20, 22, 24)', async () => {
+  const srv = await hostileServer();
+  try {
+    for (const node of NODES) {
+      const top = await cli(node.path, ['top', '--timeout', '1', `${srv.base}/stall`], { timeoutMs: 30_000 });
+      assertOneLineFailure(top, new RegExp(`^leakscope top: ${srv.base}/stall: the answer did not end within 1s \\(2 bytes read; --timeout gives more time\\)$`), `${node.label} top`);
+      assert.ok(top.ms < 15_000, `${node.label}: top gave up after ${Math.round(top.ms)} ms`);
+      const snap = await cli(node.path, ['snapshot', 'summary', '--timeout', '1', `${srv.base}/stall-snapshot`], { timeoutMs: 30_000 });
+      assertOneLineFailure(snap, new RegExp(`^leakscope snapshot: ${srv.base}/stall-snapshot: the answer did not end within 1s \\(\\d+ bytes read\\)$`), `${node.label} snapshot`);
+      assert.ok(snap.ms < 15_000, `${node.label}: snapshot gave up after ${Math.round(snap.ms)} ms`);
+    }
+  } finally {
+    srv.close();
+  }
+});
+
+test('watch: a poll past --max-bytes is a gap with that reason, not unbounded memory (Node 20, 22, 24)', async () => {
+  const srv = await hostileServer();
+  try {
+    for (const node of NODES) {
+      const out = join(dir, `watch-cap-${node.label.replace(/\W+/g, '-')}`);
+      const r = await cli(node.path, ['watch', srv.base, '--interval', '200ms', '--duration', '1500ms', '--max-bytes', '1MiB', '-q', '--out', out], { timeoutMs: 30_000 });
+      assertOneLineFailure(r, /^leakscope watch: no profile could be fetched from .*: the answer is larger than 1 MiB; stopped reading/, `${node.label} watch`);
+      const index = readFileSync(join(out, 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { gap?: boolean; error?: string });
+      assert.ok(index.length >= 2, `${node.label}: polls recorded`);
+      for (const e of index) {
+        assert.equal(e.gap, true);
+        assert.match(e.error!, /the answer is larger than 1 MiB; stopped reading/);
+      }
+    }
+  } finally {
+    srv.close();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// 4. Ctrl-C during `watch --snapshots`: the report of what was collected, and no torn file
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An agent stand-in: `/debug/pprof/heap` answers .heapprofile JSON in which one JavaScript site
+ * grows by 1 MB a poll (a leak watch confirms within a few polls); `/debug/pprof/heapsnapshot`
+ * sends the start of a snapshot and then nothing more, as a service writing a big heap would.
+ */
+async function fakeAgent(): Promise<{ base: string; close: () => void; snapshots: () => number }> {
+  let polls = 0;
+  let snapshots = 0;
+  const frame = (functionName: string, url: string, lineNumber: number) => ({ functionName, scriptId: '1', url, lineNumber, columnNumber: 4 });
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/debug/pprof/heap') {
+      polls++;
+      const head = {
+        callFrame: frame('(root)', '', -1),
+        selfSize: 0,
+        id: 1,
+        children: [
+          { callFrame: frame('rememberRequest', 'file:///srv/app/leak.js', 9), selfSize: polls * 1_000_000, id: 2, children: [] },
+          { callFrame: frame('steadyCache', 'file:///srv/app/cache.js', 20), selfSize: 4_000_000, id: 3, children: [] },
+        ],
+      };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ head }));
+    } else if (path === '/debug/pprof/heapsnapshot') {
+      snapshots++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(SNAPSHOT_HEAD + '3,1,3,100,0,0,0,'.repeat(20_000));
+    } else res.writeHead(404).end('no such profile\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    snapshots: () => snapshots,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** Resolves with the temp file once one appears in `runDir` holding bytes (the download is under way). */
+async function partialDownload(runDir: string, timeoutMs: number): Promise<string | undefined> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const tmp = existsSync(runDir) ? readdirSync(runDir).find((f) => /^snapshot-1\.heapsnapshot\.tmp-/.test(f)) : undefined;
+    if (tmp && statSync(join(runDir, tmp), { throwIfNoEntry: false })?.size) return tmp;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return undefined;
+}
+
+test('watch --snapshots: Ctrl-C while a snapshot downloads prints the report at once and leaves no torn file; a second Ctrl-C leaves none either (Node 20, 22, 24)', async (t) => {
+  if (missingNodes.length > 0) t.diagnostic(`not installed, skipped: ${missingNodes.join(', ')}`);
+  const agent = await fakeAgent();
+  try {
+    for (const node of NODES) {
+      for (const presses of [1, 2]) {
+        const runDir = join(dir, `watch-sigint-${presses}-${node.label.replace(/\W+/g, '-')}`);
+        let sigintAt = 0;
+        let tmpSeen: string | undefined;
+        const r = await cli(node.path, ['watch', agent.base, '--profiles', 'heap', '--interval', '200ms', '--min-samples', '3', '--snapshots', '--out', runDir], {
+          timeoutMs: 60_000,
+          onSpawn: (child) => {
+            void partialDownload(runDir, 45_000).then((tmp) => {
+              tmpSeen = tmp;
+              if (!tmp) return;
+              sigintAt = performance.now();
+              child.kill('SIGINT');
+              if (presses === 2) setTimeout(() => child.kill('SIGINT'), 20);
+            });
+          },
+        });
+        const what = `${node.label}, ${presses} Ctrl-C`;
+        assert.ok(tmpSeen, `${what}: no snapshot download started (stderr: ${r.stderr})`);
+        assert.equal(r.signal, null, `${what}: still running ${Math.round(performance.now() - sigintAt)} ms after Ctrl-C (killed): the download was not interrupted`);
+        const left = readdirSync(runDir);
+        assert.deepEqual(left.filter((f) => /\.tmp-/.test(f)), [], `${what}: a temp file is left: ${left.join(', ')}`);
+        assert.ok(!left.includes('snapshot-1.heapsnapshot'), `${what}: a partial snapshot was kept under its final name`);
+        assert.ok(left.includes('heap-0001.pb.gz'), `${what}: the polls are saved`);
+        if (presses === 1) {
+          assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+          assert.match(r.stdout, /stopped by Ctrl-C: this report covers what was collected/, what);
+          assert.match(r.stdout, /rememberRequest/, `${what}: the report names the growing site`);
+          assert.match(r.stdout, /--snapshots failed: interrupted while a heap snapshot was downloading \(the partial file was removed\)/, what);
+        } else {
+          // the second press exits at once (130) unless the first already finished the report (0)
+          assert.ok(r.code === 130 || (r.code === 0 && /stopped by Ctrl-C/.test(r.stdout)), `${what}: exit ${r.code}: ${r.stderr}`);
+        }
+      }
+    }
+    assert.ok(agent.snapshots() >= NODES.length * 2, 'every run asked for a snapshot');
+  } finally {
+    agent.close();
+  }
+});
