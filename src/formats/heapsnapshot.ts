@@ -82,6 +82,11 @@ export interface HeapSnapshotParserOptions {
   edgesOnly?: boolean;
   /** the size of the whole input, when known: a header announcing more is refused early */
   inputBytes?: number;
+  /**
+   * when `inputBytes` is a bound rather than the input's size (gzip'd or streamed input): what
+   * the bound is, for the message (E_TOO_LARGE) that refuses a header announcing more
+   */
+  inputBound?: string;
   /** called as each section's value starts */
   onSection?: (name: string) => void;
   /**
@@ -464,6 +469,7 @@ export class HeapSnapshotParser {
     this.edgesApart = opts.edgesApart === true;
     this.edgesOnly = opts.edgesOnly === true;
     this.inputBytes = opts.inputBytes;
+    this.inputBound = opts.inputBound;
     this.onSection = opts.onSection;
     this.indexOfByte = opts.indexOfByte ?? ((buf, byte, from) => buf.indexOf(byte, from));
   }
@@ -475,6 +481,7 @@ export class HeapSnapshotParser {
   private edgesSeen = false;
   private edgesAttached = false;
   private readonly inputBytes: number | undefined;
+  private readonly inputBound: string | undefined;
   /**
    * read only what an id horizon needs (core/heap/ids.ts): the largest odd id and every even id of
    * the `nodes` section, nothing stored per node; then stop. `horizon()` gives the result.
@@ -683,6 +690,7 @@ export class HeapSnapshotParser {
     // Each number takes at least two bytes ("0,"): a header announcing more than the input can
     // hold is refused before anything is allocated.
     if (this.inputBytes !== undefined && nc * this.nodeFieldCount * 2 + (this.stopAfterNodes || this.skipEdges ? 0 : ec * this.edgeFieldCount * 2) > this.inputBytes) {
+      if (this.inputBound !== undefined) throw new LeakscopeError('E_TOO_LARGE', `heap snapshot header announces ${nc} nodes and ${ec} edges, more than ${this.inputBound} can hold`);
       throw bad(`malformed heap snapshot: header announces ${nc} nodes and ${ec} edges, more than ${this.inputBytes} bytes can hold`);
     }
     this.nodeCount = nc;

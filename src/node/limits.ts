@@ -14,7 +14,7 @@ export const DEFAULT_MAX_PROFILE_BYTES = 512 * 2 ** 20;
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 8 * 2 ** 30;
 export const MAX_BYTES_ENV = 'LEAKSCOPE_MAX_BYTES';
 /** How the limit can be raised, for the messages that say it was hit. */
-const RAISE = `raise the limit with --max-bytes or ${MAX_BYTES_ENV}`;
+export const RAISE = `raise the limit with --max-bytes or ${MAX_BYTES_ENV}`;
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1, b: 1,

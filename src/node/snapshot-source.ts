@@ -11,7 +11,7 @@ import type { IdHorizon } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
 import { HeapSnapshotParser, type EdgeColumns, type HeapSnapshotParserOptions, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
 import { isUrl } from './url.js';
-import { formatByteSize, maxBytesFor, tooLarge } from './limits.js';
+import { RAISE, formatByteSize, maxBytesFor, tooLarge } from './limits.js';
 
 export interface SnapshotProgress {
   source: string;
@@ -330,6 +330,7 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode
   const limit = maxBytesFor('snapshot', opts.maxBytes);
   const { stream, total, url } = await openStream(source, opts, limit);
   const parserOptions = (inputBytes: number | undefined, edgesApart: boolean): HeapSnapshotParserOptions => ({
+    ...(inputBytes === limit ? { inputBound: `the ${formatByteSize(limit)} bound (${RAISE})` } : {}),
     idsOnly: opts.idsOnly,
     horizonOnly: mode.horizonOnly,
     skipEdges: opts.skipEdges,
