@@ -101,7 +101,11 @@ export async function fetchBytes(url: string, opts: FetchOptions = {}): Promise<
   if (res.status !== 200) {
     let text = '';
     try {
-      text = (await readBody(res, 4096, signal)).toString('utf8').trim().split('\n')[0]!.slice(0, 200);
+      // the first chunk says enough; the rest is never read
+      const reader = res.body?.getReader();
+      const first = reader ? await reader.read() : undefined;
+      await reader?.cancel().catch(() => undefined);
+      text = Buffer.from(first?.value ?? new Uint8Array(0)).toString('utf8').trim().split('\n')[0]!.slice(0, 200);
     } catch {
       /* body unreadable: the status says enough */
     }
