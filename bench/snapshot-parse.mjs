@@ -2,7 +2,7 @@
 // A/B of two leakscope builds' heap-snapshot parse (the phase bench/snapshot-phases.mjs does not
 // time): each run is a fresh process (cold, as in the CLI) that parses S3 of the 20 MB bench series
 // on one thread (loadHeapSnapshot, no reader thread), then S1's id horizon. Runs of the two builds
-// alternate; medians are printed.
+// alternate; medians of wall and CPU time (the latter steadier on a shared machine) are printed.
 //
 //   node bench/snapshot-parse.mjs --a /path/to/other/dist [--b dist] [--runs 15] [--node BIN]
 //       [--series /tmp/leakscope-bench/series-20mb]
@@ -23,12 +23,19 @@ if (args[0] === '--child') {
   const dist = pathToFileURL(path.resolve(args[1])).href;
   const { loadHeapSnapshot, loadIdHorizon } = await import(`${dist}/src/node/snapshot-source.js`);
   const file = (s) => path.join(args[2], `${s}.heapsnapshot`);
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   const t0 = performance.now();
+  const c0 = cpu();
   const raw = await loadHeapSnapshot(file('s3'), { splitMinBytes: Number.MAX_SAFE_INTEGER });
   const t1 = performance.now();
+  const c1 = cpu();
   await loadIdHorizon(file('s1'));
   const t2 = performance.now();
-  process.stdout.write(JSON.stringify({ parse: t1 - t0, horizon: t2 - t1, nodes: raw.nodeCount }));
+  const c2 = cpu();
+  process.stdout.write(JSON.stringify({ parse: t1 - t0, 'parse (CPU)': c1 - c0, horizon: t2 - t1, 'horizon (CPU)': c2 - c1, nodes: raw.nodeCount }));
 } else {
   const a = opt('a');
   const b = opt('b', path.join(root, 'dist'));
@@ -59,5 +66,5 @@ if (args[0] === '--child') {
   };
   console.log(`A = ${a}\nB = ${b}\n${runs} runs each, alternating, under ${nodeBin}; medians in ms`);
   console.log('| phase | A | B |\n|---|---|---|');
-  for (const p of ['parse', 'horizon']) console.log(`| ${p} | ${median(results.A.map((x) => x[p])).toFixed(1)} | ${median(results.B.map((x) => x[p])).toFixed(1)} |`);
+  for (const p of ['parse', 'parse (CPU)', 'horizon', 'horizon (CPU)']) console.log(`| ${p} | ${median(results.A.map((x) => x[p])).toFixed(1)} | ${median(results.B.map((x) => x[p])).toFixed(1)} |`);
 }
