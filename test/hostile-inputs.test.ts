@@ -17,7 +17,6 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { HeapSnapshotParser, type RawHeapSnapshot } from '../src/formats/heapsnapshot.js';
 import { LeakscopeError } from '../src/core/errors.js';
-import { maybeGunzip } from '../src/node/source.js';
 import { parseByteSize } from '../src/node/limits.js';
 import { loadHeapSnapshot } from '../src/node/snapshot-source.js';
 import { cliPath, repoRoot } from './helpers/paths.js';
