@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LeakscopeError } from '../core/errors.js';
+import { parseByteSize } from '../node/limits.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -97,5 +98,13 @@ export function floatOption(v: string | undefined, name: string, min = -Infinity
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new LeakscopeError('E_USAGE', `--${name} must be a number, got "${v}"`);
   if (n < min || n > max) throw new LeakscopeError('E_USAGE', `--${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** `--max-bytes 512MiB`, `2GB`, `1073741824` → bytes (see parseByteSize). */
+export function byteSizeOption(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseByteSize(v);
+  if (n === undefined) throw new LeakscopeError('E_USAGE', `--${name} must be a size such as 512MiB, 2GB or 1073741824, got "${v}"`);
   return n;
 }

@@ -7,7 +7,7 @@ import { LeakscopeError } from '../core/errors.js';
 import type { Profile } from '../core/profile.js';
 import { loadProfile, type FetchOptions } from '../node/source.js';
 import { checkGranularity, type ReportOptions } from '../report/prepare.js';
-import { floatOption, intOption } from './args.js';
+import { byteSizeOption, floatOption, intOption } from './args.js';
 
 export const reportFlagSpec = {
   'sample-index': { type: 'string' },
@@ -27,6 +27,7 @@ export const reportFlagSpec = {
   seconds: { type: 'string' },
   timeout: { type: 'string' },
   token: { type: 'string' },
+  'max-bytes': { type: 'string' },
   base: { type: 'string', multiple: true },
   'diff-base': { type: 'string', multiple: true },
   normalize: { type: 'boolean' },
@@ -53,6 +54,7 @@ export interface ReportFlagValues {
   seconds?: string;
   timeout?: string;
   token?: string;
+  'max-bytes'?: string;
   base?: string[];
   'diff-base'?: string[];
   normalize?: boolean;
@@ -81,7 +83,9 @@ export const reportFlagHelp = `  --sample-index X       sample type by name or 0
   --source-path P        where to find source files (list); also used to trim file names
   --json                 machine-readable output
   --seconds N            for URLs: profile duration (adds seconds=N)
-  --timeout S            for URLs: give up after S seconds
+  --timeout S            for URLs: give up after S seconds (default 60; the whole answer)
+  --max-bytes N          most bytes read from a URL or inflated from gzip (default 512MiB; 2GB,
+                         1GiB…; or LEAKSCOPE_MAX_BYTES)
   --token T              bearer token for a leakscope agent (or LEAKSCOPE_TOKEN)`;
 
 export function reportOptionsFrom(v: ReportFlagValues): ReportOptions {
@@ -115,6 +119,8 @@ export function fetchOptionsFrom(v: ReportFlagValues): FetchOptions {
   if (timeout !== undefined) o.timeoutMs = timeout * 1000;
   const token = v.token ?? process.env.LEAKSCOPE_TOKEN;
   if (token) o.token = token;
+  const maxBytes = byteSizeOption(v['max-bytes'], 'max-bytes');
+  if (maxBytes !== undefined) o.maxBytes = maxBytes;
   return o;
 }
 

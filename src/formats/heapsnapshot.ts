@@ -82,6 +82,11 @@ export interface HeapSnapshotParserOptions {
   edgesOnly?: boolean;
   /** the size of the whole input, when known: a header announcing more is refused early */
   inputBytes?: number;
+  /**
+   * when `inputBytes` is a bound rather than the input's size (gzip'd or streamed input): what
+   * the bound is, for the message (E_TOO_LARGE) that refuses a header announcing more
+   */
+  inputBound?: string;
   /** called as each section's value starts */
   onSection?: (name: string) => void;
   /**
@@ -302,16 +307,41 @@ function scanEdgeRows(
 
 const NODES_KEY = [34, 110, 111, 100, 101, 115, 34]; // "nodes"
 
-/** Where `"nodes"` followed by optional whitespace and `:` starts and ends in buf, if it does. */
-function findNodesKey(buf: Uint8Array): { index: number; end: number } | undefined {
-  for (let i = buf.indexOf(34); i >= 0; i = buf.indexOf(34, i + 1)) {
+/** Where findNodesKey resumes: the header arrives in chunks, and is searched once, not per chunk. */
+interface KeySearch {
+  /** the first byte not yet ruled out as the start of `"nodes"` */
+  from: number;
+  /** when `"nodes"` matched at `from` and only whitespace followed up to the end: where it ended */
+  wsAt: number;
+}
+
+/**
+ * Where `"nodes"` followed by optional whitespace and `:` starts and ends in buf, if it does. The
+ * search resumes where the previous one (over a shorter prefix of the same header) left off, so a
+ * header split into many chunks — even one byte each, or with a long whitespace run after the key —
+ * costs time linear in its size.
+ */
+function findNodesKey(buf: Uint8Array, st: KeySearch): { index: number; end: number } | undefined {
+  const n = buf.length;
+  for (let i = buf.indexOf(34, st.from); i >= 0; i = buf.indexOf(34, i + 1)) {
     let k = 1;
-    while (k < NODES_KEY.length && buf[i + k] === NODES_KEY[k]) k++;
-    if (k < NODES_KEY.length) continue;
-    let j = i + k;
-    while (j < buf.length && isWs(buf[j]!)) j++;
-    if (j < buf.length && buf[j] === 58) return { index: i, end: j + 1 };
+    while (k < NODES_KEY.length && i + k < n && buf[i + k] === NODES_KEY[k]) k++;
+    if (k < NODES_KEY.length) {
+      if (i + k < n) continue; // not the key
+      st.from = i; // the key may go on in the next chunk
+      return undefined;
+    }
+    let j = Math.max(i + k, st.wsAt);
+    while (j < n && isWs(buf[j]!)) j++;
+    if (j === n) {
+      st.from = i;
+      st.wsAt = j;
+      return undefined;
+    }
+    st.wsAt = 0;
+    if (buf[j] === 58) return { index: i, end: j + 1 };
   }
+  st.from = n;
   return undefined;
 }
 
@@ -320,6 +350,7 @@ export class HeapSnapshotParser {
   /** the header's bytes so far, when it spans chunks (a copy: callers may reuse their buffers) */
   private header: Uint8Array | null = null;
   private headerBytes = 0;
+  private readonly keySearch: KeySearch = { from: 0, wsAt: 0 };
   private key = '';
   private keyInProgress = false;
 
@@ -387,6 +418,22 @@ export class HeapSnapshotParser {
   private esc = 0; // 0 none, 1 after backslash, 2..5 in \uXXXX
   private hex = 0;
   private cur = '';
+  /**
+   * UTF-16 units of the current string not yet in `cur`: escapes and short plain stretches are
+   * gathered here and appended in pieces, not one `+=` each (a string of a million escapes made a
+   * million-deep rope, and the collector's work grew faster than the input).
+   */
+  private units = new Uint16Array(1024);
+  private nUnits = 0;
+  private addUnit(u: number): void {
+    if (this.nUnits === this.units.length) this.flushUnits();
+    this.units[this.nUnits++] = u;
+  }
+  private flushUnits(): void {
+    if (this.nUnits === 0) return;
+    this.cur += String.fromCharCode.apply(null, this.units.subarray(0, this.nUnits) as unknown as number[]);
+    this.nUnits = 0;
+  }
   private utf8: InstanceType<typeof TextDecoder> | null = null;
 
   private rowVals = new Float64Array(8);
@@ -422,6 +469,7 @@ export class HeapSnapshotParser {
     this.edgesApart = opts.edgesApart === true;
     this.edgesOnly = opts.edgesOnly === true;
     this.inputBytes = opts.inputBytes;
+    this.inputBound = opts.inputBound;
     this.onSection = opts.onSection;
     this.indexOfByte = opts.indexOfByte ?? ((buf, byte, from) => buf.indexOf(byte, from));
   }
@@ -433,6 +481,7 @@ export class HeapSnapshotParser {
   private edgesSeen = false;
   private edgesAttached = false;
   private readonly inputBytes: number | undefined;
+  private readonly inputBound: string | undefined;
   /**
    * read only what an id horizon needs (core/heap/ids.ts): the largest odd id and every even id of
    * the `nodes` section, nothing stored per node; then stop. `horizon()` gives the result.
@@ -551,22 +600,34 @@ export class HeapSnapshotParser {
     this.headerBytes += take;
     // The first chunk usually holds the whole header: it is searched in place (a copy of up to
     // 1 MB of fresh memory costs more than the rest of the header's handling). Bytes kept for the
-    // next chunk are copied, as the caller may reuse its buffer.
+    // next chunk are copied, as the caller may reuse its buffer, into a buffer grown by doubling
+    // (a header in many small chunks is copied a bounded number of times, not once per chunk).
     let all = piece;
     if (this.header) {
-      all = new Uint8Array(this.headerBytes);
-      all.set(this.header, 0);
-      all.set(piece, prevBytes);
+      if (this.header.length < this.headerBytes) {
+        const grown = new Uint8Array(Math.max(this.header.length * 2, this.headerBytes));
+        grown.set(this.header.subarray(0, prevBytes));
+        this.header = grown;
+      }
+      this.header.set(piece, prevBytes);
+      all = this.header.subarray(0, this.headerBytes);
     }
     // Only the header (a few KB) is decoded: the key is found in the bytes first.
-    const m = findNodesKey(all);
+    const m = findNodesKey(all, this.keySearch);
     if (!m) {
       if (this.headerBytes > MAX_HEADER_BYTES) throw bad('not a heap snapshot (no "nodes" section in the first 1 MB)');
       if (take < buf.length) throw bad('not a heap snapshot');
-      this.header = all === piece ? piece.slice() : all;
+      if (!this.header) {
+        this.header = new Uint8Array(Math.max(4096, 2 * take));
+        this.header.set(piece);
+      }
       return -1;
     }
-    const headText = ascii.decode(all.subarray(0, m.index)).replace(/[\s,]+$/, '') + '}';
+    // the bytes before `"nodes"`, less the trailing separators, closed: a backward scan, not
+    // a regular expression (`[\s,]+$` backtracks over every whitespace run: quadratic)
+    let headEnd = m.index;
+    while (headEnd > 0 && (isWs(all[headEnd - 1]!) || all[headEnd - 1] === 44)) headEnd--;
+    const headText = ascii.decode(all.subarray(0, headEnd)) + '}';
     let head: SnapshotHeader;
     try {
       head = JSON.parse(headText) as typeof head;
@@ -629,6 +690,7 @@ export class HeapSnapshotParser {
     // Each number takes at least two bytes ("0,"): a header announcing more than the input can
     // hold is refused before anything is allocated.
     if (this.inputBytes !== undefined && nc * this.nodeFieldCount * 2 + (this.stopAfterNodes || this.skipEdges ? 0 : ec * this.edgeFieldCount * 2) > this.inputBytes) {
+      if (this.inputBound !== undefined) throw new LeakscopeError('E_TOO_LARGE', `heap snapshot header announces ${nc} nodes and ${ec} edges, more than ${this.inputBound} can hold`);
       throw bad(`malformed heap snapshot: header announces ${nc} nodes and ${ec} edges, more than ${this.inputBytes} bytes can hold`);
     }
     this.nodeCount = nc;
@@ -766,7 +828,10 @@ export class HeapSnapshotParser {
     for (; i < n; i++) {
       // Fast path: a whole row at once, at a row boundary, far from the chunk's end. It commits
       // nothing unless the row parses completely; anything unusual falls to the careful path.
-      if (standard && f === 0 && !inNum && i < safeEnd && ord < nodeCount && ids instanceof Uint32Array) {
+      // It starts only on a row's first digit: a run of separators it scanned and refused (one
+      // longer than the rest of the chunk) is then stepped over once by the careful path, not
+      // rescanned from each of its bytes (that was quadratic in the run's length).
+      if (standard && f === 0 && !inNum && i < safeEnd && ord < nodeCount && ids instanceof Uint32Array && buf[i]! >= 48 && buf[i]! <= 57) {
         const rows = rowRun;
         rows.row = ord;
         rows.maxName = maxName;
@@ -777,7 +842,7 @@ export class HeapSnapshotParser {
         i = j;
         if (i >= n) break;
       }
-      if (f === 0 && !inNum && i < safeEnd && ord < nodeCount) {
+      if (f === 0 && !inNum && i < safeEnd && ord < nodeCount && buf[i]! >= 48 && buf[i]! <= 57) {
         const j = readRow(buf, i, nf, rowVals, n);
         if (j > 0) {
           const id = rowVals[fId]!;
@@ -973,7 +1038,8 @@ export class HeapSnapshotParser {
     // V8's layout (every version so far): type, name_or_index, to_node
     const standard = ef === 3 && fType === 0 && fName === 1 && fTo === 2;
     for (; i < n; i++) {
-      if (standard && f === 0 && !inNum && i < safeEnd && e < edgeCount) {
+      // (only on a row's first digit, as for nodes: a refused separator run is not rescanned)
+      if (standard && f === 0 && !inNum && i < safeEnd && e < edgeCount && buf[i]! >= 48 && buf[i]! <= 57) {
         const rows = rowRun;
         rows.row = e;
         rows.maxName = maxName;
@@ -1052,7 +1118,7 @@ export class HeapSnapshotParser {
     const safeEnd = n - 32 * lf;
     for (; i < n; i++) {
       // `locations`: whole rows at once, as for nodes and edges
-      if (fast && this.fpos === 0 && !inNum && i < safeEnd) {
+      if (fast && this.fpos === 0 && !inNum && i < safeEnd && buf[i]! >= 48 && buf[i]! <= 57) {
         const j = readRow(buf, i, lf, rowVals, n);
         if (j > 0) {
           const obj = rowVals[this.lfObject]!;
@@ -1224,9 +1290,14 @@ export class HeapSnapshotParser {
         }
         if (j > i) {
           if (hi < 0x80 && this.utf8 === null) {
-            this.cur += j - i < 2048 ? String.fromCharCode.apply(null, buf.subarray(i, j) as unknown as number[]) : ascii.decode(buf.subarray(i, j));
+            if (j - i <= 32) for (let k = i; k < j; k++) this.addUnit(buf[k]!);
+            else {
+              this.flushUnits();
+              this.cur += j - i < 2048 ? String.fromCharCode.apply(null, buf.subarray(i, j) as unknown as number[]) : ascii.decode(buf.subarray(i, j));
+            }
           } else {
             // raw UTF-8 (V8 escapes non-ASCII, other writers may not); may be split across chunks
+            this.flushUnits();
             this.utf8 ??= new TextDecoder('utf-8');
             this.cur += this.utf8.decode(buf.subarray(i, j), { stream: true });
           }
@@ -1237,6 +1308,7 @@ export class HeapSnapshotParser {
           this.utf8 = null;
         }
         if (c === 34) {
+          this.flushUnits();
           this.strings.push(this.cur);
           this.cur = '';
           this.inStr = false;
@@ -1246,26 +1318,26 @@ export class HeapSnapshotParser {
         const c = buf[i++]!;
         switch (c) {
           case 110:
-            this.cur += '\n';
+            this.addUnit(10);
             break;
           case 116:
-            this.cur += '\t';
+            this.addUnit(9);
             break;
           case 114:
-            this.cur += '\r';
+            this.addUnit(13);
             break;
           case 98:
-            this.cur += '\b';
+            this.addUnit(8);
             break;
           case 102:
-            this.cur += '\f';
+            this.addUnit(12);
             break;
           case 117:
             this.esc = 2;
             this.hex = 0;
             continue;
           default:
-            if (c === 34 || c === 92 || c === 47) this.cur += String.fromCharCode(c);
+            if (c === 34 || c === 92 || c === 47) this.addUnit(c);
             else throw bad('malformed heap snapshot: bad escape in "strings"');
         }
         this.esc = 0;
@@ -1275,7 +1347,7 @@ export class HeapSnapshotParser {
         if (d < 0) throw bad('malformed heap snapshot: bad \\u escape in "strings"');
         this.hex = this.hex * 16 + d;
         if (++this.esc === 6) {
-          this.cur += String.fromCharCode(this.hex);
+          this.addUnit(this.hex);
           this.esc = 0;
         }
       }

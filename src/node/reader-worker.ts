@@ -45,6 +45,7 @@ if (port) {
           const horizon: IdHorizon = await loadIdHorizon(task.source, {
             token: task.token,
             timeoutMs: task.timeoutMs,
+            maxBytes: task.maxBytes,
             onProgress: (progress) => port.postMessage({ id: task.id, progress } satisfies ReaderReply),
           });
           reply = { id: task.id, ok: true, value: horizon };

@@ -4,8 +4,8 @@
  * gap with its error), and `run.json` with what was watched. Every write is atomic: a temp file in
  * the same directory, then rename, so a crash or Ctrl-C never leaves a half-written file.
  */
-import { mkdir, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LeakscopeError } from '../core/errors.js';
@@ -13,6 +13,7 @@ import type { Profile } from '../core/profile.js';
 import { detectKind, summarizeProfile, type LeakKind, type SiteInfo } from '../core/leak/summary.js';
 import type { Observation, RestartReason } from '../core/leak/analyze.js';
 import { isGzip, parseProfileBytes } from './source.js';
+import { tooLarge } from './limits.js';
 
 export interface IndexEntry {
   /** poll round, 1-based */
@@ -45,15 +46,75 @@ export interface RunMeta {
 
 let tmpCounter = 0;
 
+/**
+ * Temp files being written. A process that exits before their rename (a second Ctrl-C exits at
+ * once) removes them on its way out, so a run directory never keeps a torn file.
+ */
+const partialFiles = new Set<string>();
+let exitHookSet = false;
+
+function tempFor(path: string): string {
+  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
+  partialFiles.add(tmp);
+  if (!exitHookSet) {
+    exitHookSet = true;
+    process.on('exit', () => {
+      for (const f of partialFiles) {
+        try {
+          unlinkSync(f);
+        } catch {
+          /* already gone */
+        }
+      }
+    });
+  }
+  return tmp;
+}
+
+async function dropTemp(tmp: string): Promise<void> {
+  await unlink(tmp).catch(() => undefined);
+  partialFiles.delete(tmp);
+}
+
 /** Writes `data` to `path` atomically (temp file in the same directory + rename). */
 export async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
+  const tmp = tempFor(path);
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
+    partialFiles.delete(tmp);
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
+    await dropTemp(tmp);
     throw new LeakscopeError('E_IO', `${path}: cannot write (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Streams a download into `path` atomically: into a temp file next to it, renamed only once the
+ * body has ended. Past `maxBytes` it stops with E_TOO_LARGE (`name` says what was read); any
+ * failure or interruption (the body's stream erroring, e.g. when its fetch is aborted) removes the
+ * temp file and rethrows. Returns the bytes written.
+ */
+export async function downloadAtomic(path: string, body: AsyncIterable<Uint8Array>, opts: { maxBytes: number; name: string }): Promise<number> {
+  const tmp = tempFor(path);
+  let bytes = 0;
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      for await (const chunk of body) {
+        bytes += chunk.length;
+        if (bytes > opts.maxBytes) throw tooLarge(opts.name, 'url', opts.maxBytes);
+        await fh.write(chunk);
+      }
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    partialFiles.delete(tmp);
+    return bytes;
+  } catch (e) {
+    await dropTemp(tmp);
+    throw e;
   }
 }
 

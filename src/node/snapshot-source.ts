@@ -11,6 +11,7 @@ import type { IdHorizon } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
 import { HeapSnapshotParser, type EdgeColumns, type HeapSnapshotParserOptions, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
 import { isUrl } from './url.js';
+import { RAISE, formatByteSize, maxBytesFor, tooLarge } from './limits.js';
 
 export interface SnapshotProgress {
   source: string;
@@ -41,7 +42,13 @@ export interface SnapshotSourceOptions {
   /** a worker to read with (loadHeapSnapshot: the edges of a big file; loadIdHorizons: all) */
   reader?: SnapshotReader;
   token?: string;
+  /** URLs: the whole answer must arrive within this (default 10 minutes) */
   timeoutMs?: number;
+  /**
+   * the most bytes read from a URL, and the most gzip'd input may inflate to (default:
+   * maxBytesFor('snapshot')); plain files and stdin are read whole
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -68,17 +75,24 @@ const SMALL_FOR_WORKER = 64 << 20;
 const SPLIT_MIN_BYTES = 8 << 20;
 const PROGRESS_STEP = 64 << 20;
 
-async function openStream(source: string, opts: SnapshotSourceOptions): Promise<{ stream: AsyncIterable<Uint8Array>; total?: number }> {
+const URL_TIMEOUT_MS = 600_000;
+
+function timeoutText(opts: SnapshotSourceOptions): string {
+  return `${Number(((opts.timeoutMs ?? URL_TIMEOUT_MS) / 1000).toFixed(3))}s`;
+}
+
+async function openStream(source: string, opts: SnapshotSourceOptions, limit: number): Promise<{ stream: AsyncIterable<Uint8Array>; total?: number; url?: true }> {
   if (source === '-') return { stream: process.stdin };
   if (isUrl(source)) {
     const headers: Record<string, string> = {};
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     let res: Response;
     try {
-      res = await fetch(source, { headers, signal: AbortSignal.timeout(opts.timeoutMs ?? 600_000) });
+      // the timeout covers the body too: a server that stalls or never ends is given up on
+      res = await fetch(source, { headers, signal: AbortSignal.timeout(opts.timeoutMs ?? URL_TIMEOUT_MS) });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new LeakscopeError('E_FETCH', `${source}: no answer in time`);
+      if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new LeakscopeError('E_FETCH', `${source}: no answer within ${timeoutText(opts)}`);
       throw new LeakscopeError('E_FETCH', `${source}: cannot connect (${err.cause?.code ?? err.cause?.message ?? err.message})`);
     }
     if (res.status !== 200 || !res.body) {
@@ -91,8 +105,12 @@ async function openStream(source: string, opts: SnapshotSourceOptions): Promise<
       throw new LeakscopeError('E_FETCH', `${source}: server answered ${res.status} ${res.statusText}${text ? `: ${text}` : ''}`);
     }
     const len = Number(res.headers.get('content-length'));
+    if (Number.isFinite(len) && len > limit) {
+      await res.body.cancel().catch(() => undefined);
+      throw tooLarge(source, 'url', limit);
+    }
     const { Readable } = await import('node:stream');
-    return { stream: Readable.fromWeb(res.body as Parameters<typeof Readable.fromWeb>[0]), total: Number.isFinite(len) && len > 0 ? len : undefined };
+    return { stream: Readable.fromWeb(res.body as Parameters<typeof Readable.fromWeb>[0]), total: Number.isFinite(len) && len > 0 ? len : undefined, url: true };
   }
   let size: number;
   try {
@@ -260,7 +278,7 @@ export class SnapshotReader {
 
   /** the id horizon of a snapshot file or URL */
   horizon(source: string, opts: SnapshotSourceOptions = {}): Promise<IdHorizon> {
-    return this.ask({ kind: 'horizon', source, token: opts.token, timeoutMs: opts.timeoutMs }, opts.onProgress);
+    return this.ask({ kind: 'horizon', source, token: opts.token, timeoutMs: opts.timeoutMs, maxBytes: opts.maxBytes }, opts.onProgress);
   }
 
   close(): void {
@@ -286,7 +304,7 @@ export class SnapshotReader {
   }
 }
 
-type ReaderJob = { kind: 'edges'; source: string } | { kind: 'horizon'; source: string; token?: string; timeoutMs?: number };
+type ReaderJob = { kind: 'edges'; source: string } | { kind: 'horizon'; source: string; token?: string; timeoutMs?: number; maxBytes?: number };
 
 export type ReaderTask = ReaderJob & { id: number };
 
@@ -309,8 +327,10 @@ interface ReadMode {
 }
 
 async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode: ReadMode, result: (p: HeapSnapshotParser) => T | Promise<T>): Promise<T> {
-  const { stream, total } = await openStream(source, opts);
+  const limit = maxBytesFor('snapshot', opts.maxBytes);
+  const { stream, total, url } = await openStream(source, opts, limit);
   const parserOptions = (inputBytes: number | undefined, edgesApart: boolean): HeapSnapshotParserOptions => ({
+    ...(inputBytes === limit ? { inputBound: `the ${formatByteSize(limit)} bound (${RAISE})` } : {}),
     idsOnly: opts.idsOnly,
     horizonOnly: mode.horizonOnly,
     skipEdges: opts.skipEdges,
@@ -323,19 +343,24 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode
   });
   let parser = new HeapSnapshotParser(parserOptions(undefined, false));
   let bytes = 0;
+  let inflated = 0;
   let nextReport = PROGRESS_STEP;
   let gunzip: import('node:zlib').Gunzip | null = null;
   let first = true;
+  // bytes from a URL are counted as they arrive, and refused past the limit
+  const count = (n: number): void => {
+    bytes += n;
+    if (url && bytes > limit) throw tooLarge(source, 'url', limit);
+    if (opts.onProgress && bytes >= nextReport) {
+      opts.onProgress({ source, bytes, total });
+      nextReport = bytes + PROGRESS_STEP;
+    }
+  };
   try {
     const feed = async (input: AsyncIterable<Uint8Array>, counting: boolean): Promise<void> => {
       for await (const chunk of input) {
-        if (counting) {
-          bytes += chunk.length;
-          if (opts.onProgress && bytes >= nextReport) {
-            opts.onProgress({ source, bytes, total });
-            nextReport = bytes + PROGRESS_STEP;
-          }
-        }
+        if (counting) count(chunk.length);
+        else if ((inflated += chunk.length) > limit) throw tooLarge(source, 'gzip', limit);
         parser.push(chunk);
         if (parser.done) break;
       }
@@ -344,10 +369,14 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode
     const head = await iter.next();
     if (!head.done) {
       const c = head.value;
-      if (first && c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) gunzip = (await import('node:zlib')).createGunzip();
-      // plain input of known size bounds what the header may announce
+      if (first && c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) {
+        gunzip = (await import('node:zlib')).createGunzip();
+        // inflated input is at most `limit` bytes: a header announcing more is refused early
+        parser = new HeapSnapshotParser(parserOptions(limit, false));
+      }
+      // plain input of known size bounds what the header may announce (a URL's at most `limit`)
       // edges apart only for plain bytes at their file offsets, not for gzip
-      else if (total !== undefined || mode.edgesApart) parser = new HeapSnapshotParser(parserOptions(total, mode.edgesApart === true));
+      else if (total !== undefined || url || mode.edgesApart) parser = new HeapSnapshotParser(parserOptions(url ? Math.min(total ?? limit, limit) : total, mode.edgesApart === true));
       first = false;
       const rest: AsyncIterable<Uint8Array> = {
         [Symbol.asyncIterator]: () => {
@@ -371,18 +400,30 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode
         const gz = gunzip;
         const pump = (async () => {
           for await (const chunk of rest) {
-            bytes += chunk.length;
-            if (opts.onProgress && bytes >= nextReport) {
-              opts.onProgress({ source, bytes, total });
-              nextReport = bytes + PROGRESS_STEP;
-            }
-            if (parser.done) break;
+            count(chunk.length);
+            // (the parser has all it needs, or the inflated output was refused)
+            if (parser.done || gz.destroyed) break;
             // a copy: zlib works on it after write() returns, and file chunks share one buffer
-            if (!gz.write(chunk.slice())) await new Promise((r) => gz.once('drain', r));
+            if (!gz.write(chunk.slice())) {
+              await new Promise<void>((r) => {
+                const done = () => {
+                  gz.off('drain', done);
+                  gz.off('close', done);
+                  r();
+                };
+                gz.on('drain', done);
+                gz.on('close', done);
+              });
+            }
           }
-          gz.end();
+          if (!gz.destroyed) gz.end();
         })();
-        await Promise.all([pump, feed(gz, false)]);
+        // whichever side fails first stops the other: zlib is destroyed, the input closed
+        const stop = (e: unknown) => {
+          gz.destroy();
+          throw e;
+        };
+        await Promise.all([pump.catch(stop), feed(gz, false).catch(stop)]);
       } else {
         await feed(rest, true);
       }
@@ -390,12 +431,17 @@ async function readSnapshot<T>(source: string, opts: SnapshotSourceOptions, mode
     opts.onProgress?.({ source, bytes, total });
     return await result(parser);
   } catch (e) {
-    if (e instanceof LeakscopeError) throw new LeakscopeError(e.code, `${source}: ${e.message}`);
+    if (e instanceof LeakscopeError) throw e.message.startsWith(`${source}: `) ? e : new LeakscopeError(e.code, `${source}: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+      throw new LeakscopeError('E_FETCH', `${source}: the answer did not end within ${timeoutText(opts)} (${formatByteSize(bytes)} read)`);
+    }
     if (err.code === 'Z_BUF_ERROR') throw new LeakscopeError('E_TRUNCATED', `${source}: truncated gzip data (unexpected end of file)`);
     if (err.code === 'Z_DATA_ERROR') throw new LeakscopeError('E_CORRUPT', `${source}: corrupt gzip data`);
     if (err.code === 'EISDIR') throw new LeakscopeError('E_IO', `${source}: is a directory, not a heap snapshot`);
     throw new LeakscopeError('E_IO', `${source}: ${err.message}`);
+  } finally {
+    gunzip?.destroy();
   }
 }
 

@@ -2,7 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { CliIO, CommandSpec } from '../io.js';
-import { parseCommandArgs, intOption } from '../args.js';
+import { parseCommandArgs, intOption, byteSizeOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import type { Profile } from '../../core/profile.js';
 import { sampleIndex } from '../../core/select.js';
@@ -18,6 +18,7 @@ const options = {
   'sample-index': { type: 'string' },
   seconds: { type: 'string' },
   token: { type: 'string' },
+  'max-bytes': { type: 'string' },
 } as const;
 
 interface Values {
@@ -26,6 +27,7 @@ interface Values {
   'sample-index'?: string;
   seconds?: string;
   token?: string;
+  'max-bytes'?: string;
 }
 
 const FORMATS = ['collapsed', 'speedscope', 'pprof'] as const;
@@ -35,13 +37,13 @@ type Format = (typeof FORMATS)[number];
 type ByteIO = CliIO & { stdoutBytes?: (b: Uint8Array) => void };
 
 /** Reads a pprof profile (gzip'd or not) or collapsed stacks text. */
-export async function loadAnyProfile(source: string, opts: { seconds?: number; token?: string }): Promise<Profile> {
+export async function loadAnyProfile(source: string, opts: { seconds?: number; token?: string; maxBytes?: number }): Promise<Profile> {
   const bytes = await readSourceBytes(source, opts);
   try {
-    return parseProfileBytes(bytes, source);
+    return parseProfileBytes(bytes, source, opts.maxBytes);
   } catch (e) {
     if (!(e instanceof LeakscopeError) || e.code === 'E_TOO_LARGE') throw e;
-    const raw = maybeGunzip(bytes, source);
+    const raw = maybeGunzip(bytes, source, opts.maxBytes);
     const text = new TextDecoder('utf-8', { fatal: false }).decode(raw.subarray(0, Math.min(raw.length, 64 * 1024)));
     if (!looksLikeCollapsed(text)) throw e;
     try {
@@ -63,6 +65,8 @@ export const convertCommand: CommandSpec = {
                      profile opened first; pprof: written as default_sample_type)
   --seconds N        for URLs: profile duration (adds seconds=N)
   --token T          bearer token for a leakscope agent (or LEAKSCOPE_TOKEN)
+  --max-bytes N      most bytes read from a URL or inflated from gzip (default 512MiB; or
+                     LEAKSCOPE_MAX_BYTES)
 Inputs may be pprof profiles (gzip'd or not) or collapsed stacks; several inputs are merged.`,
   async run(argv, io: ByteIO) {
     const { values, positionals } = parseCommandArgs<Values>(argv, options, 'convert');
@@ -77,8 +81,9 @@ Inputs may be pprof profiles (gzip'd or not) or collapsed stacks; several inputs
     }
     const seconds = intOption(values.seconds, 'seconds', 1, 86400);
     const token = values.token ?? process.env.LEAKSCOPE_TOKEN;
+    const maxBytes = byteSizeOption(values['max-bytes'], 'max-bytes');
     const profiles: Profile[] = [];
-    for (const src of positionals) profiles.push(await loadAnyProfile(src, { seconds, token }));
+    for (const src of positionals) profiles.push(await loadAnyProfile(src, { seconds, token, maxBytes }));
     // Several inputs are merged as pprof merges them (same sample types required).
     const p = profiles.length === 1 ? profiles[0]! : mergeProfiles(profiles);
     const si = sampleIndex(p, values['sample-index']);

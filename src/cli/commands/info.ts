@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../io.js';
-import { parseCommandArgs, intOption } from '../args.js';
+import { parseCommandArgs, intOption, byteSizeOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { loadProfile } from '../../node/source.js';
 
@@ -7,20 +7,23 @@ const options = {
   json: { type: 'boolean' },
   seconds: { type: 'string' },
   token: { type: 'string' },
+  'max-bytes': { type: 'string' },
 } as const;
 
 export const infoCommand: CommandSpec = {
   usage: `usage: leakscope info [--json] <profile|url>...
   --json        machine-readable output
   --seconds N   for URLs: profile duration (adds seconds=N)
-  --token T     bearer token for a leakscope agent (or LEAKSCOPE_TOKEN)`,
+  --token T     bearer token for a leakscope agent (or LEAKSCOPE_TOKEN)
+  --max-bytes N most bytes read from a URL or inflated from gzip (default 512MiB)`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs<{ json?: boolean; seconds?: string; token?: string }>(argv, options, 'info');
+    const { values, positionals } = parseCommandArgs<{ json?: boolean; seconds?: string; token?: string; 'max-bytes'?: string }>(argv, options, 'info');
     if (positionals.length === 0) throw new LeakscopeError('E_USAGE', 'info: no profile given');
     const seconds = intOption(values.seconds, 'seconds', 1, 86400);
+    const maxBytes = byteSizeOption(values['max-bytes'], 'max-bytes');
     const out: unknown[] = [];
     for (const src of positionals) {
-      const p = await loadProfile(src, { seconds, token: values.token ?? process.env.LEAKSCOPE_TOKEN });
+      const p = await loadProfile(src, { seconds, token: values.token ?? process.env.LEAKSCOPE_TOKEN, maxBytes });
       const totals = p.sampleTypes.map((_, t) => {
         let sum = 0;
         for (let s = 0; s < p.samples.count; s++) sum += p.samples.values[s * p.sampleTypes.length + t]!;

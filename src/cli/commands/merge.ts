@@ -12,6 +12,7 @@ const options = {
   seconds: { type: 'string' },
   timeout: { type: 'string' },
   token: { type: 'string' },
+  'max-bytes': { type: 'string' },
 } as const;
 
 export const mergeCommand: CommandSpec = {
@@ -20,7 +21,8 @@ Profiles must have the same sample types. Identical stacks are summed; the resul
   -o, --output FILE   where to write (required)
   --seconds N         for URLs: profile duration
   --timeout S         for URLs: give up after S seconds
-  --token T           bearer token for a leakscope agent (or LEAKSCOPE_TOKEN)`,
+  --token T           bearer token for a leakscope agent (or LEAKSCOPE_TOKEN)
+  --max-bytes N       most bytes read from a URL or inflated from gzip (default 512MiB)`,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs<ReportFlagValues & { output?: string }>(argv, options, 'merge');
     if (!values.output) throw new LeakscopeError('E_USAGE', 'merge: -o FILE is required');

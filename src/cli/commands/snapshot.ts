@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIO, CommandSpec } from '../io.js';
-import { parseCommandArgs, intOption, floatOption } from '../args.js';
+import { parseCommandArgs, intOption, floatOption, byteSizeOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { SnapshotReader, loadHeapSnapshot, loadIdHorizons, wantsReader, type SnapshotProgress } from '../../node/snapshot-source.js';
 import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js';
@@ -37,6 +37,8 @@ const options = {
   progress: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   token: { type: 'string' },
+  timeout: { type: 'string' },
+  'max-bytes': { type: 'string' },
 } as const;
 
 interface Values {
@@ -52,6 +54,8 @@ interface Values {
   progress?: boolean;
   quiet?: boolean;
   token?: string;
+  timeout?: string;
+  'max-bytes'?: string;
 }
 
 const USAGE = `usage: leakscope snapshot <subcommand> [flags] <snapshot|url|->...
@@ -71,7 +75,10 @@ flags:
   --paths N           retainers --class: objects to show (default 5)
   --progress          progress on stderr (default: on for inputs over 256 MB)
   --quiet, -q         no progress
-  --token T           bearer token for a leakscope agent URL (or LEAKSCOPE_TOKEN)`;
+  --token T           bearer token for a leakscope agent URL (or LEAKSCOPE_TOKEN)
+  --timeout S         for URLs: give up when the whole answer has not come in S seconds (default 600)
+  --max-bytes N       most bytes read from a URL or inflated from gzip (default 8GiB; 512MiB, 20GB…;
+                      or LEAKSCOPE_MAX_BYTES)`;
 
 const BIG = 256 << 20;
 
@@ -84,8 +91,14 @@ function progressReporter(io: CliIO, v: Values): ((p: SnapshotProgress) => void)
   };
 }
 
+/** --token, --timeout and --max-bytes, for every snapshot read */
+function inputOptions(v: Values): { token?: string; timeoutMs?: number; maxBytes?: number } {
+  const timeout = floatOption(v.timeout, 'timeout', 0.001, 86400);
+  return { token: v.token ?? process.env.LEAKSCOPE_TOKEN, timeoutMs: timeout === undefined ? undefined : timeout * 1000, maxBytes: byteSizeOption(v['max-bytes'], 'max-bytes') };
+}
+
 async function load(src: string, io: CliIO, v: Values, skipEdges = false, onNodesRead?: () => void, reader?: SnapshotReader): Promise<RawHeapSnapshot> {
-  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), token: v.token ?? process.env.LEAKSCOPE_TOKEN, skipEdges, onNodesRead, reader });
+  return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), ...inputOptions(v), skipEdges, onNodesRead, reader });
 }
 
 function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapAnalysis {
@@ -142,7 +155,7 @@ export const snapshotCommand: CommandSpec = {
           );
           const earlierP: Promise<IdHorizon[]> = loadIdHorizons(earlierSrc, {
             onProgress: progressReporter(io, v),
-            token: v.token ?? process.env.LEAKSCOPE_TOKEN,
+            ...inputOptions(v),
             after: Promise.race([lastNodesRead, lastSettled]),
             reader,
           });

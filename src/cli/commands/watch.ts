@@ -6,20 +6,17 @@
  * new segment. Nothing saved is ever lost: every file is written atomically as it arrives.
  */
 import type { CliIO, CommandSpec } from '../io.js';
-import { parseCommandArgs, intOption } from '../args.js';
+import { parseCommandArgs, intOption, byteSizeOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { summarizeProfile, type LeakKind, type SiteInfo } from '../../core/leak/summary.js';
 import { analyzeLeaks, restartBetween, type LeakAnalysis, type Observation, type RestartReason } from '../../core/leak/analyze.js';
 import type { Sensitivity } from '../../core/leak/verdict.js';
 import { fetchBytes, parseProfileBytes } from '../../node/source.js';
-import { RunDir, defaultRunDirName, profileTotals, writeAtomic, type IndexEntry } from '../../node/run-dir.js';
+import { RunDir, defaultRunDirName, downloadAtomic, profileTotals, writeAtomic, type IndexEntry } from '../../node/run-dir.js';
+import { maxBytesFor } from '../../node/limits.js';
 import { leakReportJson, renderLeakMarkdown, renderLeakText, renderLiveView, renderLogLine, type ReportMeta, type SnapshotLeakGroup } from '../../report/watch.js';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async'];
@@ -50,6 +47,7 @@ export const watchOptions = {
   'min-samples': { type: 'string' },
   snapshots: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  'max-bytes': { type: 'string' },
 } as const;
 
 export interface WatchFlags {
@@ -65,6 +63,7 @@ export interface WatchFlags {
   'min-samples'?: string;
   snapshots?: boolean;
   quiet?: boolean;
+  'max-bytes'?: string;
 }
 
 /** `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds → milliseconds. */
@@ -153,31 +152,36 @@ export interface WatchResult {
 
 /** Hooks for `--snapshots` (set by the snapshot integration; absent → the flag reports why). */
 export interface SnapshotHook {
-  (ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void }): Promise<SnapshotLeakGroup[]>;
+  (ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void; maxBytes?: number }): Promise<SnapshotLeakGroup[]>;
 }
 let snapshotHook: SnapshotHook | undefined = agentSnapshots;
 export function setSnapshotHook(h: SnapshotHook | undefined): void {
   snapshotHook = h;
 }
 
-/** Streams one heap snapshot from the agent into `path` (temp file + rename). */
-async function downloadSnapshot(url: string, path: string, token: string | undefined, signal: AbortSignal): Promise<void> {
+/**
+ * Streams one heap snapshot from the agent into `path`: a temp file renamed once complete (see
+ * downloadAtomic), so an interrupted or failed download leaves nothing behind. Ctrl-C (`signal`)
+ * aborts it at once; it is bounded by --max-bytes and a 10-minute timeout.
+ */
+async function downloadSnapshot(url: string, path: string, token: string | undefined, signal: AbortSignal, maxBytes?: number): Promise<void> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
+  const timer = AbortSignal.timeout(10 * 60_000);
   let res: Response;
   try {
-    res = await fetch(url, { headers, signal: AbortSignal.any([signal, AbortSignal.timeout(10 * 60_000)]) });
+    res = await fetch(url, { headers, signal: AbortSignal.any([signal, timer]) });
   } catch (e) {
-    throw new LeakscopeError('E_FETCH', `${url}: ${(e as Error).message}`);
+    if (signal.aborted) throw new LeakscopeError('E_FETCH', 'interrupted while waiting for a heap snapshot');
+    throw new LeakscopeError('E_FETCH', `${url}: ${timer.aborted ? 'no answer within 600s' : (e as Error).message}`);
   }
   if (res.status !== 200 || !res.body) throw new LeakscopeError('E_FETCH', `${url}: server answered ${res.status} ${res.statusText}`);
-  const tmp = `${path}.tmp-${process.pid}`;
   try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(tmp));
-    await rename(tmp, path);
+    await downloadAtomic(path, res.body as AsyncIterable<Uint8Array>, { maxBytes: maxBytesFor('snapshot', maxBytes), name: url });
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw new LeakscopeError('E_FETCH', `${url}: snapshot download failed (${(e as Error).message})`);
+    if (signal.aborted) throw new LeakscopeError('E_FETCH', 'interrupted while a heap snapshot was downloading (the partial file was removed)');
+    if (e instanceof LeakscopeError) throw e;
+    throw new LeakscopeError('E_FETCH', `${url}: snapshot download failed (${timer.aborted ? 'not complete within 600s' : (e as Error).message})`);
   }
 }
 
@@ -191,27 +195,35 @@ async function downloadSnapshot(url: string, path: string, token: string | undef
  * a leak; when stopped after the third, the three are analysed.
  */
 const SNAPSHOT_COUNT = 4;
-async function agentSnapshots(ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void }): Promise<SnapshotLeakGroup[]> {
+async function agentSnapshots(ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void; maxBytes?: number }): Promise<SnapshotLeakGroup[]> {
   const files: string[] = [];
   for (let i = 1; i <= SNAPSHOT_COUNT; i++) {
-    if (ctx.signal.aborted && i > 3) break;
-    if (ctx.signal.aborted && i > 1) throw new LeakscopeError('E_FETCH', 'interrupted before the third heap snapshot');
+    if (ctx.signal.aborted && i > 1) throw new LeakscopeError('E_FETCH', `interrupted after ${i - 1} of ${SNAPSHOT_COUNT} heap snapshots`);
     ctx.log(`taking heap snapshot ${i} of ${SNAPSHOT_COUNT} (the service pauses while it is written)`);
     const path = join(ctx.runDir, `snapshot-${i}.heapsnapshot`);
-    await downloadSnapshot(`${ctx.base}/heapsnapshot?gc=1`, path, ctx.token, new AbortController().signal);
+    await downloadSnapshot(`${ctx.base}/heapsnapshot?gc=1`, path, ctx.token, ctx.signal, ctx.maxBytes);
     files.push(path);
     if (i < SNAPSHOT_COUNT) await sleep(SNAPSHOT_SPACING_MS, ctx.signal);
   }
+  if (ctx.signal.aborted) throw new LeakscopeError('E_FETCH', 'interrupted before the analysis of the heap snapshots');
   ctx.log(`finding the leaking classes across the ${files.length} heap snapshots`);
   const cli = fileURLToPath(new URL('../main.js', import.meta.url));
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'snapshot', 'leaks', ...files, '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Ctrl-C does not wait for the analysis: the report comes at once, the snapshots stay saved
+    const stop = () => child.kill('SIGTERM');
+    ctx.signal.addEventListener('abort', stop, { once: true });
+    child.on('exit', () => ctx.signal.removeEventListener('abort', stop));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d).slice(-2000)));
     child.on('error', (e) => reject(new LeakscopeError('E_IO', `snapshot leaks: ${e.message}`)));
-    child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new LeakscopeError('E_SNAPSHOT', `snapshot leaks failed: ${stderr.trim().split('\n').pop() ?? code}`))));
+    child.on('exit', (code) => {
+      if (code === 0) resolve(stdout);
+      else if (ctx.signal.aborted) reject(new LeakscopeError('E_FETCH', `interrupted during the analysis of the heap snapshots (saved: leakscope snapshot leaks ${files.join(' ')})`));
+      else reject(new LeakscopeError('E_SNAPSHOT', `snapshot leaks failed: ${stderr.trim().split('\n').pop() ?? code}`));
+    });
   });
   let groups: SnapshotLeakGroup[];
   try {
@@ -232,6 +244,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   const sensitivity = parseSensitivity(flags.sensitivity);
   const minSamples = intOption(flags['min-samples'], 'min-samples', 3, 10000);
   const token = flags.token ?? process.env.LEAKSCOPE_TOKEN;
+  const maxBytes = byteSizeOption(flags['max-bytes'], 'max-bytes');
   const started = Date.now();
   const outDir = flags.out ?? join('leakscope-runs', defaultRunDirName(base, new Date(started)));
   const run = await RunDir.create(outDir, { target: url, url: base, startedAt: new Date(started).toISOString(), intervalMs, profiles: kinds, tool: 'leakscope watch' });
@@ -286,7 +299,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       lastPolled.set(kind, round - 1);
       try {
         // Ctrl-C does not wait for a hanging target: the report comes at once.
-        const bytes = await unlessAborted(fetchBytes(profileUrl(base, kind), { token, timeoutMs: fetchTimeout }), signal);
+        const bytes = await unlessAborted(fetchBytes(profileUrl(base, kind), { token, timeoutMs: fetchTimeout, maxBytes, signal }), signal);
         const took = Date.now() - time;
         fetchCost.set(kind, fetchCost.has(kind) ? 0.5 * fetchCost.get(kind)! + 0.5 * took : took);
         results.push({ kind, bytes, time });
@@ -320,7 +333,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     for (const r of results) {
       if (r.bytes) {
         try {
-          const p = parseProfileBytes(r.bytes, profileUrl(base, r.kind));
+          const p = parseProfileBytes(r.bytes, profileUrl(base, r.kind), maxBytes);
           const file = await run.saveProfile(r.kind, r.bytes);
           if (!catalogs.has(r.kind)) catalogs.set(r.kind, new Map());
           const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(p, r.kind, catalogs.get(r.kind)), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
@@ -377,9 +390,9 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
         notes.push('--snapshots: the heap-snapshot leak finder is not available in this build');
         snapshotsState = 'done';
       } else {
-        status = 'heap site confirmed: taking three heap snapshots through the agent (the service pauses while each is written)';
+        status = 'heap site confirmed: taking four heap snapshots through the agent (the service pauses while each is written)';
         const hook = snapshotHook;
-        snapshotPromise = hook({ base, token, runDir: run.dir, signal, log: (s) => (status = s) }).then(
+        snapshotPromise = hook({ base, token, runDir: run.dir, signal, log: (s) => (status = s), maxBytes }).then(
           (groups) => {
             snapshotLeaks = groups;
             snapshotsState = 'done';
@@ -443,8 +456,10 @@ export const watchCommand: CommandSpec = {
   -o, --out DIR         run directory (default ./leakscope-runs/<target>-<time>/)
   --sensitivity S       low | normal (default) | high
   --min-samples N       samples before any verdict (default 5)
-  --snapshots           Node agent: when a heap site is confirmed, take three heap snapshots
+  --snapshots           Node agent: when a heap site is confirmed, take four heap snapshots
                         (pauses the service) and name the leaking class and its retainers
+  --max-bytes N         most bytes read per poll (default 512MiB) and per heap snapshot
+                        (default 8GiB); 2GB, 1GiB…; or LEAKSCOPE_MAX_BYTES
   --json | --markdown   report format (default text)
   --fail-on-leak        exit 3 when there is a suspect
   -q, --quiet           no live view or progress lines`,
