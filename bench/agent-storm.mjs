@@ -20,6 +20,7 @@
 // Memory of a heap snapshot through the agent vs in process:
 //        node bench/agent-storm.mjs --memory   (env: HEAP_MB=25 NODE=... BASELINE=/path)
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,6 +63,7 @@ const children = [];
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 async function startHost(register, env = {}) {
   const args = [...(register ? ['--import', register] : []), join(root, 'test/programs/heap-host.mjs')];
@@ -140,6 +142,26 @@ function cannon(url) {
   });
 }
 
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime, in 1/100 s
+}
+
+/**
+ * Seconds until the host is quiet again (under 20% of a core over 500 ms, at most 60 s): work the
+ * agent still does for a storm whose clients have gone. Hosts are measured one at a time, and the
+ * next measurement starts only when every host is quiet, so one host's backlog never slows another.
+ */
+async function quiet(host) {
+  const t0 = Date.now();
+  for (;;) {
+    const a = cpuTicks(host.proc.pid);
+    await sleep(500);
+    if (cpuTicks(host.proc.pid) - a < 10 || Date.now() - t0 > 60_000) return (Date.now() - t0 - 500) / 1000;
+  }
+}
+
 function storm(url) {
   return new Promise((resolve) => {
     const p = spawn('nice', ['-n', '10', process.execPath, fileURLToPath(import.meta.url), '--storm', url, String(DURATION + 1), String(STORM)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -164,14 +186,16 @@ for (let round = 0; round < ROUNDS; round++) {
       if (st) await sleep(300); // the storm is running
       const r = await cannon(`${h.base}/json`);
       const s = st ? await st : undefined;
-      results[`${name} ${mode}`].push({ rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx, storm: s });
-      process.stderr.write(`round ${round + 1} ${name} ${mode}: ${r.requests.average.toFixed(0)} req/s p99 ${r.latency.p99} ms${s ? ` agent answers ${JSON.stringify(s.statuses)}` : ''}\n`);
-      await sleep(2500); // rate limits and sharing windows expire between measurements
+      const busy = await quiet(h);
+      for (const other of Object.values(hosts)) await quiet(other);
+      results[`${name} ${mode}`].push({ rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx, storm: s, busy });
+      process.stderr.write(`round ${round + 1} ${name} ${mode}: ${r.requests.average.toFixed(0)} req/s p99 ${r.latency.p99} ms${s ? ` agent answers ${JSON.stringify(s.statuses)}, host busy ${busy} s after` : ''}\n`);
+      await sleep(2000); // rate limits and sharing windows expire between measurements
     }
   }
 }
 console.log(`\nhost ${NODE === process.execPath ? process.version : NODE}: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} autocannon connections on /json; storms of ${STORM} concurrent agent requests (nice 10)`);
-console.log('| host | storm | host req/s | ratio | host p99 ms | agent answers (median round) |\n|---|---|---:|---:|---:|---|');
+console.log('| host | storm | host req/s | ratio | host p99 ms | host busy after, s | agent answers (median round) |\n|---|---|---:|---:|---:|---:|---|');
 for (const name of Object.keys(hosts)) {
   const control = median(results[`${name} control`].map((x) => x.rps));
   for (const mode of modes) {
@@ -179,7 +203,7 @@ for (const name of Object.keys(hosts)) {
     const rps = median(xs.map((x) => x.rps));
     const mid = [...xs].sort((a, b) => a.rps - b.rps)[xs.length >> 1];
     const answers = mid.storm ? Object.entries(mid.storm.statuses).map(([k, v]) => `${v}× ${k}`).join(', ') : '';
-    console.log(`| ${name} | ${mode === 'control' ? 'none (control)' : mode} | ${rps.toFixed(0)} | ${(rps / control).toFixed(3)} | ${median(xs.map((x) => x.p99))} | ${answers} |`);
+    console.log(`| ${name} | ${mode === 'control' ? 'none (control)' : mode} | ${rps.toFixed(0)} | ${(rps / control).toFixed(3)} | ${median(xs.map((x) => x.p99))} | ${mode === 'control' ? '' : median(xs.map((x) => x.busy)).toFixed(1)} | ${answers} |`);
   }
 }
 process.exit(0);
