@@ -19,7 +19,8 @@
 //        CONNECTIONS=20 STORM=200 HEAP_MB=20 NODE=<node binary for the host> BASELINE=/path)
 // Memory of a heap snapshot through the agent vs in process:
 //        node bench/agent-storm.mjs --memory   (env: HEAP_MB=25 NODE=... BASELINE=/path)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +60,19 @@ if (process.argv[2] === '--storm') {
   process.exit(0);
 }
 
+// With taskset and 2+ cores, the host process (main thread and agent worker) runs on core 1 and the
+// load generators (autocannon, the storm) on core 0, so the agent's own work is charged to the host.
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return cpus().length >= 2;
+  } catch {
+    return false;
+  }
+}
+const PIN = process.argv[2] !== '--storm' && process.env.PIN !== '0' && hasTaskset();
+if (PIN) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+
 const children = [];
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -67,7 +81,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130)
 
 async function startHost(register, env = {}) {
   const args = [...(register ? ['--import', register] : []), join(root, 'test/programs/heap-host.mjs')];
-  const proc = spawn(NODE, args, { env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0', HEAP_MB: process.env.HEAP_MB ?? '20', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(PIN ? 'taskset' : NODE, PIN ? ['-c', '1', NODE, ...args] : args, { env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0', HEAP_MB: process.env.HEAP_MB ?? '20', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
   let out = '';
   let err = '';
@@ -194,7 +208,7 @@ for (let round = 0; round < ROUNDS; round++) {
     }
   }
 }
-console.log(`\nhost ${NODE === process.execPath ? process.version : NODE}: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} autocannon connections on /json; storms of ${STORM} concurrent agent requests (nice 10)`);
+console.log(`\nhost ${NODE === process.execPath ? process.version : NODE}${PIN ? ' on core 1, load generators on core 0' : ''}: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} autocannon connections on /json; storms of ${STORM} concurrent agent requests (nice 10)`);
 console.log('| host | storm | host req/s | ratio | host p99 ms | host busy after, s | agent answers (median round) |\n|---|---|---:|---:|---:|---:|---|');
 for (const name of Object.keys(hosts)) {
   const control = median(results[`${name} control`].map((x) => x.rps));
