@@ -16,7 +16,8 @@
 // BASELINE=<checkout> runs a second host with that checkout's built agent, in the same rounds.
 //
 // Usage: node bench/agent-storm.mjs   (after npm run build; env: ROUNDS=3 DURATION=4
-//        CONNECTIONS=20 STORM=200 HEAP_MB=20 NODE=<node binary for the host> BASELINE=/path)
+//        CONNECTIONS=20 STORM=200 HEAP_MB=20 NODE=<node binary for the host> BASELINE=/path;
+//        ROUNDS=0: only the storms' cost on an unloaded host)
 // Memory of a heap snapshot through the agent vs in process:
 //        node bench/agent-storm.mjs --memory   (env: HEAP_MB=25 NODE=... BASELINE=/path)
 import { execFileSync, spawn } from 'node:child_process';
@@ -60,7 +61,7 @@ if (process.argv[2] === '--storm') {
   process.exit(0);
 }
 
-// With taskset and 2+ cores, the host process (main thread and agent worker) runs on core 1 and the
+// PIN=1 (with taskset and 2+ cores): the host process (main thread and agent worker) runs on core 1 and the
 // load generators (autocannon, the storm) on core 0, so the agent's own work is charged to the host.
 function hasTaskset() {
   try {
@@ -70,7 +71,7 @@ function hasTaskset() {
     return false;
   }
 }
-const PIN = process.argv[2] !== '--storm' && process.env.PIN !== '0' && hasTaskset();
+const PIN = process.argv[2] !== '--storm' && process.env.PIN === '1' && hasTaskset();
 if (PIN) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
 
 const children = [];
@@ -156,8 +157,8 @@ function cannon(url) {
   });
 }
 
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function cpuTicks(pid, tid) {
+  const stat = readFileSync(tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime, in 1/100 s
 }
@@ -189,9 +190,33 @@ function storm(url) {
 const hosts = { current: await startHost(join(root, 'dist/src/register.js')) };
 if (process.env.BASELINE) hosts.baseline = await startHost(join(process.env.BASELINE, 'dist/src/register.js'));
 const modes = ['control', 'heap', 'heap?gc=1', 'metrics', 'goroutine', 'heapsnapshot'];
+
+// The agent's cost on the host, free of the load generator: each storm alone for DURATION s, the
+// CPU the host's main thread (tid = pid) and its other threads (the agent worker, GC helpers) used.
+const cost = {};
+for (const [name, h] of Object.entries(hosts)) {
+  for (const mode of modes.slice(1)) {
+    const st = storm(`${h.agent}${mode}`);
+    await sleep(500);
+    const t0 = Date.now();
+    const m0 = cpuTicks(h.proc.pid, h.proc.pid);
+    const a0 = cpuTicks(h.proc.pid);
+    await sleep(DURATION * 1000 - 500);
+    const wall = (Date.now() - t0) / 1000;
+    const main = (cpuTicks(h.proc.pid, h.proc.pid) - m0) / 100 / wall;
+    const other = (cpuTicks(h.proc.pid) - a0) / 100 / wall - main;
+    const s = await st;
+    const busy = await quiet(h);
+    for (const o of Object.values(hosts)) await quiet(o);
+    cost[`${name} ${mode}`] = { main, other, busy, statuses: s.statuses };
+    process.stderr.write(`cost ${name} ${mode}: main thread ${(main * 100).toFixed(0)}% other threads ${(other * 100).toFixed(0)}% busy after ${busy} s ${JSON.stringify(s.statuses)}\n`);
+    await sleep(2000);
+  }
+}
+
 const results = {};
 for (const h of Object.keys(hosts)) for (const m of modes) results[`${h} ${m}`] = [];
-for (const h of Object.values(hosts)) await cannon(`${h.base}/json`); // warm-up
+if (ROUNDS > 0) for (const h of Object.values(hosts)) await cannon(`${h.base}/json`); // warm-up
 for (let round = 0; round < ROUNDS; round++) {
   const order = modes.map((_, i) => modes[(i + round) % modes.length]);
   for (const mode of order) {
@@ -210,7 +235,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 console.log(`\nhost ${NODE === process.execPath ? process.version : NODE}${PIN ? ' on core 1, load generators on core 0' : ''}: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} autocannon connections on /json; storms of ${STORM} concurrent agent requests (nice 10)`);
 console.log('| host | storm | host req/s | ratio | host p99 ms | host busy after, s | agent answers (median round) |\n|---|---|---:|---:|---:|---:|---|');
-for (const name of Object.keys(hosts)) {
+for (const name of ROUNDS > 0 ? Object.keys(hosts) : []) {
   const control = median(results[`${name} control`].map((x) => x.rps));
   for (const mode of modes) {
     const xs = results[`${name} ${mode}`];
@@ -219,5 +244,11 @@ for (const name of Object.keys(hosts)) {
     const answers = mid.storm ? Object.entries(mid.storm.statuses).map(([k, v]) => `${v}× ${k}`).join(', ') : '';
     console.log(`| ${name} | ${mode === 'control' ? 'none (control)' : mode} | ${rps.toFixed(0)} | ${(rps / control).toFixed(3)} | ${median(xs.map((x) => x.p99))} | ${mode === 'control' ? '' : median(xs.map((x) => x.busy)).toFixed(1)} | ${answers} |`);
   }
+}
+console.log(`\nThe storm alone (no autocannon), ${DURATION} s: share of a core used by the host's main thread and by its other threads (agent worker, GC helpers), and how long the host stayed busy after the storm ended`);
+console.log('| host | storm | main thread | other threads | busy after, s | agent answers |\n|---|---|---:|---:|---:|---|');
+for (const [k, c] of Object.entries(cost)) {
+  const [name, mode] = k.split(' ');
+  console.log(`| ${name} | ${mode} | ${(c.main * 100).toFixed(0)}% | ${(c.other * 100).toFixed(0)}% | ${c.busy.toFixed(1)} | ${Object.entries(c.statuses).map(([x, v]) => `${v}× ${x}`).join(', ')} |`);
 }
 process.exit(0);
