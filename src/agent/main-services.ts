@@ -6,8 +6,10 @@
  */
 import { createHook, type AsyncHook } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
 import { Server, Socket } from 'node:net';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import * as prom from 'prom-client';
 import { STASH_KEY } from './options.js';
@@ -31,6 +33,12 @@ export interface Stash {
   timersCapped: () => boolean;
   /** libuv handles' JS objects: sockets, servers, child processes (no timers) */
   activeHandles: () => unknown[];
+  /**
+   * Writes a heap snapshot of this isolate to `path` (V8 serialises straight into the file, so
+   * nothing but V8's own snapshot graph is held in memory) and returns its size in bytes. The
+   * worker calls it through `Runtime.evaluate`, which runs even while the event loop is blocked.
+   */
+  writeSnapshot: (path: string) => number;
 }
 
 export function installStash(): void {
@@ -63,6 +71,10 @@ export function installStash(): void {
     liveTimers: () => timers.prune(),
     timersCapped: () => timers.capped,
     activeHandles: () => (typeof p._getActiveHandles === 'function' ? p._getActiveHandles() : []),
+    writeSnapshot: (path: string) => {
+      writeHeapSnapshot(path);
+      return statSync(path).size;
+    },
   };
   Object.defineProperty(globalThis, key, { value: stash, enumerable: false, configurable: true });
 }

@@ -14,7 +14,7 @@ import { Session } from 'node:inspector';
 import { type AddressInfo, isIP } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type GuardPolicy, checkRequest } from '../core/http-guard.js';
-import { type AgentRequest, type Reply, Endpoints } from './endpoints.js';
+import { type AgentRequest, type Reply, Endpoints, limitsFromEnv } from './endpoints.js';
 import { Inspector } from './inspector.js';
 import { SERVER_LIMITS, type WorkerData, maxAgentConnections } from './options.js';
 
@@ -43,22 +43,31 @@ process.on('unhandledRejection', (e) => {
   post({ type: 'log', message: `internal error: ${e instanceof Error ? e.message : String(e)}` });
 });
 
+/**
+ * A reply on the worker's own server. `write` reports the socket's backpressure and `onDrain`
+ * waits for it, so a large body goes out at the client's pace instead of piling up in memory;
+ * 'close' before the end means the client left (it is seen as soon as the client closes its side).
+ */
 function httpReply(res: ServerResponse): Reply {
   let closed = false;
   const closers: (() => void)[] = [];
+  const close = () => {
+    for (const f of closers.splice(0)) f();
+  };
   res.on('close', () => {
     if (!res.writableFinished) closed = true;
-    for (const f of closers.splice(0)) f();
+    close();
   });
   res.on('error', () => {
     closed = true;
+    close();
   });
   return {
     head(status, headers) {
       res.writeHead(status, headers);
     },
     write(chunk) {
-      res.write(chunk);
+      return res.write(chunk);
     },
     end(chunk) {
       if (chunk === undefined) res.end();
@@ -68,8 +77,16 @@ function httpReply(res: ServerResponse): Reply {
       return closed || res.destroyed;
     },
     onClose(fn) {
-      if (closed) fn();
+      if (closed || res.destroyed) fn();
       else closers.push(fn);
+    },
+    onDrain(fn) {
+      if (!res.writableNeedDrain || res.destroyed) fn();
+      else res.once('drain', fn);
+    },
+    abort() {
+      closed = true;
+      res.destroy();
     },
   };
 }
@@ -88,8 +105,11 @@ function bridgeReply(id: number): Reply {
     head(status, headers) {
       post({ type: 'head', id, status, headers });
     },
+    // The host's main thread writes what it is sent to its own response; it reports no
+    // backpressure back, so every chunk is taken as accepted.
     write(chunk) {
       send(chunk);
+      return true;
     },
     end(chunk) {
       if (chunk !== undefined) send(chunk);
@@ -102,6 +122,13 @@ function bridgeReply(id: number): Reply {
     onClose(fn) {
       if (st.closed) fn();
       else st.closers.push(fn);
+    },
+    onDrain(fn) {
+      fn();
+    },
+    abort() {
+      post({ type: 'end', id });
+      bridged.delete(id);
     },
   };
 }
@@ -127,7 +154,7 @@ async function main(): Promise<void> {
   const session = new Session();
   session.connectToMainThread();
   const insp = new Inspector(session);
-  const endpoints = new Endpoints(insp, data.options, data.mainPort);
+  const endpoints = new Endpoints(insp, data.options, data.mainPort, limitsFromEnv(process.env));
   let server: Server | undefined;
   try {
     await endpoints.start();
