@@ -294,6 +294,8 @@ function where(s: { file: string; line: number }): string {
 
 /** `name at file:line`, then the library frame it calls into: the user's line first. */
 function site(s: { name: string; file: string; line: number; library?: FrameRef; resource?: string }, sep = ' '): string {
+  // the census names a resource with no known callback `(Type: callback location unknown)`
+  if (!s.file && /^\(.*\)$/.test(s.name)) return s.name;
   const res = s.resource ? `${s.resource} ` : '';
   const lib = s.library ? `, inside ${s.library.name} at ${where(s.library)}` : '';
   return `${res}${s.name}${sep}at ${where(s)}${lib}`;

@@ -9,7 +9,8 @@
 //     (saved from the handler's res.json → MemoryStore.set in node_modules);
 //   - prom-client label cardinality: the raw URL (with its query) as a label value, observed in
 //     the user's `observeLatency` (the histogram grows inside node_modules/prom-client);
-//   - an audit trail kept in a module-level array (`recordAudit`, plain user code).
+//   - an audit trail kept in a module-level array (`recordAudit`, plain user code);
+//   - parked promises: every /api request waits for a "reload" that never comes (`waitForReload`).
 // Look-alikes that are not leaks: an lru-cache bounded by `max` (full within seconds), a map of
 // in-flight requests cleaned on 'close', per-request garbage.
 import express from 'express';
@@ -46,6 +47,12 @@ function lookupProduct(id) {
   return p;
 }
 
+const reloadWaiters = [];
+async function waitForReload(id) {
+  await new Promise((resolve) => reloadWaiters.push(resolve));
+  return id;
+}
+
 const inflight = new Map();
 let nextId = 0;
 
@@ -61,6 +68,7 @@ app.use((req, res, next) => {
 
 app.get('/api', (req, res) => {
   recordAudit(req);
+  waitForReload(req.originalUrl).then((id) => console.log('reloaded', id));
   const product = lookupProduct(Number(req.query.product ?? 0) % 1000);
   const junk = [];
   for (let i = 0; i < 20; i++) junk.push({ i, s: String(i).repeat(10) });

@@ -422,7 +422,8 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         line: lineInfo.line,
         stack: bestStack?.stack ?? [],
         origin: info.origin,
-        ...(lineInfo.library ? { library: lineInfo.library } : {}),
+        // the library named is the dominant stack's, so the headline and the stack shown agree
+        ...((bestStack ?? lineInfo).library ? { library: (bestStack ?? lineInfo).library } : {}),
         ...(info.resource ? { resource: info.resource } : {}),
         growthPerMinute: v.slope,
         unit,
