@@ -49,6 +49,30 @@ const STACKS: Record<string, F[]> = {
     ['set', `${NM}/express-session/session/memory.js`, 118],
     ['stringify', '', -1],
   ],
+  // the same MemoryStore, saved from two other routes (MemoryStore.set inlined into save in one)
+  sessionProducts: [
+    ...ROUTER,
+    ['(anonymous)', APP, 43],
+    ['json', `${NM}/express/lib/response.js`, 249],
+    ['end', `${NM}/express-session/index.js`, 264],
+    ['save', `${NM}/express-session/session/session.js`, 70],
+    ['set', `${NM}/express-session/session/memory.js`, 118],
+  ],
+  sessionSearch: [
+    ...ROUTER,
+    ['(anonymous)', APP, 100],
+    ['send', `${NM}/express/lib/response.js`, 110],
+    ['end', `${NM}/express-session/index.js`, 264],
+    ['save', `${NM}/express-session/session/session.js`, 70],
+  ],
+  // a middleware that only called next(): what express does after it is not its doing
+  bodyParser: [
+    ...ROUTER,
+    ['(anonymous)', APP, 24],
+    ['next', `${NM}/express/lib/router/index.js`, 176],
+    ['jsonParser', `${NM}/body-parser/lib/types/json.js`, 104],
+    ['readStream', `${NM}/raw-body/index.js`, 154],
+  ],
   // the user's own array, in plain user code
   audit: [...ROUTER, ['(anonymous)', APP, 61], ['recordAudit', APP, 30]],
   // in-flight requests under load: node's own objects, no user frame
@@ -260,4 +284,23 @@ test('sampled heap series: a 3-5 MB/min leak is confirmed within 10-12 polls at 
     assert.ok(found / runs >= minRecall, `${rate} MB/min over ${n} polls: recall ${found / runs}`);
     assert.ok(fp / runs <= 0.03, `${rate} MB/min plateau over ${n} polls: ${fp} false positives`);
   }
+});
+
+test('heap: a leak inside a library fed from several routes is judged over all of them, named at the caller that grew most', () => {
+  // each of three routes gains one sampler sample in the run (one step, below the floor: no
+  // verdict of its own); the store over all routes gains one every third poll. A middleware that
+  // called next() is not charged with the body parser's buffers.
+  const obs = heapRun(12, (i) => ({ sessionProducts: i >= 3 ? 1 : 0, sessionSearch: i >= 6 ? 1 : 0, session: i >= 9 ? 1 : 0, bodyParser: i }));
+  const a = analyzeLeaks(obs);
+  assert.equal(a.suspects.length, 1, a.suspects.map((s) => `${s.name}:${s.line}`).join(', '));
+  const s = a.suspects[0]!;
+  assert.equal(s.file, APP);
+  assert.match(s.library!.file, /\/node_modules\/express-session\/session\/(memory|session)\.js$/);
+  assert.deepEqual([s.line, ...s.callers!.map((c) => c.line)].sort((x, y) => x - y), [44, 62, 101]);
+  const text = renderLeakText(a, meta);
+  assert.match(text, /also called into from: \(anonymous\) at \/srv\/shop\/app\.js:\d+, \(anonymous\) at \/srv\/shop\/app\.js:\d+\n/);
+  // the route handlers are no near misses of their own: the suspect covers them
+  assert.ok(!a.nearMisses.some((m) => [44, 62, 101].includes(m.line)), JSON.stringify(a.nearMisses));
+  assert.deepEqual(a.outside.map((o) => `${o.origin}:${o.name}`), ['library:readStream']);
+  assert.equal(leakReportJson(a, meta).suspects[0]!.callers!.length, 2);
 });

@@ -54,6 +54,8 @@ export interface JsonSuspect {
   library?: FrameRef;
   /** async resource type (Node census): Timeout, TCPSocket, Promise… */
   resource?: string;
+  /** a leak inside a library fed from several places: the other user frames calling into it */
+  callers?: FrameRef[];
 }
 
 export interface JsonNearMiss {
@@ -164,6 +166,7 @@ function jsonSuspect(a: LeakAnalysis, s: Suspect): JsonSuspect {
       origin: s.origin,
       ...(s.library ? { library: s.library } : {}),
       ...(s.resource ? { resource: s.resource } : {}),
+      ...(s.callers ? { callers: s.callers } : {}),
   };
 }
 
@@ -429,6 +432,10 @@ export function renderLeakText(a: LeakAnalysis, meta: ReportMeta): string {
       lines.push('');
       lines.push(`${String(i + 1).padStart(2)}. ${suspectHeadline(s, k)}`);
       lines.push(`    ${suspectDetail(s, k, kindTotal.get(s.profile), k?.clock ? k.times[0] : undefined)}`);
+      if (s.callers && s.callers.length > 0) {
+        const shown = s.callers.slice(0, 6).map((c) => `${c.name} at ${where(c)}`);
+        lines.push(`    also called into from: ${shown.join(', ')}${s.callers.length > shown.length ? `, … ${s.callers.length - shown.length} more` : ''}`);
+      }
       const st = s.stack.slice(0, 8);
       if (st.length > 0) {
         lines.push(`    stack: ${st[0]}`);

@@ -106,6 +106,9 @@ export interface Suspect {
   library?: FrameRef;
   /** the resource type of an async suspect (Timeout, TCPSocket, Promise…) */
   resource?: string;
+  /** a leak inside a library fed from several places in the user's code: the other user frames
+   *  that call into it (the suspect's own name/file/line is the one that grew most) */
+  callers?: FrameRef[];
   growthPerMinute: number;
   unit: LeakUnit;
   /** 1 − Mann–Kendall one-sided p-value */
@@ -336,7 +339,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
     };
     const byFn = new Map<string, SiteInfo[]>();
     for (const info of catalog.sites.values()) {
-      if (info.level === 'function') continue;
+      if (info.level === 'function' || info.level === 'library') continue;
       let list = byFn.get(info.fnKey);
       if (!list) byFn.set(info.fnKey, (list = []));
       list.push(info);
@@ -347,6 +350,10 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       for (const k of prefixEnds(params.minSamples, upTo + 1, every ? Infinity : 60)) if (judgeSeries(x, y, totals[k - 1]!, unit, params, 0, k).leak) return k;
       return 0;
     };
+    const confirmedFns = new Set<string>();
+    const confirmedLibs = new Set<string>();
+    /** this kind's near misses, by function key (a library suspect takes its callers' away) */
+    const kindNear = new Map<NearMiss, string>();
     for (const info of catalog.sites.values()) {
       if (info.level !== 'function') continue;
       const y = series(info.key);
@@ -377,7 +384,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         if (!eligible || opts.firstDetected === false) {
           if (eligible && slope > 0 && y[n - 1]! - y[0]! >= 0.5 * Math.max(params.floor[unit], params.materialFraction * Math.max(0, lastTotal))) {
             const { bestLine } = dominant();
-            near.push(nearMiss(kind, info, bestLine, unit, v, slope, y, n));
+            kindNear.set(nearMiss(kind, info, bestLine, unit, v, slope, y, n), info.key);
           }
           continue;
         }
@@ -400,7 +407,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
           m.heldAtSample = picked[k - 1]! + 1;
           m.heldAtMs = clock ? rawTimes[k - 1]! : picked[k - 1]!;
         }
-        near.push(m);
+        kindNear.set(m, info.key);
         continue;
       }
       const { bestLine, bestStack } = dominant();
@@ -439,7 +446,72 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         share: lastTotal > 0 ? y[n - 1]! / lastTotal : 0,
       };
       (eligible ? suspects : outside).push(sus);
+      if (eligible) {
+        confirmedFns.add(info.key);
+        if (bestStack?.libraryKey) confirmedLibs.add(bestStack.libraryKey);
+      }
     }
+    // A leak inside a library fed from several places in the user's code can be too small at
+    // each caller and plain over all of them: judge each library over its callers, unless a
+    // suspect already names it (its dominant stack goes through the library).
+    if (kind === 'heap') {
+      for (const info of catalog.sites.values()) {
+        if (info.level !== 'library' || confirmedLibs.has(info.key)) continue;
+        const y = series(info.key);
+        const v = judgeSeries(x, y, lastTotal, unit, params);
+        if (!v.leak) continue;
+        const growthOf = (key: string) => {
+          const ym = series(key);
+          return ym[n - 1]! - ym[0]!;
+        };
+        // callers: the user functions (and their lines) whose stacks go through this library
+        const byCaller = new Map<string, { line: SiteInfo; g: number }>();
+        let bestStack: SiteInfo | undefined;
+        let bestStackG = -Infinity;
+        for (const m of catalog.sites.values()) {
+          if (m.libraryKey !== info.key) continue;
+          const g = growthOf(m.key);
+          if (m.level === 'stack' && g > bestStackG) [bestStack, bestStackG] = [m, g];
+          if (m.level !== 'line') continue;
+          const c = byCaller.get(m.fnKey);
+          if (c) c.g += g;
+          else byCaller.set(m.fnKey, { line: m, g });
+        }
+        const callers = [...byCaller.values()].filter((c) => c.g > 0).sort((a, b) => b.g - a.g);
+        const top = callers[0]?.line ?? bestStack;
+        if (!top) continue;
+        let firstDetectedSample = n;
+        if (opts.firstDetected !== false) {
+          const k = firstHeld(y, n, true);
+          if (k > 0) firstDetectedSample = k;
+        }
+        const lib = bestStack?.library ?? info.library;
+        suspects.push({
+          profile: kind,
+          name: top.name,
+          file: top.file,
+          line: top.line,
+          stack: bestStack?.stack ?? [],
+          origin: 'user',
+          ...(lib ? { library: lib } : {}),
+          ...(callers.length > 1 ? { callers: callers.slice(1).map((c) => ({ name: c.line.name, file: c.line.file, line: c.line.line })) } : {}),
+          growthPerMinute: v.slope,
+          unit,
+          confidence: 1 - v.p,
+          pValue: v.p,
+          tau: v.tau,
+          totalGrowth: v.growth,
+          firstValue: y[0]!,
+          lastValue: y[n - 1]!,
+          firstDetectedSample: picked[firstDetectedSample - 1]! + 1,
+          firstDetectedMs: clock ? rawTimes[firstDetectedSample - 1]! : picked[firstDetectedSample - 1]!,
+          share: lastTotal > 0 ? y[n - 1]! / lastTotal : 0,
+        });
+        // its callers are no near misses of their own any more
+        for (const fk of byCaller.keys()) confirmedFns.add(fk);
+      }
+    }
+    for (const [m, fk] of kindNear) if (!confirmedFns.has(fk)) near.push(m);
   }
   // Rank: growth as a share of the kind's total first (a goroutine leak that is all goroutines
   // outranks a 2% heap creep), then confidence.

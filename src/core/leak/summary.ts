@@ -13,6 +13,9 @@
  *   no dot, other than `main`), Node internals (`node:` files, V8 builtins and pseudo-frames such as
  *   `padEnd` or `(garbage collector)`, which have no file);
  * - library: JavaScript files under a `node_modules` directory.
+ * A user frame whose callee is a library's continuation (`next` of express's router, koa's
+ * `dispatch`, a hook's `done`) is passed over too: a middleware that called `next()` did not ask
+ * for the body parsing or the handler that follow.
  * Allocations made inside `fmt.Sprintf`, `Map.prototype.set` or express-session's MemoryStore are
  * charged to the user code that called them, which is what a postmortem needs. A site records its
  * ORIGIN: `user` (a user frame exists), `library` (no user frame, but a library frame), `runtime`
@@ -22,7 +25,9 @@
  * allocations and those it makes through libraries are one series: V8 inlines small functions
  * into their callers, so where one leak's allocations land varies); its line-level sites carry
  * the innermost library frame (`library`), and the dominant one lets the report say "your handler
- * at app.js:42, inside express-session's MemoryStore.set at memory.js:119".
+ * at app.js:42, inside express-session's MemoryStore.set at memory.js:119". A fourth level,
+ * `library`, adds up one library (package) over every user frame that calls into it: a leak inside
+ * a library fed from many routes is small at each caller and whole there.
  */
 import type { Profile } from '../profile.js';
 
@@ -30,7 +35,9 @@ import type { Profile } from '../profile.js';
  *  `async`, less often: counting promises walks the heap and pauses the service) */
 export type LeakKind = 'heap' | 'goroutine' | 'async' | 'promises';
 export type LeakUnit = 'bytes' | 'objects' | 'count';
-export type SiteLevel = 'function' | 'line' | 'stack';
+/** `library`: one library (npm package) over all the user frames that call into it (one leak
+ *  inside express-session's MemoryStore, saved from every route's handler) */
+export type SiteLevel = 'function' | 'line' | 'stack' | 'library';
 /** user: a frame of the user's code names the site; library: only node_modules and runtime frames;
  *  runtime: only the runtime's own frames */
 export type SiteOrigin = 'user' | 'library' | 'runtime';
@@ -56,8 +63,10 @@ export interface SiteInfo {
   /** the innermost library frame below the user frame (line and stack levels of user sites) */
   library?: FrameRef;
   /** the library's package (`express-session`, `@scope/name`) when the site goes through one
-   *  (line and stack levels) */
+   *  (line, stack and library levels) */
   libraryPackage?: string;
+  /** the key of the library-level site of that library function (line and stack levels) */
+  libraryKey?: string;
   /** the resource type of a count profile's samples (the agent's census: Timeout, TCPSocket,
    *  Promise…; the sample's `type` label), as first seen */
   resource?: string;
@@ -147,6 +156,10 @@ export function libraryPackage(file: string): string {
   return parts[0] ?? '';
 }
 
+/** Library functions that hand control to the next handler in a chain (express/connect's router,
+ *  koa-compose, fastify's hooks): calling one is not asking for the work done after it. */
+const CONTINUATIONS = new Set(['next', 'dispatch', 'done']);
+
 function pickIndex(p: Profile, names: string[]): number {
   for (const n of names) {
     const i = p.sampleTypes.findIndex((st) => st.type === n);
@@ -165,13 +178,21 @@ export function detectKind(p: Profile): LeakKind | undefined {
 }
 
 function siteOf(f: Frame, level: SiteLevel, key: string, fnKey: string, stack: string[], origin: SiteOrigin, lib: Frame | undefined, resource: string | undefined): SiteInfo {
-  const info: SiteInfo = { key, level, fnKey, name: f.name, file: f.file, line: level === 'function' ? f.startLine || f.line : f.line, stack, origin };
+  const fnLevel = level === 'function' || level === 'library';
+  const info: SiteInfo = { key, level, fnKey, name: f.name, file: f.file, line: fnLevel ? f.startLine || f.line : f.line, stack, origin };
   if (lib && level !== 'function') {
     info.libraryPackage = lib.pkg;
     info.library = { name: lib.name, file: lib.file, line: lib.line };
+    info.libraryKey = libraryKeyOf(lib);
   }
   if (resource) info.resource = resource;
   return info;
+}
+
+/** Library-level sites are per package: V8 inlines a library's small functions into each other
+ *  differently from one caller to the next (MemoryStore.set into Session.save, or not). */
+function libraryKeyOf(lib: Frame): string {
+  return `B\u0000${lib.pkg}`;
 }
 
 function hashText(s: string, seed: number): number {
@@ -291,16 +312,21 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     // u: the innermost user frame; l: the innermost frame that is not the runtime's (a library's
     // or the user's). The stack shown starts at l (the library's frames stay visible), or at the
     // leaf when every frame is the runtime's.
+    // A user frame that only called a framework's continuation (express's `next()`, koa's
+    // `dispatch`, a hook's `done`) did not ask for what happens after it: the work below belongs
+    // to the next middleware, so such a frame is passed over.
     let u = -1;
     let l = -1;
+    let callee: Frame | undefined;
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!;
       if (f.internal) continue;
       if (l < 0) l = i;
-      if (!f.lib) {
+      if (!f.lib && !(callee?.lib && CONTINUATIONS.has(callee.name))) {
         u = i;
         break;
       }
+      callee = f;
     }
     const origin: SiteOrigin = u >= 0 ? 'user' : l >= 0 ? 'library' : 'runtime';
     const anchor = frames[u >= 0 ? u : l >= 0 ? l : 0]!;
@@ -324,6 +350,10 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     if (!add(fnKey, v, o)) acc.set(fnKey, { info: catalog?.get(fnKey) ?? siteOf(anchor, 'function', fnKey, fnKey, [], origin, lib, resource), v, o });
     if (!add(lineKey, v, o)) acc.set(lineKey, { info: catalog?.get(lineKey) ?? siteOf(anchor, 'line', lineKey, fnKey, [], origin, lib, resource), v, o });
     if (!add(stackKey, v, o)) acc.set(stackKey, { info: catalog?.get(stackKey) ?? siteOf(anchor, 'stack', stackKey, fnKey, frames.slice(from).map((f) => f.text), origin, lib, resource), v, o });
+    if (lib) {
+      const bKey = libraryKeyOf(lib);
+      if (!add(bKey, v, o)) acc.set(bKey, { info: catalog?.get(bKey) ?? siteOf(lib, 'library', bKey, bKey, [], 'user', lib, resource), v, o });
+    }
   }
   const values = new Map<string, number>();
   const objects = objIdx >= 0 ? new Map<string, number>() : undefined;
