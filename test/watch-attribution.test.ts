@@ -73,6 +73,8 @@ const STACKS: Record<string, F[]> = {
     ['jsonParser', `${NM}/body-parser/lib/types/json.js`, 104],
     ['readStream', `${NM}/raw-body/index.js`, 154],
   ],
+  // leakscope's own setTimeout wrapper (source-mapped to its TypeScript), keeping WeakRefs
+  timerWrapper: [...ROUTER, ['(anonymous)', APP, 61], ['lookupProduct', APP, 38], ['wrapper', '/opt/leakscope/src/agent/timer-registry.ts', 77], ['setTimeout', 'node:timers', 140]],
   // the user's own array, in plain user code
   audit: [...ROUTER, ['(anonymous)', APP, 61], ['recordAudit', APP, 30]],
   // in-flight requests under load: node's own objects, no user frame
@@ -303,4 +305,10 @@ test('heap: a leak inside a library fed from several routes is judged over all o
   assert.ok(!a.nearMisses.some((m) => [44, 62, 101].includes(m.line)), JSON.stringify(a.nearMisses));
   assert.deepEqual(a.outside.map((o) => `${o.origin}:${o.name}`), ['library:readStream']);
   assert.equal(leakReportJson(a, meta).suspects[0]!.callers!.length, 2);
+});
+
+test("heap: the agent's own timer wrappers are never charged to the code that called setTimeout", () => {
+  const a = analyzeLeaks(heapRun(12, (i) => ({ timerWrapper: i, session: 1 })));
+  assert.deepEqual(a.suspects, []);
+  assert.deepEqual(a.outside.map((o) => `${o.origin}:${o.name}@${o.file}`), ['runtime:wrapper@/opt/leakscope/src/agent/timer-registry.ts']);
 });

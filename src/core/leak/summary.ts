@@ -107,6 +107,8 @@ interface Frame {
   internal: boolean;
   /** a library frame (node_modules), with its package */
   lib: boolean;
+  /** leakscope's own agent code running on the service's thread (the timer wrappers) */
+  agent: boolean;
   pkg: string;
   /** `name file:line`, the frame as shown in stacks */
   text: string;
@@ -155,6 +157,9 @@ export function libraryPackage(file: string): string {
   if (parts[0]!.startsWith('@') && parts.length > 1) return `${parts[0]}/${parts[1]}`;
   return parts[0] ?? '';
 }
+
+/** The agent's timer wrappers (timer-registry.ts), from a build or a source map. */
+const AGENT_FILE = /[\\/]agent[\\/]timer-registry\.[cm]?[jt]s$/;
 
 /** Library functions that hand control to the next handler in a chain (express/connect's router,
  *  koa-compose, fastify's hooks): calling one is not asking for the work done after it. */
@@ -207,6 +212,7 @@ function makeFrame(name: string, file: string, line: number, startLine: number, 
   const text = file ? (line > 0 ? `${name} ${file}:${line}` : `${name} ${file}`) : name;
   const pkg = internal ? '' : libraryPackage(file);
   return {
+    agent: !internal && AGENT_FILE.test(file),
     lib: pkg !== '',
     pkg,
     h1: hashText(text, 0x811c9dc5),
@@ -318,9 +324,17 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     let u = -1;
     let l = -1;
     let callee: Frame | undefined;
+    let agentAt = -1;
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!;
       if (f.internal) continue;
+      if (f.agent) {
+        // leakscope's own timer wrappers (the registry's WeakRefs): the agent's overhead, never
+        // the user's code that called setTimeout
+        agentAt = i;
+        l = -1;
+        break;
+      }
       if (l < 0) l = i;
       if (!f.lib && !(callee?.lib && CONTINUATIONS.has(callee.name))) {
         u = i;
@@ -329,7 +343,7 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
       callee = f;
     }
     const origin: SiteOrigin = u >= 0 ? 'user' : l >= 0 ? 'library' : 'runtime';
-    const anchor = frames[u >= 0 ? u : l >= 0 ? l : 0]!;
+    const anchor = frames[u >= 0 ? u : l >= 0 ? l : agentAt >= 0 ? agentAt : 0]!;
     const lib = u >= 0 && l >= 0 && l < u ? frames[l]! : undefined;
     const from = l >= 0 ? l : 0;
     // The stack's identity across profiles: a 64-bit hash of its frames' texts (no string per
