@@ -232,6 +232,9 @@ test('promises: the census with promises=1 is summarized as its pending promises
   assert.equal(a.suspects.length, 0, 'promises have no location: no suspect of their own');
   assert.equal(a.outside.length, 1);
   assert.match(renderLeakText(a, meta), /pending promises\/min/);
+  // too few polls of the promises (they are spaced out) are said, not silently skipped
+  const few = analyzeLeaks([...heapRun(8, () => ({ session: 1 })), ...obs.slice(0, 3)]);
+  assert.match(renderLeakText(few, meta), /No verdict on promises: 3 samples, at least 5 needed \(pending promises are polled every third interval at most\)/);
 });
 
 test('sampled heap series: Kendall tau-b does not count the flat stretches of a step series against it', () => {

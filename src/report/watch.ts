@@ -469,6 +469,14 @@ export function renderLeakText(a: LeakAnalysis, meta: ReportMeta): string {
       lines.push('Near misses (grew, but failed a rule of the verdict):');
       for (const m of near) lines.push(`  - ${nearMissLine(m, a)}`);
     }
+    const short = a.kinds.filter((k) => (k.analyzed ? k.analyzed.to - k.analyzed.from : 0) < a.minSamples);
+    if (short.length > 0) {
+      lines.push('');
+      for (const k of short) {
+        const n = k.analyzed ? k.analyzed.to - k.analyzed.from : 0;
+        lines.push(`No verdict on ${kindLabel(k)}: ${n} sample${n === 1 ? '' : 's'}, at least ${a.minSamples} needed${k.kind === 'promises' ? ' (pending promises are polled every third interval at most)' : ''}.`);
+      }
+    }
     const res = resolutionLines(a);
     if (res.length > 0) {
       lines.push('');
