@@ -340,14 +340,41 @@ async function census(insp: Inspector, scripts: ScriptUrls, opts: CensusOptions)
     const r = await countPendingPromises(insp, await query('Promise'), opts.maxPromises ?? 20_000);
     entries.push({ type: 'Promise', count: r.pending });
     notes.push(
-      `pending promises: ${r.pending} of ${r.inspected} inspected${r.capped ? ` (capped; ${r.total} promises alive)` : ''}; V8 keeps no creation site for a promise, so they are not grouped by location`,
+      `pending promises: ${r.pending} of ${r.inspected} inspected${r.capped ? ` (capped; ${r.total} promises alive)` : ''}; not grouped by location: V8's inspector shows a promise's state and result only, not its reactions (the \`then\` callback, the awaiting async function): those are edges of a heap snapshot (watch --snapshots), and creation stacks need async?stacks=1 with LEAKSCOPE_ASYNC_STACKS=1`,
     );
     notes.push('promises=1 walks the heap after full GCs: the service pauses for it (about 1 s per 40 MB of heap)');
   }
   return { entries, notes };
 }
 
+/**
+ * Which promises are pending. In the main isolate, `util.inspect` (reached through the inspector's
+ * command-line API, which has `require`) tells a pending promise from a settled one in a few
+ * microseconds; asking the inspector for each promise's [[PromiseState]] takes one round trip per
+ * promise (seconds for a few ten thousand, the service paused throughout). The round trips remain
+ * the fallback, capped at `max` promises.
+ */
 async function countPendingPromises(insp: Inspector, arrayId: string, max: number): Promise<{ pending: number; inspected: number; total: number; capped: boolean }> {
+  const inspect = await insp
+    .post<{ result: RemoteObject; exceptionDetails?: unknown }>('Runtime.evaluate', {
+      expression: "require('node:util').inspect",
+      includeCommandLineAPI: true,
+      objectGroup: GROUP,
+      silent: true,
+    })
+    .catch(() => undefined);
+  if (inspect && !inspect.exceptionDetails && inspect.result.type === 'function' && inspect.result.objectId) {
+    const r = await insp.post<{ result: RemoteObject; exceptionDetails?: unknown }>('Runtime.callFunctionOn', {
+      objectId: arrayId,
+      functionDeclaration: PENDING_IN_PLACE,
+      arguments: [{ objectId: inspect.result.objectId }, { value: max * 10 }],
+      returnByValue: true,
+      objectGroup: GROUP,
+      silent: true,
+    });
+    const v = r.result.value as { pending: number; inspected: number; total: number } | undefined;
+    if (!r.exceptionDetails && v && typeof v.pending === 'number') return { ...v, capped: v.total > v.inspected };
+  }
   const items = (await getProps(insp, arrayId)).result.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId);
   let pending = 0;
   let inspected = 0;
@@ -360,3 +387,20 @@ async function countPendingPromises(insp: Inspector, arrayId: string, max: numbe
   }
   return { pending, inspected, total: items.length, capped: items.length > max };
 }
+
+// Runs in the host's main isolate with `this` = the array of promises from queryObjects. Depth 0
+// and no strings or arrays: a settled promise's value is never rendered in full.
+const PENDING_IN_PLACE = `function (inspect, max) {
+  const opts = { depth: 0, customInspect: false, showProxy: false, getters: false, maxStringLength: 0, maxArrayLength: 0, breakLength: Infinity };
+  let pending = 0;
+  let inspected = 0;
+  for (const p of this) {
+    if (inspected >= max) break;
+    inspected++;
+    let s = '';
+    try { s = inspect(p, opts); } catch (e) { continue; }
+    const brace = s.indexOf('{');
+    if (brace >= 0 && s.startsWith('{ <pending>', brace)) pending++;
+  }
+  return { pending, inspected, total: this.length };
+}`;

@@ -9,7 +9,7 @@ import type { CliIO, CommandSpec } from '../io.js';
 import { parseCommandArgs, intOption, byteSizeOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { summarizeProfile, type LeakKind, type SiteInfo } from '../../core/leak/summary.js';
-import { analyzeLeaks, restartBetween, type LeakAnalysis, type Observation, type RestartReason } from '../../core/leak/analyze.js';
+import { analyzeLeaks, restartBetween, type LeakAnalysis, type Observation, type RestartReason, type Suspect } from '../../core/leak/analyze.js';
 import type { Sensitivity } from '../../core/leak/verdict.js';
 import { fetchBytes, parseProfileBytes } from '../../node/source.js';
 import { RunDir, defaultRunDirName, downloadAtomic, profileTotals, writeAtomic, type IndexEntry } from '../../node/run-dir.js';
@@ -19,7 +19,10 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const KINDS: LeakKind[] = ['heap', 'goroutine', 'async'];
+const KINDS: LeakKind[] = ['heap', 'goroutine', 'async', 'promises'];
+/** the census with promises=1 walks the heap after full GCs (the service pauses): at most every
+ *  this many intervals, and less often when it is slow */
+const PROMISES_EVERY = 3;
 /** at most this share of the wall time may go to collecting one profile kind */
 const MAX_DUTY = 1 / 3;
 /** fetches quicker than this never slow polling down, whatever the interval */
@@ -85,7 +88,7 @@ export function parseKinds(v: string | undefined, def: LeakKind[]): LeakKind[] {
   if (v === undefined) return def;
   const out: LeakKind[] = [];
   for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!KINDS.includes(part as LeakKind)) throw new LeakscopeError('E_USAGE', `--profiles: unknown profile "${part}" (heap, goroutine, async)`);
+    if (!KINDS.includes(part as LeakKind)) throw new LeakscopeError('E_USAGE', `--profiles: unknown profile "${part}" (heap, goroutine, async, promises)`);
     if (!out.includes(part as LeakKind)) out.push(part as LeakKind);
   }
   if (out.length === 0) throw new LeakscopeError('E_USAGE', '--profiles is empty');
@@ -111,7 +114,14 @@ export function pprofBase(url: string): string {
 }
 
 export function profileUrl(base: string, kind: LeakKind): string {
+  if (kind === 'promises') return `${base}/async?promises=1`;
   return kind === 'heap' ? `${base}/heap?gc=1` : `${base}/${kind}`;
+}
+
+/** How many intervals apart a kind is polled, from what its collection costs. */
+export function pollEveryKind(kind: LeakKind, costMs: number, intervalMs: number): number {
+  const every = pollEvery(costMs, intervalMs);
+  return kind === 'promises' ? Math.max(PROMISES_EVERY, every) : every;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -268,6 +278,8 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   const notes: string[] = [];
   const fetchCost = new Map<LeakKind, number>();
   const catalogs = new Map<LeakKind, Map<string, SiteInfo>>();
+  /** suspects the live view showed, by site, with the poll round they first appeared in */
+  const liveSeen = new Map<string, { s: Suspect; round: number; elapsedMs: number }>();
   const lastPolled = new Map<LeakKind, number>();
   const slowNoted = new Set<LeakKind>();
   let round = 0;
@@ -287,7 +299,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     // service for seconds on a big one) is polled less often, so that collecting it takes at most
     // about a third of the wall time: watching must not become the outage.
     const due = kinds.filter((k) => {
-      const every = pollEvery(fetchCost.get(k) ?? 0, intervalMs);
+      const every = pollEveryKind(k, fetchCost.get(k) ?? 0, intervalMs);
       return every === 1 || (lastPolled.get(k) ?? -Infinity) <= round - every;
     });
     round++;
@@ -309,7 +321,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     }
     for (const k of kinds) {
       const every = pollEvery(fetchCost.get(k) ?? 0, intervalMs);
-      if (every > 1 && !slowNoted.has(k)) {
+      if (every > (k === 'promises' ? PROMISES_EVERY : 1) && !slowNoted.has(k)) {
         slowNoted.add(k);
         const msg = `${k} takes ${((fetchCost.get(k) ?? 0) / 1000).toFixed(1)}s to collect: polled every ${every} intervals to spare the target`;
         notes.push(msg);
@@ -380,6 +392,10 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       failedRounds = 0;
       if (!restartReason && status?.startsWith('target unreachable')) status = undefined;
       analysis = analyzeLeaks(observations, { sensitivity, minSamples, firstDetected: false, maxPoints: 120 });
+      for (const s of analysis.suspects) {
+        const id = suspectId(s);
+        if (!liveSeen.has(id)) liveSeen.set(id, { s, round: rounds, elapsedMs: Date.now() - started });
+      }
     } else failedRounds++;
     if (fresh.length < results.length) status = `target unreachable (${lastError})${failedRounds > 0 ? `; retrying with backoff` : ''}`;
 
@@ -427,6 +443,16 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     throw new LeakscopeError('E_FETCH', `no profile could be fetched from ${base}${lastError ? ` (${lastError})` : ''}; run directory ${run.dir}`);
   }
   const final = analyzeLeaks(observations, { sensitivity, minSamples });
+  // A suspect the live view showed is never dropped from the report without a word: the final
+  // analysis lists those it finds confirmed earlier; any other gets a note with its end verdict.
+  for (const [id, seen] of liveSeen) {
+    if (final.suspects.some((s) => suspectId(s) === id)) continue;
+    if (final.nearMisses.some((m) => m.heldAtSample !== undefined && suspectId(m) === id)) continue;
+    const m = final.nearMisses.find((x) => suspectId(x) === id);
+    const why = m ? `${m.reason} at the end` : 'its growth at the end was too small to judge';
+    const s = seen.s;
+    notes.push(`${s.name} at ${s.file}${s.line > 0 ? `:${s.line}` : ''} (${s.profile}) was a suspect in the live view from sample ${seen.round} (${Math.round(seen.elapsedMs / 1000)}s in); not confirmed over the whole run: ${why}`);
+  }
   const meta: ReportMeta = {
     target: base,
     runDir: run.dir,
@@ -437,6 +463,10 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     notes,
   };
   return { analysis: final, meta };
+}
+
+function suspectId(s: { profile: LeakKind; name: string; file: string }): string {
+  return `${s.profile}\u0000${s.name}\u0000${s.file}`;
 }
 
 export function writeReport(io: CliIO, r: WatchResult, flags: { json?: boolean; markdown?: boolean; 'fail-on-leak'?: boolean }): number {
@@ -451,7 +481,9 @@ export const watchCommand: CommandSpec = {
   <url>                 pprof base: http://host:6060 or http://host:6060/debug/pprof (Go or the leakscope agent)
   --interval D          time between polls (default 10s; 500ms, 2m, …)
   --duration D          stop after D (default: until Ctrl-C)
-  --profiles LIST       heap,goroutine (default), async for the Node agent
+  --profiles LIST       heap,goroutine (default); for the Node agent async (its census) and promises
+                        (pending promises: polled every 3rd interval or less often, the count walks
+                        the heap and pauses the service)
   --token T             bearer token for the leakscope agent (or LEAKSCOPE_TOKEN)
   -o, --out DIR         run directory (default ./leakscope-runs/<target>-<time>/)
   --sensitivity S       low | normal (default) | high

@@ -7,8 +7,8 @@
  * series (absent → 0) that goes through `judgeSeries`; a confirmed function becomes a suspect named
  * by its dominant line and dominant stack.
  */
-import type { LeakKind, LeakUnit, ProfileSummary, SiteInfo } from './summary.js';
-import { judgeSeries, verdictParams, type Sensitivity, type Verdict, type VerdictParams } from './verdict.js';
+import type { FrameRef, LeakKind, LeakUnit, ProfileRuntime, ProfileSummary, SiteInfo, SiteOrigin } from './summary.js';
+import { judgeSeries, verdictParams, type Sensitivity, type Verdict, type VerdictParams, type VerdictReason } from './verdict.js';
 import { theilSen } from './stats.js';
 
 export interface Observation {
@@ -66,6 +66,31 @@ export interface SiteTrend {
   first: number;
   last: number;
   verdict: Verdict['reason'];
+  origin: SiteOrigin;
+  library?: FrameRef;
+  resource?: string;
+}
+
+/** A user site that grew but failed one rule of the verdict (shown so a "No leak" can be judged). */
+export interface NearMiss {
+  profile: LeakKind;
+  name: string;
+  file: string;
+  line: number;
+  unit: LeakUnit;
+  library?: FrameRef;
+  resource?: string;
+  /** the rule it failed at the end of the run */
+  reason: VerdictReason;
+  slopePerMinute: number;
+  /** growth over the segment (last − first sample) */
+  growth: number;
+  pValue: number;
+  first: number;
+  last: number;
+  /** when the verdict held on an earlier part of the run: the 1-based sample (else undefined) */
+  heldAtSample?: number;
+  heldAtMs?: number;
 }
 
 export interface Suspect {
@@ -73,8 +98,17 @@ export interface Suspect {
   name: string;
   file: string;
   line: number;
-  /** dominant stack, leaf first, frames as `name file:line` */
+  /** dominant stack, leaf first, frames as `name file:line` (from the innermost library frame) */
   stack: string[];
+  /** user: named at the user's code; library/runtime: no user frame in the stack (see summary.ts) */
+  origin: SiteOrigin;
+  /** for a user site that allocates inside a library: the library's innermost frame */
+  library?: FrameRef;
+  /** the resource type of an async suspect (Timeout, TCPSocket, Promise…) */
+  resource?: string;
+  /** a leak inside a library fed from several places in the user's code: the other user frames
+   *  that call into it (the suspect's own name/file/line is the one that grew most) */
+  callers?: FrameRef[];
   growthPerMinute: number;
   unit: LeakUnit;
   /** 1 − Mann–Kendall one-sided p-value */
@@ -85,7 +119,8 @@ export interface Suspect {
   totalGrowth: number;
   firstValue: number;
   lastValue: number;
-  /** objects per minute for heap suspects whose profile has an objects type */
+  /** objects per minute for heap suspects whose profile counts objects (Go; V8's sampler counts
+   *  samples, not objects, so Node heap suspects have none) */
   objectsPerMinute?: number;
   /** 1-based sample number (within the segment) at which the verdict first held */
   firstDetectedSample: number;
@@ -105,6 +140,14 @@ export interface KindSummary {
   totals: number[];
   /** whether times are real clock times (false: sample indices stand in for minutes) */
   clock: boolean;
+  runtime: ProfileRuntime;
+  /** heap sampler interval (bytes), when the profiles give it */
+  samplingInterval?: number;
+  /** the verdict on the kind's total over the analyzed segment */
+  totalVerdict: Verdict['reason'];
+  totalSlopePerMinute: number;
+  /** the materiality floor of the verdict at the last sample (unit of the kind) */
+  floor: number;
 }
 
 export interface LeakAnalysis {
@@ -113,7 +156,13 @@ export interface LeakAnalysis {
   /** observations of all kinds */
   samples: number;
   kinds: KindSummary[];
+  /** confirmed sites in the user's code (async: also library callbacks, see below), ranked */
   suspects: Suspect[];
+  /** confirmed sites with no user frame (a library's or the runtime's own), ranked below */
+  outside: Suspect[];
+  /** user sites that grew but failed a rule, largest growth first (at most `nearMissLimit`); those
+   *  whose verdict held on an earlier part of the run are always listed */
+  nearMisses: NearMiss[];
   /** the fastest-growing function sites, confirmed or not (for the live view) */
   growing: SiteTrend[];
 }
@@ -125,11 +174,14 @@ export interface LeakOptions {
   growingLimit?: number;
   /** longer segments are thinned to this many evenly spaced samples (default 400) */
   maxPoints?: number;
-  /** compute the first sample at which each suspect's verdict held (default true) */
+  /** compute the first sample at which each suspect's verdict held, and whether a site that is
+   *  not confirmed at the end was confirmed earlier (default true) */
   firstDetected?: boolean;
+  /** how many near misses to list (default 5; sites confirmed earlier are listed beyond) */
+  nearMissLimit?: number;
 }
 
-const KIND_ORDER: LeakKind[] = ['heap', 'goroutine', 'async'];
+const KIND_ORDER: LeakKind[] = ['heap', 'goroutine', 'async', 'promises'];
 
 function olsSlope(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const n = x.length;
@@ -202,12 +254,30 @@ function pickSegment(segs: Segment[], minSamples: number): Segment | undefined {
   return best.to - best.from > last.to - last.from ? best : last;
 }
 
+/** Which origins may be suspects: user code always; for count profiles (the census names a
+ *  resource by its callback only, there is no creation stack to find a user frame in) a library's
+ *  callback too. */
+function suspectOrigin(kind: LeakKind, origin: SiteOrigin): boolean {
+  return origin === 'user' || (kind !== 'heap' && origin === 'library');
+}
+
+/** Evenly spaced prefix ends in [from, to), at most `max` of them (the last always included). */
+function prefixEnds(from: number, to: number, max: number): number[] {
+  const out: number[] = [];
+  if (to <= from) return out;
+  const step = Math.max(1, Math.ceil((to - from) / max));
+  for (let k = from; k < to; k += step) out.push(k);
+  return out;
+}
+
 /** The whole analysis. Pure; cost O(kinds × function sites × n²) after cheap gates. */
 export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}): LeakAnalysis {
   const sensitivity = opts.sensitivity ?? 'normal';
   const params = verdictParams(sensitivity, opts.minSamples);
   const kinds: KindSummary[] = [];
   const suspects: Suspect[] = [];
+  const outside: Suspect[] = [];
+  const near: NearMiss[] = [];
   const growing: SiteTrend[] = [];
   for (const kind of KIND_ORDER) {
     const obs = observations.filter((o) => o.kind === kind);
@@ -230,8 +300,27 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
     const x = new Float64Array(n);
     for (let i = 0; i < n; i++) x[i] = clock ? (rawTimes[i]! - t0) / 60000 : i;
     const totals = part.map((o) => o.summary.total);
-    const unit = part[n - 1]!.summary.unit;
-    kinds.push({ kind, unit, samples: obs.length, segments, analyzed: seg, times: clock ? rawTimes : rawTimes.map((_, i) => i), totals, clock });
+    const lastSummary = part[n - 1]!.summary;
+    const unit = lastSummary.unit;
+    const lastTotal = totals[n - 1]!;
+    const tv = judgeSeries(x, Float64Array.from(totals), lastTotal, unit, params);
+    const runtime = part.find((o) => o.summary.runtime !== undefined)?.summary.runtime;
+    const samplingInterval = lastSummary.samplingInterval;
+    kinds.push({
+      kind,
+      unit,
+      samples: obs.length,
+      segments,
+      analyzed: seg,
+      times: clock ? rawTimes : rawTimes.map((_, i) => i),
+      totals,
+      clock,
+      runtime,
+      ...(samplingInterval !== undefined ? { samplingInterval } : {}),
+      totalVerdict: tv.reason,
+      totalSlopePerMinute: Number.isFinite(tv.slope) ? tv.slope : olsSlope(x, totals),
+      floor: Math.max(params.floor[unit], params.materialFraction * Math.max(0, lastTotal)),
+    });
 
     const catalog: Catalog = { sites: new Map() };
     const seenMaps = new Set<Map<string, SiteInfo>>();
@@ -248,14 +337,23 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       }
       return y;
     };
-    const lastTotal = totals[n - 1]!;
     const byFn = new Map<string, SiteInfo[]>();
     for (const info of catalog.sites.values()) {
-      if (info.level === 'function') continue;
+      if (info.level === 'function' || info.level === 'library') continue;
       let list = byFn.get(info.fnKey);
       if (!list) byFn.set(info.fnKey, (list = []));
       list.push(info);
     }
+    /** the smallest k ≤ upTo such that the verdict held on the prefix [0, k), or 0; `every`: try
+     *  every k, else at most 60 evenly spaced ones (a scan of sites that are not suspects) */
+    const firstHeld = (y: Float64Array, upTo: number, every: boolean): number => {
+      for (const k of prefixEnds(params.minSamples, upTo + 1, every ? Infinity : 60)) if (judgeSeries(x, y, totals[k - 1]!, unit, params, 0, k).leak) return k;
+      return 0;
+    };
+    const confirmedFns = new Set<string>();
+    const confirmedLibs = new Set<string>();
+    /** this kind's near misses, by function key (a library suspect takes its callers' away) */
+    const kindNear = new Map<NearMiss, string>();
     for (const info of catalog.sites.values()) {
       if (info.level !== 'function') continue;
       const y = series(info.key);
@@ -263,41 +361,77 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       // For the live "growing fastest" list an ordinary least-squares slope is enough (O(n));
       // verdicts never use it.
       const slope = Number.isFinite(v.slope) ? v.slope : olsSlope(x, y);
+      const where = { origin: info.origin, ...(info.library ? { library: info.library } : {}), ...(info.resource ? { resource: info.resource } : {}) };
       if (slope > 0) {
-        growing.push({ profile: kind, name: info.name, file: info.file, line: info.line, unit, slopePerMinute: slope, first: y[0]!, last: y[n - 1]!, verdict: v.reason });
+        growing.push({ profile: kind, name: info.name, file: info.file, line: info.line, unit, slopePerMinute: slope, first: y[0]!, last: y[n - 1]!, verdict: v.reason, ...where });
       }
-      if (!v.leak) continue;
+      const eligible = suspectOrigin(kind, info.origin);
       // Dominant line and stack: the member with the largest growth from first to last sample.
-      let bestLine: SiteInfo | undefined;
-      let bestLineG = -Infinity;
-      let bestStack: SiteInfo | undefined;
-      let bestStackG = -Infinity;
-      for (const m of byFn.get(info.key) ?? []) {
-        const ym = series(m.key);
-        const g = ym[n - 1]! - ym[0]!;
-        if (m.level === 'line' && g > bestLineG) [bestLine, bestLineG] = [m, g];
-        if (m.level === 'stack' && g > bestStackG) [bestStack, bestStackG] = [m, g];
+      const dominant = () => {
+        let bestLine: SiteInfo | undefined;
+        let bestLineG = -Infinity;
+        let bestStack: SiteInfo | undefined;
+        let bestStackG = -Infinity;
+        for (const m of byFn.get(info.key) ?? []) {
+          const ym = series(m.key);
+          const g = ym[n - 1]! - ym[0]!;
+          if (m.level === 'line' && g > bestLineG) [bestLine, bestLineG] = [m, g];
+          if (m.level === 'stack' && g > bestStackG) [bestStack, bestStackG] = [m, g];
+        }
+        return { bestLine, bestStack };
+      };
+      if (!v.leak) {
+        if (!eligible || opts.firstDetected === false) {
+          if (eligible && slope > 0 && y[n - 1]! - y[0]! >= 0.5 * Math.max(params.floor[unit], params.materialFraction * Math.max(0, lastTotal))) {
+            const { bestLine } = dominant();
+            kindNear.set(nearMiss(kind, info, bestLine, unit, v, slope, y, n), info.key);
+          }
+          continue;
+        }
+        // A user site not confirmed at the end: was it confirmed on an earlier part of the run?
+        // (the live view may have shown it); else is it a near miss? Cheap gate first.
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (let i = 0; i < n; i++) {
+          if (y[i]! < lo) lo = y[i]!;
+          if (y[i]! > hi) hi = y[i]!;
+        }
+        const minFloor = params.floor[unit];
+        if (!(hi - lo >= 0.5 * minFloor)) continue;
+        const k = firstHeld(y, n - 1, false);
+        const grew = slope > 0 && y[n - 1]! - y[0]! >= 0.5 * Math.max(minFloor, params.materialFraction * Math.max(0, lastTotal));
+        if (k === 0 && !grew) continue;
+        const { bestLine } = dominant();
+        const m = nearMiss(kind, info, bestLine, unit, v, slope, y, n);
+        if (k > 0) {
+          m.heldAtSample = picked[k - 1]! + 1;
+          m.heldAtMs = clock ? rawTimes[k - 1]! : picked[k - 1]!;
+        }
+        kindNear.set(m, info.key);
+        continue;
       }
+      const { bestLine, bestStack } = dominant();
       let firstDetectedSample = n;
       if (opts.firstDetected !== false) {
-        for (let k = params.minSamples; k < n; k++) {
-          if (judgeSeries(x, y, totals[k - 1]!, unit, params, 0, k).leak) {
-            firstDetectedSample = k;
-            break;
-          }
-        }
+        const k = firstHeld(y, n, true);
+        if (k > 0) firstDetectedSample = k;
       }
       let objectsPerMinute: number | undefined;
-      if (part[n - 1]!.summary.objects) {
+      if (lastSummary.objects && runtime !== 'node') {
         const s = theilSen(x, series(info.key, true)).slope;
         if (Number.isFinite(s)) objectsPerMinute = s;
       }
-      suspects.push({
+      const lineInfo = bestLine ?? info;
+      const sus: Suspect = {
         profile: kind,
         name: info.name,
-        file: bestLine?.file ?? info.file,
-        line: bestLine?.line ?? info.line,
+        file: lineInfo.file,
+        line: lineInfo.line,
         stack: bestStack?.stack ?? [],
+        origin: info.origin,
+        // the library named is the dominant stack's, so the headline and the stack shown agree
+        ...((bestStack ?? lineInfo).library ? { library: (bestStack ?? lineInfo).library } : {}),
+        ...(info.resource ? { resource: info.resource } : {}),
         growthPerMinute: v.slope,
         unit,
         confidence: 1 - v.p,
@@ -310,21 +444,121 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         firstDetectedSample: picked[firstDetectedSample - 1]! + 1,
         firstDetectedMs: clock ? rawTimes[firstDetectedSample - 1]! : picked[firstDetectedSample - 1]!,
         share: lastTotal > 0 ? y[n - 1]! / lastTotal : 0,
-      });
+      };
+      (eligible ? suspects : outside).push(sus);
+      if (eligible) {
+        confirmedFns.add(info.key);
+        if (bestStack?.libraryKey) confirmedLibs.add(bestStack.libraryKey);
+      }
     }
+    // A leak inside a library fed from several places in the user's code can be too small at
+    // each caller and plain over all of them: judge each library over its callers, unless a
+    // suspect already names it (its dominant stack goes through the library).
+    if (kind === 'heap') {
+      for (const info of catalog.sites.values()) {
+        if (info.level !== 'library' || confirmedLibs.has(info.key)) continue;
+        const y = series(info.key);
+        const v = judgeSeries(x, y, lastTotal, unit, params);
+        if (!v.leak) continue;
+        const growthOf = (key: string) => {
+          const ym = series(key);
+          return ym[n - 1]! - ym[0]!;
+        };
+        // callers: the user functions (and their lines) whose stacks go through this library
+        const byCaller = new Map<string, { line: SiteInfo; g: number }>();
+        let bestStack: SiteInfo | undefined;
+        let bestStackG = -Infinity;
+        for (const m of catalog.sites.values()) {
+          if (m.libraryKey !== info.key) continue;
+          const g = growthOf(m.key);
+          if (m.level === 'stack' && g > bestStackG) [bestStack, bestStackG] = [m, g];
+          if (m.level !== 'line') continue;
+          const c = byCaller.get(m.fnKey);
+          if (c) c.g += g;
+          else byCaller.set(m.fnKey, { line: m, g });
+        }
+        const callers = [...byCaller.values()].filter((c) => c.g > 0).sort((a, b) => b.g - a.g);
+        const top = callers[0]?.line ?? bestStack;
+        if (!top) continue;
+        let firstDetectedSample = n;
+        if (opts.firstDetected !== false) {
+          const k = firstHeld(y, n, true);
+          if (k > 0) firstDetectedSample = k;
+        }
+        const lib = bestStack?.library ?? info.library;
+        suspects.push({
+          profile: kind,
+          name: top.name,
+          file: top.file,
+          line: top.line,
+          stack: bestStack?.stack ?? [],
+          origin: 'user',
+          ...(lib ? { library: lib } : {}),
+          ...(callers.length > 1 ? { callers: callers.slice(1).map((c) => ({ name: c.line.name, file: c.line.file, line: c.line.line })) } : {}),
+          growthPerMinute: v.slope,
+          unit,
+          confidence: 1 - v.p,
+          pValue: v.p,
+          tau: v.tau,
+          totalGrowth: v.growth,
+          firstValue: y[0]!,
+          lastValue: y[n - 1]!,
+          firstDetectedSample: picked[firstDetectedSample - 1]! + 1,
+          firstDetectedMs: clock ? rawTimes[firstDetectedSample - 1]! : picked[firstDetectedSample - 1]!,
+          share: lastTotal > 0 ? y[n - 1]! / lastTotal : 0,
+        });
+        // its callers are no near misses of their own any more
+        for (const fk of byCaller.keys()) confirmedFns.add(fk);
+      }
+    }
+    for (const [m, fk] of kindNear) if (!confirmedFns.has(fk)) near.push(m);
   }
   // Rank: growth as a share of the kind's total first (a goroutine leak that is all goroutines
   // outranks a 2% heap creep), then confidence.
   const kindTotal = new Map(kinds.map((k) => [k.kind, Math.max(1e-9, k.totals[k.totals.length - 1] ?? 0)]));
-  suspects.sort((a, b) => b.totalGrowth / kindTotal.get(b.profile)! - a.totalGrowth / kindTotal.get(a.profile)! || b.confidence - a.confidence || a.name.localeCompare(b.name));
+  const rank = (a: Suspect, b: Suspect) =>
+    b.totalGrowth / kindTotal.get(b.profile)! - a.totalGrowth / kindTotal.get(a.profile)! || b.confidence - a.confidence || a.name.localeCompare(b.name);
+  suspects.sort(rank);
+  outside.sort(rank);
   growing.sort((a, b) => b.slopePerMinute / kindTotal.get(b.profile)! - a.slopePerMinute / kindTotal.get(a.profile)!);
+  // Near misses: those confirmed earlier first (they must never vanish silently), then by growth
+  // as a share of the kind's total.
+  near.sort(
+    (a, b) =>
+      Number(b.heldAtSample !== undefined) - Number(a.heldAtSample !== undefined) ||
+      b.growth / kindTotal.get(b.profile)! - a.growth / kindTotal.get(a.profile)! ||
+      a.name.localeCompare(b.name),
+  );
+  const limit = opts.nearMissLimit ?? 5;
+  const nearMisses = near.filter((m, i) => i < limit || m.heldAtSample !== undefined);
   return {
     sensitivity,
     minSamples: params.minSamples,
     samples: observations.length,
     kinds,
     suspects,
+    outside,
+    nearMisses,
     growing: growing.slice(0, opts.growingLimit ?? 5),
+  };
+}
+
+function nearMiss(kind: LeakKind, info: SiteInfo, line: SiteInfo | undefined, unit: LeakUnit, v: Verdict, slope: number, y: Float64Array, n: number): NearMiss {
+  const l = line ?? info;
+  return {
+    profile: kind,
+    name: info.name,
+    file: l.file,
+    line: l.line,
+    unit,
+    ...(l.library ? { library: l.library } : {}),
+    ...(info.resource ? { resource: info.resource } : {}),
+    reason: v.reason,
+    slopePerMinute: slope,
+    growth: y[n - 1]! - y[0]!,
+    pValue: v.p,
+    first: y[0]!,
+    last: y[n - 1]!,
   };
 }
 

@@ -94,6 +94,10 @@ export interface MannKendall {
   z: number;
   /** Kendall's tau-a: S / (n(n−1)/2), in [−1, 1] */
   tau: number;
+  /** Kendall's tau-b: S / √(n0 (n0 − n1)), n0 = n(n−1)/2 pairs, n1 = pairs tied in y (x never
+   *  ties). Equal to tau-a without ties; a step series (a sampled heap site, which moves one
+   *  sampler interval at a time) is not penalized for its flat stretches. */
+  tauB: number;
   /** one-sided p-value for an increasing trend: P(Z ≥ z) */
   pIncreasing: number;
   /** two-sided p-value */
@@ -118,13 +122,17 @@ export function mannKendall(y: ArrayLike<number>, from = 0, to = y.length): Mann
     }
   }
   let tieSum = 0;
+  let tiedPairs = 0;
   if (n > 1) {
     const sorted = Float64Array.from({ length: n }, (_, i) => y[from + i]!).sort();
     let run = 1;
     for (let i = 1; i <= n; i++) {
       if (i < n && sorted[i] === sorted[i - 1]) run++;
       else {
-        if (run > 1) tieSum += run * (run - 1) * (2 * run + 5);
+        if (run > 1) {
+          tieSum += run * (run - 1) * (2 * run + 5);
+          tiedPairs += (run * (run - 1)) / 2;
+        }
         run = 1;
       }
     }
@@ -141,6 +149,7 @@ export function mannKendall(y: ArrayLike<number>, from = 0, to = y.length): Mann
     variance,
     z,
     tau: pairs > 0 ? s / pairs : 0,
+    tauB: pairs > tiedPairs ? s / Math.sqrt(pairs * (pairs - tiedPairs)) : 0,
     pIncreasing: variance > 0 ? normalUpperTail(z) : 1,
     pTwoSided: variance > 0 ? Math.min(1, 2 * normalUpperTail(Math.abs(z))) : 1,
   };

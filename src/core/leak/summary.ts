@@ -8,18 +8,46 @@
  * - `line`:     that function at the leaf user frame's line;
  * - `stack`:    the whole stack (for goroutine/async profiles: the creation/blocking stack).
  *
- * The "leaf user frame" is the innermost frame that is not the runtime's own: Go `runtime.*` and
- * standard-library frames (a Go package path whose first element has no dot, other than `main`), and
- * Node internals (`node:` files, V8 builtins and pseudo-frames such as `padEnd` or `(garbage collector)`,
- * which have no file). Allocations made
- * inside `fmt.Sprintf` or `Map.prototype.set` are charged to the user code that called them, which
- * is what a postmortem needs; when every frame is internal, the leaf itself is used.
+ * The "leaf user frame" is the innermost frame that is neither the runtime's own nor a library's:
+ * - runtime: Go `runtime.*` and standard-library frames (a Go package path whose first element has
+ *   no dot, other than `main`), Node internals (`node:` files, V8 builtins and pseudo-frames such as
+ *   `padEnd` or `(garbage collector)`, which have no file);
+ * - library: JavaScript files under a `node_modules` directory.
+ * A user frame whose callee is a library's continuation (`next` of express's router, koa's
+ * `dispatch`, a hook's `done`) is passed over too: a middleware that called `next()` did not ask
+ * for the body parsing or the handler that follow.
+ * Allocations made inside `fmt.Sprintf`, `Map.prototype.set` or express-session's MemoryStore are
+ * charged to the user code that called them, which is what a postmortem needs. A site records its
+ * ORIGIN: `user` (a user frame exists), `library` (no user frame, but a library frame), `runtime`
+ * (every frame is the runtime's; the leaf names it). Only user sites can become leak suspects; the
+ * others are reported apart (what grows there is driven by the runtime or a library, not by a line
+ * the user can change). A user site reached through a library is the user function (its own
+ * allocations and those it makes through libraries are one series: V8 inlines small functions
+ * into their callers, so where one leak's allocations land varies); its line-level sites carry
+ * the innermost library frame (`library`), and the dominant one lets the report say "your handler
+ * at app.js:42, inside express-session's MemoryStore.set at memory.js:119". A fourth level,
+ * `library`, adds up one library (package) over every user frame that calls into it: a leak inside
+ * a library fed from many routes is small at each caller and whole there.
  */
 import type { Profile } from '../profile.js';
 
-export type LeakKind = 'heap' | 'goroutine' | 'async';
+/** `promises`: the agent's census with promises=1, its pending promises only (polled apart from
+ *  `async`, less often: counting promises walks the heap and pauses the service) */
+export type LeakKind = 'heap' | 'goroutine' | 'async' | 'promises';
 export type LeakUnit = 'bytes' | 'objects' | 'count';
-export type SiteLevel = 'function' | 'line' | 'stack';
+/** `library`: one library (npm package) over all the user frames that call into it (one leak
+ *  inside express-session's MemoryStore, saved from every route's handler) */
+export type SiteLevel = 'function' | 'line' | 'stack' | 'library';
+/** user: a frame of the user's code names the site; library: only node_modules and runtime frames;
+ *  runtime: only the runtime's own frames */
+export type SiteOrigin = 'user' | 'library' | 'runtime';
+
+/** A frame as reported: function name, file (may be empty), line (0 when unknown). */
+export interface FrameRef {
+  name: string;
+  file: string;
+  line: number;
+}
 
 export interface SiteInfo {
   key: string;
@@ -31,7 +59,21 @@ export interface SiteInfo {
   line: number;
   /** frames leaf first, as `name file:line` (stack level only; empty otherwise) */
   stack: string[];
+  origin: SiteOrigin;
+  /** the innermost library frame below the user frame (line and stack levels of user sites) */
+  library?: FrameRef;
+  /** the library's package (`express-session`, `@scope/name`) when the site goes through one
+   *  (line, stack and library levels) */
+  libraryPackage?: string;
+  /** the key of the library-level site of that library function (line and stack levels) */
+  libraryKey?: string;
+  /** the resource type of a count profile's samples (the agent's census: Timeout, TCPSocket,
+   *  Promise…; the sample's `type` label), as first seen */
+  resource?: string;
 }
+
+/** Where a profile comes from, when it tells: V8 (the leakscope agent) or Go. */
+export type ProfileRuntime = 'node' | 'go' | undefined;
 
 export interface ProfileSummary {
   kind: LeakKind;
@@ -51,6 +93,10 @@ export interface ProfileSummary {
   objects: Map<string, number> | undefined;
   /** descriptions of the sites (a superset of `values`' keys when a shared catalog was used) */
   sites: Map<string, SiteInfo>;
+  /** node: the agent's V8 heap sampler or async census; go: Go's runtime profiles */
+  runtime: ProfileRuntime;
+  /** the heap sampler's mean interval in bytes (the profile's `space` period), when known */
+  samplingInterval?: number;
 }
 
 interface Frame {
@@ -59,6 +105,11 @@ interface Frame {
   line: number;
   startLine: number;
   internal: boolean;
+  /** a library frame (node_modules), with its package */
+  lib: boolean;
+  /** leakscope's own agent code running on the service's thread (the timer wrappers) */
+  agent: boolean;
+  pkg: string;
   /** `name file:line`, the frame as shown in stacks */
   text: string;
   fnKey: string;
@@ -93,6 +144,27 @@ export function isInternalFrame(name: string, file: string): boolean {
   return false;
 }
 
+/**
+ * The npm package of a file under `node_modules` (`express-session`, `@scope/name`; the innermost
+ * node_modules directory wins), or '' for a file outside one.
+ */
+export function libraryPackage(file: string): string {
+  const f = file.replace(/\\/g, '/');
+  const i = f.lastIndexOf('/node_modules/');
+  const rest = i >= 0 ? f.slice(i + '/node_modules/'.length) : f.startsWith('node_modules/') ? f.slice('node_modules/'.length) : undefined;
+  if (rest === undefined) return '';
+  const parts = rest.split('/');
+  if (parts[0]!.startsWith('@') && parts.length > 1) return `${parts[0]}/${parts[1]}`;
+  return parts[0] ?? '';
+}
+
+/** The agent's timer wrappers (timer-registry.ts), from a build or a source map. */
+const AGENT_FILE = /[\\/]agent[\\/]timer-registry\.[cm]?[jt]s$/;
+
+/** Library functions that hand control to the next handler in a chain (express/connect's router,
+ *  koa-compose, fastify's hooks): calling one is not asking for the work done after it. */
+const CONTINUATIONS = new Set(['next', 'dispatch', 'done']);
+
 function pickIndex(p: Profile, names: string[]): number {
   for (const n of names) {
     const i = p.sampleTypes.findIndex((st) => st.type === n);
@@ -110,8 +182,22 @@ export function detectKind(p: Profile): LeakKind | undefined {
   return undefined;
 }
 
-function siteOf(f: Frame, level: SiteLevel, key: string, stack: string[]): SiteInfo {
-  return { key, level, fnKey: f.fnKey, name: f.name, file: f.file, line: level === 'function' ? f.startLine || f.line : f.line, stack };
+function siteOf(f: Frame, level: SiteLevel, key: string, fnKey: string, stack: string[], origin: SiteOrigin, lib: Frame | undefined, resource: string | undefined): SiteInfo {
+  const fnLevel = level === 'function' || level === 'library';
+  const info: SiteInfo = { key, level, fnKey, name: f.name, file: f.file, line: fnLevel ? f.startLine || f.line : f.line, stack, origin };
+  if (lib && level !== 'function') {
+    info.libraryPackage = lib.pkg;
+    info.library = { name: lib.name, file: lib.file, line: lib.line };
+    info.libraryKey = libraryKeyOf(lib);
+  }
+  if (resource) info.resource = resource;
+  return info;
+}
+
+/** Library-level sites are per package: V8 inlines a library's small functions into each other
+ *  differently from one caller to the next (MemoryStore.set into Session.save, or not). */
+function libraryKeyOf(lib: Frame): string {
+  return `B\u0000${lib.pkg}`;
 }
 
 function hashText(s: string, seed: number): number {
@@ -122,8 +208,13 @@ function hashText(s: string, seed: number): number {
 
 function makeFrame(name: string, file: string, line: number, startLine: number, internal: boolean): Frame {
   const id = `${name}\u0000${file}\u0000${startLine}`;
-  const text = file ? `${name} ${file}:${line}` : name;
+  // a frame without a file is its name alone, and an unknown line is left out: never `name :0`
+  const text = file ? (line > 0 ? `${name} ${file}:${line}` : `${name} ${file}`) : name;
+  const pkg = internal ? '' : libraryPackage(file);
   return {
+    agent: !internal && AGENT_FILE.test(file),
+    lib: pkg !== '',
+    pkg,
     h1: hashText(text, 0x811c9dc5),
     h2: hashText(text, 0x9747b28c),
     name,
@@ -167,6 +258,8 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     unit = 'count';
   }
   const cumIdx = pickIndex(p, ['alloc_space', 'alloc_objects']);
+  // the agent's census labels each sample with its resource type
+  const typeIdx = kind === 'heap' ? -1 : p.strings.indexOf('type');
 
   // Frames per location, leaf-first within the location (lines[0] is the innermost).
   const locFrames: Frame[][] = new Array(p.locations.length);
@@ -208,27 +301,73 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     total += v;
     if (objIdx >= 0) objectsTotal += o;
     if (v === 0 && o === 0) continue;
+    let resource: string | undefined;
+    if (typeIdx >= 0) {
+      for (let j = t.labelStart[s]!; j < t.labelStart[s + 1]!; j++) if (t.labelKey[j] === typeIdx) resource = p.strings[t.labelStr[j]!];
+    }
+    // the promises kind keeps the census's pending promises only (async has the rest)
+    if (kind === 'promises' && resource !== 'Promise') {
+      total -= v;
+      continue;
+    }
     frames.length = 0;
     for (let i = t.stackStart[s]!; i < t.stackStart[s + 1]!; i++) {
       for (const f of locFrames[t.stack[i]!]!) frames.push(f);
     }
     if (frames.length === 0) continue;
-    let u = 0;
-    while (u < frames.length && frames[u]!.internal) u++;
-    if (u === frames.length) u = 0;
-    const leaf = frames[u]!;
+    // u: the innermost user frame; l: the innermost frame that is not the runtime's (a library's
+    // or the user's). The stack shown starts at l (the library's frames stay visible), or at the
+    // leaf when every frame is the runtime's.
+    // A user frame that only called a framework's continuation (express's `next()`, koa's
+    // `dispatch`, a hook's `done`) did not ask for what happens after it: the work below belongs
+    // to the next middleware, so such a frame is passed over.
+    let u = -1;
+    let l = -1;
+    let callee: Frame | undefined;
+    let agentAt = -1;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      if (f.internal) continue;
+      if (f.agent) {
+        // leakscope's own timer wrappers (the registry's WeakRefs): the agent's overhead, never
+        // the user's code that called setTimeout
+        agentAt = i;
+        l = -1;
+        break;
+      }
+      if (l < 0) l = i;
+      if (!f.lib && !(callee?.lib && CONTINUATIONS.has(callee.name))) {
+        u = i;
+        break;
+      }
+      callee = f;
+    }
+    const origin: SiteOrigin = u >= 0 ? 'user' : l >= 0 ? 'library' : 'runtime';
+    const anchor = frames[u >= 0 ? u : l >= 0 ? l : agentAt >= 0 ? agentAt : 0]!;
+    const lib = u >= 0 && l >= 0 && l < u ? frames[l]! : undefined;
+    const from = l >= 0 ? l : 0;
     // The stack's identity across profiles: a 64-bit hash of its frames' texts (no string per
     // sample; a collision needs ~2^32 distinct stacks).
     let h1 = 0x2545f491;
     let h2 = 0x6b43a9b5;
-    for (let i = u; i < frames.length; i++) {
+    for (let i = from; i < frames.length; i++) {
       h1 = Math.imul(h1 ^ frames[i]!.h1, 0x85ebca6b) ^ (h1 >>> 13);
       h2 = Math.imul(h2 ^ frames[i]!.h2, 0xc2b2ae35) ^ (h2 >>> 16);
     }
-    const stackKey = `S${(h1 >>> 0).toString(36)}.${(h2 >>> 0).toString(36)}.${frames.length - u}`;
-    if (!add(leaf.fnKey, v, o)) acc.set(leaf.fnKey, { info: catalog?.get(leaf.fnKey) ?? siteOf(leaf, 'function', leaf.fnKey, []), v, o });
-    if (!add(leaf.lineKey, v, o)) acc.set(leaf.lineKey, { info: catalog?.get(leaf.lineKey) ?? siteOf(leaf, 'line', leaf.lineKey, []), v, o });
-    if (!add(stackKey, v, o)) acc.set(stackKey, { info: catalog?.get(stackKey) ?? siteOf(leaf, 'stack', stackKey, frames.slice(u).map((f) => f.text)), v, o });
+    const stackKey = `S${(h1 >>> 0).toString(36)}.${(h2 >>> 0).toString(36)}.${frames.length - from}`;
+    // Keys: a user site is the user function, whether it allocates itself or through a library
+    // (V8 inlines small functions into their callers, so one leak's allocations land on both);
+    // its line-level sites keep the library frame apart, and the dominant one names the library.
+    // A site outside the user's code is marked as such, never sharing a key with a user one.
+    const fnKey = origin === 'user' ? anchor.fnKey : `${anchor.fnKey}\u0000(${origin})`;
+    const lineKey = lib ? `${anchor.lineKey}\u0000${lib.lineKey}` : origin === 'user' ? anchor.lineKey : `${anchor.lineKey}\u0000(${origin})`;
+    if (!add(fnKey, v, o)) acc.set(fnKey, { info: catalog?.get(fnKey) ?? siteOf(anchor, 'function', fnKey, fnKey, [], origin, lib, resource), v, o });
+    if (!add(lineKey, v, o)) acc.set(lineKey, { info: catalog?.get(lineKey) ?? siteOf(anchor, 'line', lineKey, fnKey, [], origin, lib, resource), v, o });
+    if (!add(stackKey, v, o)) acc.set(stackKey, { info: catalog?.get(stackKey) ?? siteOf(anchor, 'stack', stackKey, fnKey, frames.slice(from).map((f) => f.text), origin, lib, resource), v, o });
+    if (lib) {
+      const bKey = libraryKeyOf(lib);
+      if (!add(bKey, v, o)) acc.set(bKey, { info: catalog?.get(bKey) ?? siteOf(lib, 'library', bKey, bKey, [], 'user', lib, resource), v, o });
+    }
   }
   const values = new Map<string, number>();
   const objects = objIdx >= 0 ? new Map<string, number>() : undefined;
@@ -248,5 +387,19 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     values,
     objects,
     sites,
+    ...profileRuntime(p, kind),
   };
+}
+
+/**
+ * Which runtime produced the profile. The agent's heap profiles say "V8 sampling heap profiler" in
+ * a comment and its census labels samples with `type`; Go's name `.go` files.
+ */
+function profileRuntime(p: Profile, kind: LeakKind): { runtime: ProfileRuntime; samplingInterval?: number } {
+  let runtime: ProfileRuntime;
+  if (p.comments.some((c) => /\bV8\b/.test(c))) runtime = 'node';
+  else if (kind !== 'heap' && p.strings.includes('type') && p.sampleTypes[0]?.type === 'goroutine' && !p.functions.some((f) => f.filename.endsWith('.go'))) runtime = 'node';
+  else if (p.functions.some((f) => f.filename.endsWith('.go'))) runtime = 'go';
+  const samplingInterval = kind === 'heap' && p.periodType?.type === 'space' && p.period > 0 ? p.period : undefined;
+  return samplingInterval !== undefined ? { runtime, samplingInterval } : { runtime };
 }

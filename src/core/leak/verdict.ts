@@ -3,7 +3,7 @@
  * series is not a leak:
  * - too few samples            → no verdict at all (`minSamples`, default 5);
  * - noise (one GC, one spike)  → Mann–Kendall one-sided p-value must be below `alpha`, and Kendall's
- *                                tau high enough (most pairs of points in increasing order);
+ *                                tau-b high enough (most untied pairs of points in increasing order);
  * - small change               → growth over the window (Theil–Sen slope × span) must be material:
  *                                above an absolute floor per unit and a fraction of the total;
  * - warming cache, plateau     → the Theil–Sen slope over the later part of the window (the last
@@ -98,7 +98,7 @@ export function judgeSeries(
   const stat = { p: mk.pIncreasing, tau: mk.tau };
   if (mk.s <= 0) return none('no-growth', stat);
   if (!(mk.pIncreasing < params.alpha)) return none('not-significant', stat);
-  if (mk.tau < params.minTau) return none('not-monotonic', stat);
+  if (mk.tauB < params.minTau) return none('not-monotonic', stat);
   const ts = theilSen(x, y, from, to);
   const span = x[to - 1]! - x[from]!;
   const growth = ts.slope * span;
@@ -106,9 +106,9 @@ export function judgeSeries(
   if (!(ts.slope > 0)) return none('no-growth', withSlope);
   if (growth < floor) return none('immaterial', withSlope);
   const lateFrom = to - Math.max(3, Math.ceil(n / 2));
-  const late = theilSen(x, y, lateFrom, to);
-  const withLate = { ...withSlope, lateSlope: late.slope };
-  if (!(late.slope >= params.lateRatio * ts.slope)) return none('plateau', withLate);
+  const lateSlope = theilSen(x, y, lateFrom, to).slope;
+  const withLate = { ...withSlope, lateSlope };
+  if (!(lateSlope >= params.lateRatio * ts.slope)) return none('plateau', withLate);
   let maxJump = 0;
   for (let i = from + 1; i < to; i++) maxJump = Math.max(maxJump, y[i]! - y[i - 1]!);
   if (maxJump > params.maxJumpShare * growth) return none('single-jump', withLate);
