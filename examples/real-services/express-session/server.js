@@ -77,7 +77,7 @@ const broker = new EventEmitter();
 broker.setMaxListeners(0);
 
 app.get('/api/notifications/:user', (req, res) => {
-  const subscription = { user: req.params.user, channels: ['orders', 'stock', 'price'], since: Date.now(), note: `watching ${req.params.user} `.repeat(24) };
+  const subscription = { user: req.params.user, channels: ['orders', 'stock', 'price'], since: Date.now(), note: `watching ${req.params.user} `.repeat(64) };
   broker.on('reconnect', () => {
     subscription.since = Date.now();
   });

@@ -72,7 +72,7 @@ app.get('/api/users/:id', async (request) => {
 // LEAK: "follow a job" starts a poller per request and nothing ever stops it (a setInterval in a
 // request handler, a classic of Node issue trackers). Each timer keeps its job state alive.
 app.get('/api/jobs/:id/follow', async (request) => {
-  const job = { id: request.params.id, checks: 0, log: [`following ${request.params.id} `.repeat(30)] };
+  const job = { id: request.params.id, checks: 0, log: [`following ${request.params.id} `.repeat(80)] };
   setInterval(() => {
     job.checks++;
   }, 3_600_000);
