@@ -95,6 +95,20 @@ test('scoreWatch: found at the user line, misattributed at the library line, fal
   assert.match(a.misattributed[0]!.reason, /in the heap profile/);
   const b = scoreWatch(fk, [{ profile: 'async', name: '(anonymous)', file: fsrv, line: 76, stack: [] }]);
   assert.deepEqual(b.found.map((x) => x.leak), ['follow-job-intervals']);
+  // the frame nearest the leaf decides: a middleware that calls next() (trackTiming, an ancestor of
+  // every route) does not claim what the geocode route allocates
+  const tk = loadAnswerKey('ts-express');
+  const app = '/r/examples/real-services/ts-express/app.ts';
+  const c = scoreWatch(tk, [
+    { profile: 'heap', name: 'stringify', file: '/x/node_modules/express/lib/response.js', line: 1155, stack: [frame('stringify', '/x/node_modules/express/lib/response.js', 1155), frame('(anonymous)', app, 88), frame('handle', '/x/node_modules/express/lib/router/layer.js', 86), frame('trackTiming', app, 40)] },
+    { profile: 'heap', name: 'restore', file: '/x/node_modules/express/lib/router/index.js', line: 631, stack: [frame('restore', '/x/node_modules/express/lib/router/index.js', 631), frame('trackTiming', app, 40)] },
+  ]);
+  assert.deepEqual(c.misattributed.map((x) => x.leak), ['geocode-cache-no-ttl', 'request-timings-map']);
+  assert.deepEqual(c.falsePositives, []);
+  assert.deepEqual(c.missed, ['pool-error-listeners']);
+  // a user frame the key does not name ends the walk: the suspect is nobody's leak
+  const d = scoreWatch(tk, [{ profile: 'heap', name: 'x', file: '/x/node_modules/express/lib/response.js', line: 1, stack: [frame('x', '/x/node_modules/express/lib/response.js', 1), frame('(anonymous)', app, 107), frame('trackTiming', app, 40)] }]);
+  assert.deepEqual(d.falsePositives.map((f) => f.lookalike ?? 'unattributed'), ['unattributed']);
 });
 
 test('scoreSnapshot: the deepest owner decides; a path through another leak or a wrong location is misattributed', () => {

@@ -189,16 +189,17 @@ export function runMemlab(bin: string, snapshots: string[], workDir: string, tim
   return new Promise((resolve) => {
     const args = [bin, 'find-leaks', '--baseline', snapshots[0]!, '--target', snapshots[1]!, '--final', snapshots[snapshots.length - 1]!, '--work-dir', workDir, '--trace-all-objects'];
     const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const take = (d: Buffer) => {
-      if (output.length < 4 << 20) output += d;
+    // kept apart, then joined: chunks of the two streams interleave and would cut traces
+    const out = { stdout: '', stderr: '' };
+    const take = (k: 'stdout' | 'stderr') => (d: Buffer) => {
+      if (out[k].length < 4 << 20) out[k] += d;
     };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
+    child.stdout.on('data', take('stdout'));
+    child.stderr.on('data', take('stderr'));
     const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(t);
-      resolve({ code, output });
+      resolve({ code, output: `${out.stderr}\n${out.stdout}` });
     });
   });
 }

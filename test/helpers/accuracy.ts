@@ -169,6 +169,26 @@ function suspectFrames(s: WatchSuspect): { file: string; line: number }[] {
 
 const describeSuspect = (s: WatchSuspect) => `${s.profile}:${s.name} ${s.file}:${s.line}`;
 
+/**
+ * The leak or look-alike a stack belongs to: the first frame from the leaf that a pattern of the key
+ * matches decides (leaks before look-alikes at the same frame). Library and runtime frames on the
+ * way are passed over; the walk stops at the first frame of the service's own code (the directory
+ * of `key.source`) — the code that drives the allocation — whether or not the key names it, so a
+ * user function further up (a middleware that calls `next()`, an ancestor of every route) does not
+ * claim what its callees allocate.
+ */
+function nearestOwner(key: AnswerKey, frames: { file: string; line: number }[]): { leak?: PlantedLeak; lookalike?: LookAlike } | undefined {
+  const serviceDir = key.source.slice(0, key.source.lastIndexOf('/') + 1);
+  for (const f of frames) {
+    const leak = key.leaks.find((l) => l.watch.identify.some((p) => frameMatches(f.file, f.line, p)));
+    if (leak) return { leak };
+    const lookalike = key.lookalikes.find((la) => la.identify.watch.some((p) => frameMatches(f.file, f.line, p)));
+    if (lookalike) return { lookalike };
+    if (normFile(f.file).includes(`/${serviceDir}`) || normFile(f.file).startsWith(serviceDir)) return undefined;
+  }
+  return undefined;
+}
+
 export function scoreWatch(key: AnswerKey, suspects: WatchSuspect[]): ToolScore {
   const out: ToolScore = { found: [], misattributed: [], missed: [], falsePositives: [], extra: [] };
   const foundIds = new Set<string>();
@@ -189,9 +209,9 @@ export function scoreWatch(key: AnswerKey, suspects: WatchSuspect[]): ToolScore 
     }
   }
   for (const s of rest) {
-    const frames = suspectFrames(s);
     const located = key.leaks.find((l) => fileMatches(s.file, l.watch.file) && inRanges(s.line, l.watch.accept));
-    const leak = located ?? key.leaks.find((l) => frames.some((f) => l.watch.identify.some((p) => frameMatches(f.file, f.line, p))));
+    const owner = located ? { leak: located } : nearestOwner(key, suspectFrames(s));
+    const leak = owner?.leak;
     if (leak) {
       if (foundIds.has(leak.id) || mis.has(leak.id)) {
         out.extra.push({ leak: leak.id, at: describeSuspect(s) });
@@ -202,8 +222,7 @@ export function scoreWatch(key: AnswerKey, suspects: WatchSuspect[]): ToolScore 
       mis.set(leak.id, { leak: leak.id, at: describeSuspect(s), expected, reason });
       continue;
     }
-    const look = key.lookalikes.find((la) => frames.some((f) => la.identify.watch.some((p) => frameMatches(f.file, f.line, p))));
-    out.falsePositives.push({ at: describeSuspect(s), ...(look ? { lookalike: look.id } : {}) });
+    out.falsePositives.push({ at: describeSuspect(s), ...(owner?.lookalike ? { lookalike: owner.lookalike.id } : {}) });
   }
   out.misattributed = [...mis.values()];
   out.missed = key.leaks.filter((l) => !foundIds.has(l.id) && !mis.has(l.id)).map((l) => l.id);
