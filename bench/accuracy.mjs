@@ -11,6 +11,7 @@
 // Usage: npm run build && node bench/accuracy.mjs [--services a,b] [--node 20,22,24]
 //          [--duration 60s] [--interval 2s] [--rate 100-300] [--connections 8] [--no-memlab]
 //          [--verbose] [--json out.json] [--keep]
+// --json writes the scores and what was reported (suspects, groups), for re-scoring.
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -74,7 +75,7 @@ for (const service of values.services.split(',')) {
     }
     const n = key.leaks.length;
     rows.push([service, `Node ${v}`, cell(watch, n), cell(snapshot, n), memlab ? cell(ml, n) : 'n/a', load.rates.length ? `${Math.min(...load.rates)}–${Math.max(...load.rates)}` : '']);
-    results.push({ service, node: v, rates: load.rates, watch, snapshot, memlab: ml, notes: w.notes });
+    results.push({ service, node: v, rates: load.rates, watch, snapshot, memlab: ml, notes: w.notes, reported: { suspects: w.suspects, snapshotGroups: w.snapshotGroups ?? null } });
     if (values.verbose) {
       process.stderr.write(`${acc.explainScore('watch', watch)}\n${snapshot ? acc.explainScore('snapshot leaks', snapshot) : 'snapshot leaks: no snapshots taken'}\n${ml ? acc.explainScore('memlab find-leaks (owner only)', ml) : ''}\n`);
       if (w.notes.length) process.stderr.write(`notes: ${w.notes.join('; ')}\n`);

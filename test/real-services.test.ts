@@ -95,6 +95,11 @@ test('scoreWatch: found at the user line, misattributed at the library line, fal
   assert.match(a.misattributed[0]!.reason, /in the heap profile/);
   const b = scoreWatch(fk, [{ profile: 'async', name: '(anonymous)', file: fsrv, line: 76, stack: [] }]);
   assert.deepEqual(b.found.map((x) => x.leak), ['follow-job-intervals']);
+  // a MemoryStore site charged to the route it runs under (the orders route, where the audit leak
+  // lives) is the session leak named at the wrong line, not the audit leak found
+  const m = scoreWatch(key, [{ profile: 'heap', name: '(anonymous)', file: SRV, line: 66, stack: [frame('set', '/x/node_modules/express-session/session/memory.js', 119), frame('(anonymous)', SRV, 66)] }]);
+  assert.deepEqual(m.found, []);
+  assert.deepEqual(m.misattributed.map((x) => x.leak), ['session-memorystore']);
   // the frame nearest the leaf decides: a middleware that calls next() (trackTiming, an ancestor of
   // every route) does not claim what the geocode route allocates
   const tk = loadAnswerKey('ts-express');

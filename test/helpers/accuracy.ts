@@ -162,11 +162,6 @@ export function frameMatches(file: string, line: number, pattern: FramePattern):
 
 const inRanges = (line: number, ranges: [number, number][]) => ranges.some(([a, b]) => line >= a && line <= b);
 
-/** Frames of a suspect: its own site first, then its stack. */
-function suspectFrames(s: WatchSuspect): { file: string; line: number }[] {
-  return [{ file: s.file, line: s.line }, ...s.stack.map(parseFrame)];
-}
-
 const describeSuspect = (s: WatchSuspect) => `${s.profile}:${s.name} ${s.file}:${s.line}`;
 
 /**
@@ -198,7 +193,10 @@ export function scoreWatch(key: AnswerKey, suspects: WatchSuspect[]): ToolScore 
   const rest: WatchSuspect[] = [];
   for (const s of suspects) {
     const leak = key.leaks.find((l) => fileMatches(s.file, l.watch.file) && inRanges(s.line, l.watch.accept) && l.watch.profiles.includes(s.profile));
-    if (!leak) {
+    // named at a leak's line, but its stack belongs to another leak (a library site of that leak
+    // charged to a user frame it shares with this one): not found
+    const stackOwner = leak ? nearestOwner(key, s.stack.map(parseFrame))?.leak : undefined;
+    if (!leak || (stackOwner && stackOwner !== leak)) {
       rest.push(s);
       continue;
     }
@@ -209,8 +207,11 @@ export function scoreWatch(key: AnswerKey, suspects: WatchSuspect[]): ToolScore 
     }
   }
   for (const s of rest) {
-    const located = key.leaks.find((l) => fileMatches(s.file, l.watch.file) && inRanges(s.line, l.watch.accept));
-    const owner = located ? { leak: located } : nearestOwner(key, suspectFrames(s));
+    const stackOwner = nearestOwner(key, s.stack.map(parseFrame))?.leak;
+    const at = key.leaks.find((l) => fileMatches(s.file, l.watch.file) && inRanges(s.line, l.watch.accept));
+    const located = at && (!stackOwner || stackOwner === at) ? at : undefined;
+    // the stack (leaf first) decides; the site alone when the stack says nothing
+    const owner = located ? { leak: located } : (nearestOwner(key, s.stack.map(parseFrame)) ?? nearestOwner(key, [{ file: s.file, line: s.line }]));
     const leak = owner?.leak;
     if (leak) {
       if (foundIds.has(leak.id) || mis.has(leak.id)) {
