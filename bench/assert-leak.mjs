@@ -8,7 +8,7 @@
 //   async       assertNoAsyncLeak around a function creating 1000 promises and 100 timers that
 //               all settle, next to the function alone
 // Each case runs in a fresh child process, RUNS times; the table shows medians.
-// Usage: npm run build && node bench/assert-leak.mjs [--runs 3]
+// Usage: npm run build && node bench/assert-leak.mjs [--runs 3] [--case churn-10mb,map-leak,async]
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'dist/src/testing/index.js');
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, child: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, child: { type: 'string' }, case: { type: 'string' } } });
 
 if (values.child) {
   const { checkLeak, assertNoAsyncLeak } = await import(entry);
@@ -31,8 +31,9 @@ const median = (a) => {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const RUNS = Number(values.runs);
-const cases = ['churn-10mb', 'map-leak', 'async'];
-console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${RUNS} runs per case, medians`);
+const cases = values.case ? values.case.split(',') : ['churn-10mb', 'map-leak', 'async'];
+const { loadavg } = await import('node:os');
+console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg()[0].toFixed(1)}, ${RUNS} runs per case, medians`);
 for (const c of cases) {
   const rows = [];
   for (let r = 0; r < RUNS; r++) {
@@ -61,15 +62,28 @@ async function child(which, checkLeak, assertNoAsyncLeak) {
     await fullGC();
     const perIterationMB = (heapInUse() - before) / 2 ** 20;
     keep = null;
+    const cpu = (c) => (c.user + c.system) / 1000;
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const r = await checkLeak(work);
+    const assertCpuMs = cpu(process.cpuUsage(c0));
     const assertMs = performance.now() - t0;
     const iterations = r.warmup + 5 + (r.rounds - 1) * r.iterationsPerRound;
     await fullGC();
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
     for (let i = 0; i < iterations; i++) work(i);
+    const anchorCpuMs = cpu(process.cpuUsage(c1));
     const anchorMs = performance.now() - t1;
-    return { perIterationMB: Number(perIterationMB.toFixed(1)) + (keep ? 0 : 0), iterations, anchorMs: Math.round(anchorMs), assertMs: Math.round(assertMs), verdict: r.leak ? 'leak' : `pass (${r.verdict.reason})` };
+    return {
+      perIterationMB: Number(perIterationMB.toFixed(1)) + (keep ? 0 : 0),
+      iterations,
+      anchorMs: Math.round(anchorMs),
+      anchorCpuMs: Math.round(anchorCpuMs),
+      assertMs: Math.round(assertMs),
+      assertCpuMs: Math.round(assertCpuMs),
+      verdict: r.leak ? 'leak' : `pass (${r.verdict.reason})`,
+    };
   }
   if (which === 'map-leak') {
     class Session {
@@ -80,8 +94,10 @@ async function child(which, checkLeak, assertNoAsyncLeak) {
     }
     const sessions = new Map();
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const r = await checkLeak((i) => sessions.set(i, new Session(i)));
-    return { assertMs: Math.round(performance.now() - t0), verdict: r.leak ? `leak (${r.leaks[0]?.className})` : 'pass' };
+    const c = process.cpuUsage(c0);
+    return { assertMs: Math.round(performance.now() - t0), assertCpuMs: Math.round((c.user + c.system) / 1000), verdict: r.leak ? `leak (${r.leaks[0]?.className})` : 'pass' };
   }
   // async
   const fn = async () => {

@@ -3,7 +3,7 @@
  * growing with the iterations.
  *
  * 1. Calibration and warm-up: a few timed iterations set the round size (about `roundMs` of work,
- *    at least 10 iterations), then `warmup` iterations (default three rounds) let the JIT tier up,
+ *    5 to 2000 iterations), then `warmup` iterations (default three rounds) let the JIT tier up,
  *    lazy modules load and first-use caches fill. None of that is measured.
  * 2. Rounds: after each round a full GC (heap.ts), then the heap in use. The series is judged
  *    by `watch`'s rules (core/leak/rounds.ts): a trend that is significant, material, not one
@@ -29,7 +29,7 @@ import { LeakAssertionError } from './errors.js';
 export interface AssertNoLeakOptions {
   /** measured rounds (default 10; at least 5) */
   rounds?: number;
-  /** iterations per round (default: as many as take about `roundMs`, 10 to 2000) */
+  /** iterations per round (default: as many as take about `roundMs`, 5 to 2000) */
   iterations?: number;
   /** the work one round should take when `iterations` is not given (default 100 ms) */
   roundMs?: number;
@@ -111,7 +111,7 @@ export async function checkLeak(fn: Workload, options: AssertNoLeakOptions = {})
     const t0 = performance.now();
     await run(5);
     const per = Math.max(1e-3, (performance.now() - t0) / 5);
-    ipr = Math.min(2000, Math.max(10, Math.round(roundMs / per)));
+    ipr = Math.min(2000, Math.max(5, Math.round(roundMs / per)));
   }
   const warmup = positiveInt(options.warmup, 'warmup', 0, 3 * ipr);
   await run(warmup);

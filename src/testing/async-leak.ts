@@ -5,8 +5,8 @@
  *
  * An async_hooks hook is enabled for the call only (and disabled in `finally`): it costs nothing
  * outside. `fn` runs in an AsyncResource of its own; a resource counts as the function's when it
- * is created while the function or anything it started runs (its execution or trigger async id is
- * one of the function's), so what the test runner or other code does meanwhile is not counted,
+ * is created while the function or anything it started runs (the execution async id is one of
+ * the function's), so what the test runner or other code does meanwhile is not counted,
  * nor is anything that was alive before. A resource stops counting when async_hooks reports it
  * destroyed (a timer fired or cleared, a handle closed), and a promise when it settles or is
  * garbage: promises still pending are checked again after a full GC, and only those something
@@ -31,7 +31,7 @@ export interface AssertNoAsyncLeakOptions {
   ignoreTypes?: string[];
   /** report promises still pending and still referenced (default true) */
   promises?: boolean;
-  /** stack frames captured per resource (default 12) */
+  /** stack frames kept per resource (default 8) */
   stackDepth?: number;
   /** map stack positions in compiled files back to their sources through source maps (default true) */
   sourceMaps?: boolean;
@@ -83,7 +83,7 @@ export async function checkAsyncLeak<T>(fn: () => T | Promise<T>, options: Asser
   const ignore = (options.ignore ?? []).map((p) => (typeof p === 'string' ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : p));
   const ignoreTypes = new Set(options.ignoreTypes ?? []);
   const wantPromises = options.promises !== false && !ignoreTypes.has('PROMISE');
-  const depth = options.stackDepth ?? 12;
+  const depth = options.stackDepth ?? 8;
 
   const ours = new Set<number>();
   const live = new Map<number, Tracked>();
@@ -91,16 +91,17 @@ export async function checkAsyncLeak<T>(fn: () => T | Promise<T>, options: Asser
   ours.add(scope.asyncId());
   let tracking = true;
   const hook = createHook({
-    init(asyncId, type, triggerAsyncId, resource) {
-      if (!tracking) return;
-      if (!ours.has(triggerAsyncId) && !ours.has(executionAsyncId())) return;
+    init(asyncId, type, _triggerAsyncId, resource) {
+      // created while fn or something it started runs: the trigger alone says too much (the
+      // caller's `await` on fn's promise is triggered by it, and is the caller's)
+      if (!tracking || !ours.has(executionAsyncId())) return;
       ours.add(asyncId);
       if (TRANSIENT.has(type) || ignoreTypes.has(type) || (type === 'PROMISE' && !wantPromises)) return;
       // formatted now: a captured trace that is not yet a string holds its frames' functions
       // and receivers, which would keep alive what the check looks at
       const site: { stack?: string } = {};
       const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = depth + 8;
+      Error.stackTraceLimit = depth + 6; // + the hook's and node's own frames
       Error.captureStackTrace(site);
       Error.stackTraceLimit = limit;
       live.set(asyncId, { type, resource: typeof resource === 'object' && resource !== null ? new WeakRef(resource) : null, stack: String(site.stack) });
