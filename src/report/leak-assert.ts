@@ -68,7 +68,7 @@ export function renderLeakFailure(s: LeakCheckSummary, top = 3): string {
   const v = s.verdict;
   const lines = [
     `memory leak: the heap kept growing by ${formatBytes(Math.round(v.bytesPerIteration))} per iteration ` +
-      `(${s.rounds} rounds of ${s.iterationsPerRound} iterations, heap after GC ${formatBytes(v.first)} → ${formatBytes(v.last)}, ` +
+      `(${s.rounds} readings after GC ${s.iterationsPerRound} iterations apart: ${formatBytes(v.first)} → ${formatBytes(v.last)}, ` +
       `Mann–Kendall p=${v.p.toPrecision(2)})`,
   ];
   if (s.leaks.length === 0) {

@@ -27,7 +27,7 @@ import { InspectorSession, fullGC, heapInUse } from './heap.js';
 import { LeakAssertionError } from './errors.js';
 
 export interface AssertNoLeakOptions {
-  /** measured rounds (default 10; at least 5) */
+  /** heap readings after GC, one after the warm-up and one after each round (default 10; at least 5) */
   rounds?: number;
   /** iterations per round (default: as many as take about `roundMs`, 5 to 2000) */
   iterations?: number;
