@@ -13,7 +13,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { judgeRounds } from '../src/core/leak/rounds.js';
-import { LeakAssertionError } from '../src/testing/index.js';
+import { LeakscopeError } from '../src/core/errors.js';
+import { assertNoAsyncLeak, assertNoLeak, LeakAssertionError } from '../src/testing/index.js';
 import { renderAsyncLeakFailure } from '../src/report/leak-assert.js';
 import { repoRoot } from './helpers/paths.js';
 
@@ -180,6 +181,16 @@ describe('assertion rules', () => {
     // one lazy initialisation in the middle
     const step = Array.from({ length: 10 }, (_, i) => 5e6 + (i >= 5 ? 400_000 : 0) + i * 300);
     assert.equal(judgeRounds(step, ipr).leak, false);
+  });
+
+  test('bad options are refused before anything runs, as a LeakscopeError', async () => {
+    let calls = 0;
+    const fn = () => void calls++;
+    await assert.rejects(assertNoLeak(fn, { rounds: 2 }), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_USAGE' && /rounds must be an integer ≥ 5/.test(e.message));
+    await assert.rejects(assertNoLeak(fn, { iterations: 0 }), (e: unknown) => e instanceof LeakscopeError && /iterations/.test(e.message));
+    await assert.rejects(assertNoAsyncLeak(fn, { graceMs: -1 }), (e: unknown) => e instanceof LeakscopeError && /graceMs/.test(e.message));
+    await assert.rejects(assertNoLeak('x' as unknown as () => void), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_USAGE');
+    assert.equal(calls, 0);
   });
 
   test('the failure is an AssertionError any runner reports, with the details as data', () => {

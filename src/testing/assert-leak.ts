@@ -17,7 +17,7 @@
  */
 import { LeakscopeError } from '../core/errors.js';
 import { analyzeSnapshot } from '../core/heap/analysis.js';
-import { findLeaks, OWN_CLASS_PREFIX } from '../core/heap/leaks.js';
+import { findLeaks, OWN_CLASS_PREFIX, type LeakReport } from '../core/heap/leaks.js';
 import type { IdHorizon } from '../core/heap/ids.js';
 import { judgeRounds, type RoundsVerdict } from '../core/leak/rounds.js';
 import { SourceMapResolver } from '../agent/sourcemaps.js';
@@ -96,6 +96,8 @@ export async function checkLeak(fn: Workload, options: AssertNoLeakOptions = {})
   const rounds = positiveInt(options.rounds, 'rounds', 5, 10);
   const roundMs = options.roundMs ?? 100;
   if (!(roundMs > 0)) throw new LeakscopeError('E_USAGE', `assertNoLeak: roundMs must be positive (got ${String(roundMs)})`);
+  if (options.warmup !== undefined) positiveInt(options.warmup, 'warmup', 0, 0);
+  if (options.minGrowth !== undefined && !(options.minGrowth >= 0)) throw new LeakscopeError('E_USAGE', `assertNoLeak: minGrowth must be a number of bytes ≥ 0 (got ${String(options.minGrowth)})`);
   let i = 0;
   const run = async (count: number): Promise<void> => {
     for (let k = 0; k < count; k++) {
@@ -153,14 +155,21 @@ async function nameLeaks(run: (n: number) => Promise<void>, ipr: number, sourceM
   // held by a class whose name the leak finder recognises as leakscope's own: the horizons are
   // born between the snapshots too
   const held = new LeakscopeSnapshotSeries();
-  for (let s = 0; s < 2; s++) {
+  let report: LeakReport;
+  await session.post('HeapProfiler.enable');
+  try {
+    for (let s = 0; s < 2; s++) {
+      await fullGC();
+      held.horizons.push(await session.snapshot(true));
+      await run(ipr);
+    }
     await fullGC();
-    held.horizons.push(await session.snapshot(true));
-    await run(ipr);
+    const last = analyzeSnapshot(await session.snapshot(false));
+    report = findLeaks(last, held.horizons, { minCount: 2, readSource });
+  } finally {
+    // drops V8's table of object ids (kept, and updated by every GC, once a snapshot was taken)
+    await session.post('HeapProfiler.disable').catch(() => undefined);
   }
-  await fullGC();
-  const last = analyzeSnapshot(await session.snapshot(false));
-  const report = findLeaks(last, held.horizons, { minCount: 2, readSource });
   const resolver = sourceMaps ? new SourceMapResolver() : null;
   return report.groups
     .filter((g) => g.status === 'leak' && !g.className.startsWith(OWN_CLASS_PREFIX))

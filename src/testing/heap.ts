@@ -65,7 +65,6 @@ export class InspectorSession {
     if (!InspectorSession.instance) {
       const s = new InspectorSession();
       s.session.connect();
-      await s.post('HeapProfiler.enable');
       InspectorSession.instance = s;
     }
     return InspectorSession.instance;
