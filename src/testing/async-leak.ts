@@ -14,6 +14,7 @@
  */
 import { AsyncResource, createHook, executionAsyncId } from 'node:async_hooks';
 import { sep } from 'node:path';
+import { setTimeout } from 'node:timers'; // not a runner's fake timers (see heap.ts)
 import { fileURLToPath } from 'node:url';
 import { LeakscopeError } from '../core/errors.js';
 import { renderAsyncLeakFailure, type PendingResource } from '../report/leak-assert.js';

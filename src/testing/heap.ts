@@ -7,6 +7,9 @@
 import { Session } from 'node:inspector';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+// node:timers' own functions: a runner's fake timers (vi.useFakeTimers, jest.useFakeTimers)
+// replace the global ones, and a GC waiting on a fake setImmediate would wait forever
+import { setImmediate } from 'node:timers';
 import { HeapSnapshotParser, type RawHeapSnapshot } from '../formats/heapsnapshot.js';
 import type { IdHorizon } from '../core/heap/ids.js';
 import { LeakscopeError } from '../core/errors.js';
