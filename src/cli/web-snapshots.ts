@@ -8,6 +8,7 @@
 import { basename } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 import type { HeapAnalysis } from '../core/heap/analysis.js';
+import { isRetaining } from '../core/heap/dominators.js';
 import { findById, ordinalsById } from '../core/heap/ids.js';
 import { summarize } from '../core/heap/summary.js';
 import { renderLeaksJson, renderSummaryJson } from '../report/snapshot.js';
@@ -71,7 +72,7 @@ export class SnapshotsView {
         name: g.name(from).slice(0, 80),
         edge: g.edgeName(e),
         edgeType: g.edgeTypeName(e),
-        retaining: this.a.retaining[e] === 1,
+        retaining: isRetaining(this.a.retaining, e),
         selfSize: g.selfSize(from),
         retainedSize: this.a.dom.retained[from]!,
       });

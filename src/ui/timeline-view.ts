@@ -152,6 +152,8 @@ export async function timelineView(): Promise<void> {
             const ctx = u.ctx;
             const { top, height } = u.bbox;
             ctx.save();
+            ctx.textAlign = 'left';
+            ctx.textBaseline = 'alphabetic';
             for (const g of rows.gaps) {
               const a = u.valToPos(g.from, 'x', true);
               const b = u.valToPos(g.to, 'x', true);
@@ -171,6 +173,8 @@ export async function timelineView(): Promise<void> {
             const { top, height, left, width: w } = u.bbox;
             ctx.save();
             ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+            ctx.textAlign = 'left';
+            ctx.textBaseline = 'alphabetic';
             for (const r of rows.restarts) {
               const x = u.valToPos(r.x, 'x', true);
               ctx.strokeStyle = '#6a1b9a';
