@@ -109,12 +109,13 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(url: string, ready: string, viewport = { width: 1200, height: 900 }): Promise<{ page: Page; errors: string[] }> {
+/** Opens a page and waits for window[ready][flag] (`complete`: the run directory's analysis is drawn too). */
+async function open(url: string, ready: string, viewport = { width: 1200, height: 900 }, flag = 'ready'): Promise<{ page: Page; errors: string[] }> {
   const page = await browser!.newPage({ viewport });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
-  await page.waitForFunction((k) => window[k]?.ready === true, ready, { timeout: 30_000 });
+  await page.waitForFunction(([k, f]) => window[k]?.[f] === true, [ready, flag], { timeout: 60_000 });
   return { page, errors };
 }
 
@@ -149,7 +150,7 @@ test('web <run-dir>: every suspect of analyze --json is marked; a point opens it
   const analyzed = JSON.parse(a.stdout) as { suspects: { profile: string; name: string; confidence: number; firstDetectedSample: number }[]; gaps: number };
   assert.ok(analyzed.suspects.length >= 2);
   const w = await startWeb([runDir]);
-  const { page, errors } = await open(w.url, '__leakscopeTimeline', { width: 1200, height: 1400 });
+  const { page, errors } = await open(w.url, '__leakscopeTimeline', { width: 1200, height: 1400 }, 'complete');
   const tl = await page.evaluate(() => ({ marks: window.__leakscopeTimeline.marks, suspects: window.__leakscopeTimeline.suspects }));
   // each suspect: marked on its kind's total chart, inside the plot
   for (const s of analyzed.suspects) {
@@ -187,7 +188,7 @@ test('web <run-dir>: every suspect of analyze --json is marked; a point opens it
 
   // back, then a suspect: its segment's last sample against its first, as a diff flame graph
   await page.click('#back-to-timeline');
-  await page.waitForFunction(() => window.__leakscopeTimeline?.ready === true, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => window.__leakscopeTimeline?.complete === true, undefined, { timeout: 60_000 });
   const heapSuspect = analyzed.suspects.find((s) => s.profile === 'heap')!;
   await page.click(`#suspects-table tr.suspect[data-name="${heapSuspect.name}"] td.verdict`);
   await page.waitForURL((u) => u.searchParams.get('b') !== null, { timeout: 20_000 });
@@ -211,7 +212,7 @@ test('web <run-dir> with a torn profile: one error line in the page and on stder
   const bytes = readFileSync(join(torn, 'heap-0003.pb.gz'));
   writeFileSync(join(torn, 'heap-0003.pb.gz'), bytes.subarray(0, bytes.length >> 1));
   const w = await startWeb([torn]);
-  const { page, errors } = await open(w.url, '__leakscopeTimeline');
+  const { page, errors } = await open(w.url, '__leakscopeTimeline', undefined, 'complete');
   const line = (await page.textContent('#timeline-errors'))!.trim();
   assert.equal(line.split('\n').length, 1, line);
   assert.match(line, /heap-0003\.pb\.gz/);
@@ -219,7 +220,7 @@ test('web <run-dir> with a torn profile: one error line in the page and on stder
   assert.ok(!files.includes('heap-0003.pb.gz') && files.includes('heap-0004.pb.gz'), files.join(' '));
   // the server keeps serving: a reload and another sample's flame graph
   await page.reload();
-  await page.waitForFunction(() => window.__leakscopeTimeline?.ready === true, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => window.__leakscopeTimeline?.complete === true, undefined, { timeout: 60_000 });
   const flame = await open(new URL('?p=heap-0004.pb.gz', w.url).href, '__leakscope');
   assert.ok((await flame.page.evaluate(() => window.__leakscope.layoutFrames)) > 10);
   await flame.page.close();

@@ -19,7 +19,8 @@ export async function runWebMode(sources: string[], v: { http?: string; export?:
   let route: UiRoute;
   if (mode === 'timeline') {
     const view = new RunDirView(sources[0]!, io);
-    await view.data(); // an unreadable index fails here, before the URL is printed
+    await view.fromIndex(); // an unreadable index fails here, before the URL is printed
+    view.startSoon(1000); // the profiles are read and analysed after the page's first answer (its totals), or in a second
     route = view.route;
   } else route = (await SnapshotsView.open(sources, io)).route;
   const server = await startUiServer({ addr: v.http ?? '127.0.0.1:0', token, mode, route, io, name: 'web' });

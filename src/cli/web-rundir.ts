@@ -11,10 +11,10 @@ import { basename, join, resolve } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 import { analyzeLeaks } from '../core/leak/analyze.js';
 import type { LeakKind, ProfileSummary, SiteInfo } from '../core/leak/summary.js';
-import type { Sensitivity } from '../core/leak/verdict.js';
+import { DEFAULT_MIN_SAMPLES, type Sensitivity } from '../core/leak/verdict.js';
 import { loadRunDir } from '../node/run-dir.js';
 import type { ReportMeta, SnapshotLeakGroup } from '../report/watch.js';
-import { timelineData, type TimelineData } from '../report/timeline.js';
+import { timelineData, timelineFromIndex, type TimelineData, type TimelineEntry } from '../report/timeline.js';
 import { reportOptionsFrom } from './report-flags.js';
 import { loadInputs, metaOf, viewJson, type Inputs } from './commands/web.js';
 import type { CliIO } from './io.js';
@@ -38,7 +38,12 @@ export class RunDirView {
   private readonly reported = new Set<string>();
   private stamp = '';
   private version = 0;
-  private current: Promise<TimelineData> | undefined;
+  /** the complete data of `stamp`, once loaded */
+  private loading: Promise<TimelineData> | undefined;
+  /** the last complete data (perhaps of an older index) */
+  private last: TimelineData | undefined;
+  private quick: TimelineData | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
   private readonly inputs = new Map<string, Inputs>();
 
   constructor(dir: string, io: CliIO, opts: { sensitivity?: Sensitivity; minSamples?: number } = {}) {
@@ -56,19 +61,83 @@ export class RunDirView {
     }
   }
 
-  /** The chart data, re-read when the index changed since the last call. */
-  data(): Promise<TimelineData> {
+  /** Starts reading the run again when its index changed. */
+  private refresh(): void {
     const stamp = this.indexStamp();
-    if (this.current && stamp === this.stamp) return this.current;
+    if (this.loading && stamp === this.stamp) return;
     this.stamp = stamp;
-    this.version++;
+    this.version += 2;
+    this.quick = undefined;
+    clearTimeout(this.startTimer);
     const p = this.load(this.version);
-    // a failed load is not kept: the next request tries again
-    p.catch(() => {
-      if (this.current === p) this.stamp = '';
-    });
-    this.current = p;
-    return p;
+    p.then(
+      (d) => {
+        if (this.loading === p) this.last = d;
+      },
+      () => {
+        // a failed load is not kept: the next request tries again
+        if (this.loading === p) this.stamp = '';
+      },
+    );
+    this.loading = p;
+  }
+
+  /** The complete chart data of the run as it is now (profiles read and analysed). */
+  data(): Promise<TimelineData> {
+    this.refresh();
+    return this.loading!;
+  }
+
+  /**
+   * What the page gets now: the complete data when it is ready; while the profiles are read, the
+   * last complete data, or at first the totals from the index alone (`pending`).
+   */
+  async current(): Promise<TimelineData> {
+    if (!this.loading && this.version === 0) {
+      // the first page: its totals first, then the profiles are read (not competing with it)
+      const quick = await this.fromIndex(1);
+      setTimeout(() => this.refresh(), 20);
+      return quick;
+    }
+    this.refresh();
+    const loading = this.loading!;
+    const settled = await Promise.race([loading.then((d) => d), new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
+    if (settled) return settled;
+    if (this.last) return this.last;
+    return (this.quick ??= await this.fromIndex(this.version - 1));
+  }
+
+  /** Reads the profiles after `ms` unless a page asked first (the first page's totals go out
+   * before the profiles are read, so as not to compete with them). */
+  startSoon(ms: number): void {
+    this.startTimer = setTimeout(() => this.refresh(), ms);
+    this.startTimer.unref();
+  }
+
+  /** Reads the index alone (throws when the directory has neither index.jsonl nor run.json). */
+  async fromIndex(version = 0): Promise<TimelineData> {
+    let target = this.dir;
+    try {
+      const meta = JSON.parse(await readFile(join(this.dir, 'run.json'), 'utf8')) as { target?: unknown };
+      if (typeof meta.target === 'string') target = meta.target;
+    } catch {
+      /* run.json is optional */
+    }
+    let text = '';
+    try {
+      text = await readFile(join(this.dir, 'index.jsonl'), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LeakscopeError('E_IO', `${this.dir}/index.jsonl: ${(e as Error).message}`);
+    }
+    const entries: TimelineEntry[] = [];
+    for (const line of text.split('\n')) {
+      try {
+        if (line.trim() !== '') entries.push(JSON.parse(line) as TimelineEntry);
+      } catch {
+        /* the full load reports it */
+      }
+    }
+    return timelineFromIndex({ title: basename(this.dir), target, runDir: this.dir, entries, version, minSamples: this.opts.minSamples ?? DEFAULT_MIN_SAMPLES, sensitivity: this.opts.sensitivity ?? 'normal' });
   }
 
   private async load(version: number): Promise<TimelineData> {
@@ -145,7 +214,7 @@ export class RunDirView {
 
   readonly route: UiRoute = async (url: URL): Promise<RouteResult | undefined> => {
     if (url.pathname === '/api/timeline') {
-      const d = await this.data();
+      const d = await this.current();
       const known = Number(url.searchParams.get('known') ?? '-1');
       if (known === d.version) return { status: 200, body: `{"version":${d.version},"unchanged":true}` };
       return { body: JSON.stringify(d) };

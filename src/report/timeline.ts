@@ -79,6 +79,9 @@ export interface TimelineData {
   errors: string[];
   /** bumped by the server whenever the run directory changed */
   version: number;
+  /** the profiles are still being read and analysed: totals only (from the index), no sites,
+   * no suspects yet (the page asks again) */
+  pending: boolean;
 }
 
 const PRIMARY: Record<LeakKind, string[]> = { heap: ['inuse_space', 'space'], goroutine: ['goroutine', 'goroutines'], async: [] };
@@ -91,6 +94,7 @@ export interface TimelineInput {
   observations: Observation[];
   analysis: LeakAnalysis;
   meta: ReportMeta;
+  pending?: boolean;
   errors: string[];
   version: number;
   /** growing sites to show per kind besides the suspects (default 6) */
@@ -170,5 +174,42 @@ export function timelineData(inp: TimelineInput): TimelineData {
   }
   // in the report's order (the ranking)
   suspects.sort((a, b) => report.suspects.findIndex((s) => s.name === a.name && s.profile === a.profile) - report.suspects.findIndex((s) => s.name === b.name && s.profile === b.profile));
-  return { title: inp.title, target: inp.target, runDir: inp.runDir, report, kinds, suspects, errors: inp.errors, version: inp.version };
+  return { title: inp.title, target: inp.target, runDir: inp.runDir, report, kinds, suspects, errors: inp.errors, version: inp.version, pending: inp.pending ?? false };
+}
+
+/**
+ * The totals alone, from the index lines (no profile read): what the page draws while the run's
+ * profiles are read and analysed. Points are the index's profile lines; kinds in analyze's order.
+ */
+export function timelineFromIndex(inp: { title: string; target: string; runDir: string; entries: TimelineEntry[]; version: number; minSamples: number; sensitivity: string }): TimelineData {
+  const kinds: TimelineKind[] = [];
+  for (const kind of ['heap', 'goroutine', 'async'] as LeakKind[]) {
+    const es = inp.entries.filter((e) => e.profile === kind);
+    const points: TimelinePoint[] = es.filter((e) => e.file && e.totals).map((e) => ({ timeMs: e.timeMs, file: e.file!, segment: e.segment, ...(e.restart ? { restart: e.restart } : {}), totals: e.totals! }));
+    if (points.length === 0) continue;
+    const types: string[] = [];
+    for (const p of points) for (const t of Object.keys(p.totals)) if (!types.includes(t)) types.push(t);
+    const primary = PRIMARY[kind].find((t) => types.includes(t));
+    if (primary) types.splice(types.indexOf(primary), 1), types.unshift(primary);
+    const gaps = es.filter((e) => e.gap).map((e) => ({ timeMs: e.timeMs, error: e.error ?? 'poll failed' }));
+    kinds.push({ kind, unit: kind === 'heap' ? 'bytes' : 'count', sampleTypes: types, points, gaps, analyzedFromMs: null, analyzedToMs: null, sites: [] });
+  }
+  const perKind = kinds.map((k) => k.points.length);
+  const times = kinds.flatMap((k) => k.points.map((p) => p.timeMs));
+  const report: JsonReport = {
+    target: inp.target,
+    samples: perKind.length > 0 ? Math.max(...perKind) : 0,
+    runDir: inp.runDir,
+    durationMs: times.length > 1 ? Math.max(...times) - Math.min(...times) : 0,
+    gaps: inp.entries.filter((e) => e.gap).length,
+    sensitivity: inp.sensitivity,
+    minSamples: inp.minSamples,
+    segments: kinds.map((k) => {
+      const restarts = k.points.filter((p, i) => i > 0 && p.segment !== k.points[i - 1]!.segment).map((p) => p.restart ?? 'collector');
+      return { profile: k.kind, count: restarts.length + 1, analyzedSamples: 0, restarts };
+    }),
+    suspects: [],
+    notes: [],
+  };
+  return { title: inp.title, target: inp.target, runDir: inp.runDir, report, kinds, suspects: [], errors: [], version: inp.version, pending: true };
 }

@@ -90,7 +90,10 @@ export async function timelineView(): Promise<void> {
   let plots: uPlot[] = [];
   const marks: Mark[] = [];
   const api = {
+    /** the first chart is drawn */
     ready: false,
+    /** … with the analysis (sites, suspects) */
+    complete: false,
     version: -1,
     drawMs: 0,
     get marks() {
@@ -290,6 +293,10 @@ export async function timelineView(): Promise<void> {
 
   function renderSuspects(d: TimelineData): void {
     suspectsBox.textContent = '';
+    if (d.pending) {
+      suspectsBox.append(el('h2', {}, 'Suspects'), el('p', { class: 'muted' }, 'reading and analysing the profiles…'));
+      return;
+    }
     suspectsBox.append(el('h2', {}, d.suspects.length === 0 ? 'No suspects (yet)' : `Suspects (${d.suspects.length})`));
     if (d.suspects.length === 0) {
       suspectsBox.append(el('p', { class: 'muted' }, `a verdict needs at least ${d.report.minSamples} samples of one process, growing steadily`));
@@ -347,12 +354,13 @@ export async function timelineView(): Promise<void> {
     const samples = data.report.samples;
     const restarts = data.report.segments.reduce((n, s) => n + s.restarts.length, 0);
     status.className = '';
-    status.textContent = `${data.target} · ${samples} sample${samples === 1 ? '' : 's'} · ${data.report.gaps} failed poll${data.report.gaps === 1 ? '' : 's'} · ${restarts} restart${restarts === 1 ? '' : 's'}`;
+    status.textContent = `${data.target} · ${samples} sample${samples === 1 ? '' : 's'} · ${data.report.gaps} failed poll${data.report.gaps === 1 ? '' : 's'} · ${restarts} restart${restarts === 1 ? '' : 's'}${data.pending ? ' · analysing…' : ''}`;
     document.getElementById('title')!.textContent = data.title;
     api.version = data.version;
     api.drawMs = performance.now() - t0;
-    performance.mark('leakscope:timeline-drawn');
+    performance.mark(data.pending ? 'leakscope:timeline-totals-drawn' : 'leakscope:timeline-drawn');
     api.ready = true;
+    api.complete = !data.pending;
   }
 
   typeSelect.onchange = () => render();
@@ -374,6 +382,9 @@ export async function timelineView(): Promise<void> {
       status.className = 'error';
     }
   }
-  await poll();
-  window.setInterval(() => void poll(), POLL_MS);
+  // quickly while the analysis is on its way, then at a live view's pace
+  for (;;) {
+    await poll();
+    await new Promise((r) => setTimeout(r, data?.pending ? 250 : POLL_MS));
+  }
 }
