@@ -54,7 +54,12 @@ function rowsOf(k: TimelineKind): Rows {
 }
 
 const unitOf = (kind: string, type: string) => (kind === 'heap' && /space|bytes/.test(type) ? 'bytes' : 'count');
-const fmtVal = (v: number | null | undefined, unit: string) => (v === null || v === undefined ? '–' : unit === 'bytes' ? scaledLabel(v, 'bytes', 'auto') : String(Math.round(v * 100) / 100));
+function fmtCount(v: number): string {
+  const a = Math.abs(v);
+  const r = (x: number) => String(Math.round(x * 100) / 100);
+  return a >= 1e6 ? `${r(v / 1e6)}M` : a >= 1e4 ? `${r(v / 1e3)}k` : r(v);
+}
+const fmtVal = (v: number | null | undefined, unit: string) => (v === null || v === undefined ? '–' : unit === 'bytes' ? scaledLabel(v, 'bytes', 'auto') : fmtCount(v));
 
 interface Mark {
   chart: string;
@@ -178,6 +183,13 @@ export async function timelineView(): Promise<void> {
             ctx.font = `${11 * dpr}px system-ui, sans-serif`;
             ctx.textAlign = 'left';
             ctx.textBaseline = 'alphabetic';
+            /** text beside a vertical line at x: right of it, or left when it does not fit */
+            const label = (text: string, x: number, y: number) => {
+              const tw = ctx.measureText(text).width;
+              const right = x + 4 * dpr + tw <= left + w;
+              ctx.textAlign = right ? 'left' : 'right';
+              ctx.fillText(text, right ? x + 4 * dpr : x - 4 * dpr, y);
+            };
             for (const r of rows.restarts) {
               const x = u.valToPos(r.x, 'x', true);
               ctx.strokeStyle = '#6a1b9a';
@@ -188,7 +200,7 @@ export async function timelineView(): Promise<void> {
               ctx.lineTo(x, top + height);
               ctx.stroke();
               ctx.fillStyle = '#6a1b9a';
-              ctx.fillText(`restart (${r.reason})`, Math.min(x + 3 * dpr, left + w - 140 * dpr), top + height - 20 * dpr);
+              label(`restart (${r.reason})`, x, top + height - 20 * dpr);
             }
             // suspects: where the verdict first held
             for (const m of marks.filter((m) => m.chart === spec.id)) marks.splice(marks.indexOf(m), 1);
@@ -203,9 +215,7 @@ export async function timelineView(): Promise<void> {
               ctx.stroke();
               ctx.setLineDash([]);
               ctx.fillStyle = SUSPECT;
-              const label = `▲ ${s.name} (${(100 * s.confidence).toFixed(1)}%)`;
-              const tw = ctx.measureText(label).width;
-              ctx.fillText(label, Math.max(left, Math.min(x + 4 * dpr, left + w - tw - 2 * dpr)), top + (14 + 14 * k) * dpr);
+              label(`▲ ${s.name} (${(100 * s.confidence).toFixed(1)}%)`, x, top + (14 + 14 * k) * dpr);
               marks.push({ chart: spec.id, profile: s.profile, name: s.name, x: x / dpr - left / dpr });
             });
             ctx.restore();
@@ -307,7 +317,7 @@ export async function timelineView(): Promise<void> {
     const body = el('tbody');
     for (const s of d.suspects) {
       const unit = s.unit === 'bytes' ? 'bytes' : 'count';
-      const rate = `${unit === 'bytes' ? scaledLabel(s.growthPerMinute, 'bytes', 'auto') : s.growthPerMinute.toFixed(2)}/min`;
+      const rate = `${fmtVal(s.growthPerMinute, unit)}/min`;
       const tr = el(
         'tr',
         { class: 'suspect', 'data-name': s.name, 'data-profile': s.profile, 'data-confidence': String(s.confidence), 'data-first-detected-sample': String(s.firstDetectedSample) },
