@@ -255,7 +255,7 @@ test('web s1 s2 s3: the groups of snapshot leaks --json, each expanding into its
     const groups = (JSON.parse(r.stdout) as { groups: Group[] }).groups;
     assert.ok(groups.length >= 2, `${bin.label}: the leaky program's groups`);
     const w = await startWeb(snaps);
-    const { page, errors } = await open(w.url, '__leakscopeSnapshots', { width: 1200, height: 1000 });
+    const { page, errors } = await open(w.url, '__leakscopeSnapshots', { width: 1200, height: 480 });
     const rows = await page.$$eval('#leak-groups tr.group', (trs: any[]) =>
       trs.map((tr) => ({ cells: [...tr.querySelectorAll('td')].map((td: any) => td.textContent), retained: Number(tr.dataset.retainedSize) })),
     );

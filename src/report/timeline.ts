@@ -41,7 +41,7 @@ export interface TimelineSite {
   verdict: string;
   slopePerMinute: number;
   suspect: boolean;
-  /** the site's value at each point of its kind (the primary sample type; null: not in that profile) */
+  /** the site's value at each point of its kind (the primary sample type; absent from a profile: 0) */
   values: (number | null)[];
 }
 
@@ -136,7 +136,8 @@ export function timelineData(inp: TimelineInput): TimelineData {
     const sites: TimelineSite[] = [];
     const series = (name: string) => {
       const key = fnKeys.get(name);
-      return obs.map((o) => (key === undefined ? null : (o.summary.values.get(key) ?? null)));
+      // absent from a profile: 0, as the analysis counts it
+      return obs.map((o) => (key === undefined ? null : (o.summary.values.get(key) ?? 0)));
     };
     for (const s of inp.analysis.suspects) {
       if (s.profile !== ks.kind) continue;
