@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, request as httpRequest, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -330,4 +330,68 @@ test('web one.heapsnapshot: the classes of snapshot summary --json (sortable) an
   assert.match((await page.textContent('#object-retainers .error'))!, /no object with id @999999999/);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+/** GET with a chosen Host header (fetch does not let one set it). */
+function rawGet(url: string, host: string): Promise<{ status: number; body: string; cors: string | undefined }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, cors: res.headers['access-control-allow-origin'] as string | undefined }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('web <run-dir> and watch --http follow web\'s rules: loopback or a token, Host checked, only known files', async (t) => {
+  if (!hasFixtures) return t.skip(SKIP_NO_FIXTURES);
+  const tmp = mkdtempSync(join(tmpdir(), 'leakscope-web-rules-'));
+  try {
+    // a run directory of three real profiles, written with the run-dir code
+    const { RunDir, profileTotals } = await import('../src/node/run-dir.js');
+    const { parseProfileBytes } = await import('../src/node/source.js');
+    const run = await RunDir.create(join(tmp, 'run'), { target: 't', url: 'http://t/debug/pprof', startedAt: new Date(0).toISOString(), intervalMs: 1000, profiles: ['heap'], tool: 'test' });
+    for (let k = 1; k <= 3; k++) {
+      const bytes = readFileSync(join(P, `heap.${k}.pb.gz`));
+      const file = await run.saveProfile('heap', bytes);
+      await run.append({ seq: k, time: new Date(k * 1000).toISOString(), timeMs: 1.8e12 + k * 1000, profile: 'heap', file, totals: profileTotals(parseProfileBytes(bytes, file)), segment: 0 });
+    }
+    // beyond loopback without a token: one line, exit 2, before anything is written
+    const bad = cli(['watch', '--http', '0.0.0.0:0', '-o', join(tmp, 'never'), 'http://127.0.0.1:9/']);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /needs --token/);
+    assert.ok(!existsSync(join(tmp, 'never')), 'no run directory for a refused --http');
+    const w = await startWeb(['--token', 'sekrit', run.dir]);
+    const u = new URL(w.url);
+    assert.equal(u.searchParams.get('token'), 'sekrit');
+    const api = (path: string, host = u.host, token = 'sekrit') => rawGet(`${u.origin}${path}${path.includes('?') ? '&' : '?'}token=${token}`, host);
+    let ok = await api('/api/timeline');
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(ok.cors, undefined, 'no CORS headers');
+    assert.equal(JSON.parse(ok.body).pending, true, 'the first answer: the totals from the index');
+    assert.equal(JSON.parse(ok.body).kinds[0].points.length, 3);
+    for (let i = 0; i < 600 && JSON.parse(ok.body).pending; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ok = await api('/api/timeline');
+    }
+    const full = JSON.parse(ok.body);
+    assert.equal(full.pending, false, 'then the analysis');
+    assert.equal(full.kinds[0].points.length, 3);
+    assert.equal(full.kinds[0].points[1].totals.inuse_space, JSON.parse(cli(['top', '--json', join(run.dir, 'heap-0002.pb.gz')]).stdout).total);
+    assert.equal((await api('/api/timeline', 'evil.example:80')).status, 403, 'a foreign Host is refused (DNS rebinding)');
+    assert.equal((await api('/api/timeline', u.host, 'wrong')).status, 401);
+    const outside = await api('/api/view?p=../run.json');
+    assert.equal(outside.status, 400, 'only the run\'s own profiles');
+    assert.match(outside.body, /not a profile of this run/);
+    const view = await api('/api/view?p=heap-0002.pb.gz');
+    assert.equal(view.status, 200, view.body);
+    assert.equal(JSON.parse(view.body).top.total, JSON.parse(cli(['top', '--json', join(run.dir, 'heap-0002.pb.gz')]).stdout).total, 'the flame view of a sample is top\'s');
+    w.child.kill();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

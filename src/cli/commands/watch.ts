@@ -255,6 +255,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   let failedRounds = 0;
   let lastError = '';
   let status: string | undefined;
+  if (ui && live) status = `live view in a browser: ${ui.url}`; // the screen is redrawn over stderr's line
   let analysis = analyzeLeaks([], { sensitivity, minSamples, firstDetected: false });
   let snapshotsState: 'idle' | 'running' | 'done' = 'idle';
   let snapshotLeaks: SnapshotLeakGroup[] | undefined;
