@@ -124,7 +124,7 @@ test('watch --http: the live page shows new samples without a reload', { skip },
   const fake = await fakePprof([1, 2, 3, 4, 5, 'fail', 'fail', 1, 2, 'fail']);
   try {
     runDir = join(dir, 'run');
-    const w = await start(['watch', '--interval', '700ms', '--duration', '9s', '--http', '127.0.0.1:0', '-o', runDir, '--json', fake.base], /live view at (http:\/\/\S+)/);
+    const w = await start(['watch', '--interval', '700ms', '--duration', '12s', '--http', '127.0.0.1:0', '-o', runDir, '--json', fake.base], /live view at (http:\/\/\S+)/);
     const { page, errors } = await open(w.url, '__leakscopeTimeline');
     await page.evaluate(() => (window.__sameDocument = true));
     const count = () => page.evaluate(() => (window.__leakscopeTimeline.points.find((k: { kind: string }) => k.kind === 'heap')?.files.length ?? 0) as number);
@@ -136,7 +136,7 @@ test('watch --http: the live page shows new samples without a reload', { skip },
     assert.deepEqual(errors, []);
     assert.equal(await w.exited, 0, w.err());
     const report = JSON.parse(w.out());
-    assert.ok(report.suspects.length >= 2, `the run found its suspects: ${w.out()}`);
+    assert.ok(report.suspects.length >= 2, `the run found its suspects: ${w.out()}\n${w.err()}`);
     await page.close();
   } finally {
     fake.server.close();
