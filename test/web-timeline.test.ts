@@ -168,6 +168,14 @@ test('web <run-dir>: every suspect of analyze --json is marked; a point opens it
   const status = await page.textContent('#status');
   assert.match(status!, new RegExp(`${analyzed.gaps} failed polls · 2 restarts`), status!);
   await page.screenshot({ path: join(shots, 'web-timeline.png'), fullPage: true });
+  // the sample type switch: the total chart follows, and the URL keeps it
+  await page.selectOption('#timeline-type', 'alloc_space');
+  assert.equal(new URL(page.url()).searchParams.get('si'), 'alloc_space');
+  assert.match((await page.textContent('#timeline-charts .chart[data-chart="heap"] .u-title'))!, /alloc_space/);
+  const again = await open(page.url(), '__leakscopeTimeline', undefined, 'complete');
+  assert.equal(await again.page.inputValue('#timeline-type'), 'alloc_space', 'a link reproduces the view');
+  await again.page.close();
+  await page.selectOption('#timeline-type', 'inuse_space');
 
   // a click on the third heap point opens heap-0003's flame graph; its total is that profile's
   const index = readFileSync(join(runDir, 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

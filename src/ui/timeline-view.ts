@@ -125,8 +125,9 @@ export async function timelineView(): Promise<void> {
   Object.defineProperty(window, '__leakscopeTimeline', { value: api, writable: false, configurable: false });
   let specs: ChartSpec[] = [];
 
-  function openSample(file: string) {
-    location.href = pageLink({ p: file, view: 'flame' });
+  /** a heap sample opens at the chart's sample type */
+  function openSample(file: string, kind: string) {
+    location.href = pageLink({ p: file, view: 'flame', ...(kind === 'heap' && typeSelect.value ? { si: typeSelect.value } : {}) });
   }
   function openSuspect(s: TimelineSuspect) {
     location.href = pageLink({ p: s.segmentLastFile, b: s.segmentFirstFile, view: 'flame' });
@@ -250,7 +251,7 @@ export async function timelineView(): Promise<void> {
         if (i - d >= 0 && rows.point[i - d]! >= 0) best = i - d;
         else if (i + d < rows.xs.length && rows.point[i + d]! >= 0) best = i + d;
       }
-      if (best >= 0) openSample(spec.kind.points[rows.point[best]!]!.file);
+      if (best >= 0) openSample(spec.kind.points[rows.point[best]!]!.file, spec.kind.kind);
     });
     return u;
   }
@@ -352,7 +353,9 @@ export async function timelineView(): Promise<void> {
       const keep = typeSelect.value;
       typeSelect.textContent = '';
       for (const t of heap.sampleTypes) typeSelect.append(el('option', { value: t }, t));
-      if (heap.sampleTypes.includes(keep)) typeSelect.value = keep;
+      // the sample type is in the URL (?si=), so a link reproduces the view
+      const wanted = keep || new URLSearchParams(location.search).get('si') || '';
+      if (heap.sampleTypes.includes(wanted)) typeSelect.value = wanted;
     }
     typeSelect.parentElement!.hidden = !heap;
     specs = specsOf(data);
@@ -373,7 +376,16 @@ export async function timelineView(): Promise<void> {
     api.complete = !data.pending;
   }
 
-  typeSelect.onchange = () => render();
+  typeSelect.onchange = () => {
+    const q = new URLSearchParams(location.search);
+    q.set('si', typeSelect.value);
+    try {
+      history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
+    } catch {
+      /* some contexts refuse; the view still works */
+    }
+    render();
+  };
   let resizeTimer: number | undefined;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
