@@ -4,7 +4,7 @@
 // server (`leakscope web`) inlines all three into every page, so the UI needs no network.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,4 +24,6 @@ await build({
   logLevel: 'warning',
 });
 copyFileSync(join(root, 'src', 'ui', 'index.html'), join(out, 'index.html'));
-copyFileSync(join(root, 'src', 'ui', 'style.css'), join(out, 'style.css'));
+// the page's styles, the heap-over-time and snapshot views' (views.css), and uPlot's (its charts)
+const css = [join(root, 'src', 'ui', 'style.css'), join(root, 'src', 'ui', 'views.css'), join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css')];
+writeFileSync(join(out, 'style.css'), css.map((f) => readFileSync(f, 'utf8')).join('\n'));

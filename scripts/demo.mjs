@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The README demo: start the leaky example Node service with leakscope's agent on free ports, drive
 // load with autocannon, watch heap and async profiles with the live view for about a minute, and
-// print the leak report with the run directory.
+// print the leak report with the run directory, and the `leakscope web <run-dir>` command that
+// shows it in a browser.
 //
 // Usage: npm run demo [-- --duration 60 --interval 5 --rate 200 --json --snapshots]
 import { spawn } from 'node:child_process';
@@ -107,5 +108,8 @@ process.on('SIGINT', () => watch.kill('SIGINT'));
 const code = await new Promise((resolve) => watch.on('exit', (c) => resolve(c ?? 1)));
 load.stop();
 cleanup();
-log(`run directory: ${relative(process.cwd(), out) || out} (re-analyze with: node dist/src/cli/main.js analyze ${relative(process.cwd(), out) || out})`);
+const shown = relative(process.cwd(), out) || out;
+log(`run directory: ${shown} (re-analyze with: node dist/src/cli/main.js analyze ${shown})`);
+// the last line: the same run as pictures (heap over time, suspects, flame graphs) in a browser
+log(`see it in a browser: node dist/src/cli/main.js web ${shown}`);
 process.exitCode = code;

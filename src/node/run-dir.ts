@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LeakscopeError } from '../core/errors.js';
 import type { Profile } from '../core/profile.js';
-import { detectKind, summarizeProfile, type LeakKind, type SiteInfo } from '../core/leak/summary.js';
+import { detectKind, summarizeProfile, type LeakKind, type ProfileSummary, type SiteInfo } from '../core/leak/summary.js';
 import type { Observation, RestartReason } from '../core/leak/analyze.js';
 import { isGzip, parseProfileBytes } from './source.js';
 import { tooLarge } from './limits.js';
@@ -194,6 +194,17 @@ export interface LoadedRun {
   observations: Observation[];
   /** failed polls recorded in the index */
   gaps: number;
+  /** the index lines as read (run directories only) */
+  entries?: IndexEntry[];
+}
+
+export interface LoadRunDirOptions {
+  /** summaries made by an earlier load of the same run, by file name (a live view reads only new
+   * files); used together with `catalogs`, which must be the earlier load's too */
+  cache?: Map<string, ProfileSummary>;
+  catalogs?: Map<LeakKind, Map<string, SiteInfo>>;
+  /** a profile file or index line that cannot be read is reported here and skipped (default: thrown) */
+  onBadFile?: (err: LeakscopeError) => void;
 }
 
 function kindFromName(name: string): LeakKind | undefined {
@@ -205,7 +216,7 @@ function kindFromName(name: string): LeakKind | undefined {
 }
 
 /** Reads a run directory written by `watch`. */
-export async function loadRunDir(dir: string): Promise<LoadedRun> {
+export async function loadRunDir(dir: string, opts: LoadRunDirOptions = {}): Promise<LoadedRun> {
   const abs = resolve(dir);
   let text: string;
   try {
@@ -221,7 +232,8 @@ export async function loadRunDir(dir: string): Promise<LoadedRun> {
     /* run.json is optional */
   }
   const observations: Observation[] = [];
-  const catalogs = new Map<LeakKind, Map<string, SiteInfo>>();
+  const entries: IndexEntry[] = [];
+  const catalogs = opts.catalogs ?? new Map<LeakKind, Map<string, SiteInfo>>();
   const catalog = (k: LeakKind) => catalogs.get(k) ?? (catalogs.set(k, new Map()), catalogs.get(k)!);
   const pendingGap = new Map<LeakKind, boolean>();
   let gaps = 0;
@@ -234,8 +246,12 @@ export async function loadRunDir(dir: string): Promise<LoadedRun> {
       e = JSON.parse(line) as IndexEntry;
     } catch {
       // A torn last line cannot happen with atomic writes, but an edited index might hold one.
-      throw new LeakscopeError('E_CORRUPT', `${dir}/index.jsonl:${lineNo}: not JSON`);
+      const err = new LeakscopeError('E_CORRUPT', `${dir}/index.jsonl:${lineNo}: not JSON`);
+      if (!opts.onBadFile) throw err;
+      opts.onBadFile(err);
+      continue;
     }
+    entries.push(e);
     if (e.gap) {
       gaps++;
       pendingGap.set(e.profile, true);
@@ -244,11 +260,21 @@ export async function loadRunDir(dir: string): Promise<LoadedRun> {
     if (!e.file) continue;
     const path = join(abs, basename(e.file));
     if (!existsSync(path)) continue; // deleted by hand: analyze what remains
-    const p = parseProfileBytes(await readFile(path), path);
+    let summary = opts.cache?.get(path);
+    if (!summary) {
+      try {
+        summary = summarizeProfile(parseProfileBytes(await readFile(path), path), e.profile, catalog(e.profile));
+      } catch (err) {
+        if (!opts.onBadFile || !(err instanceof LeakscopeError)) throw err;
+        opts.onBadFile(err);
+        continue;
+      }
+      opts.cache?.set(path, summary);
+    }
     observations.push({
       kind: e.profile,
       timeMs: e.timeMs,
-      summary: summarizeProfile(p, e.profile, catalog(e.profile)),
+      summary,
       file: path,
       gapBefore: pendingGap.get(e.profile) ?? false,
       segment: e.segment,
@@ -256,7 +282,7 @@ export async function loadRunDir(dir: string): Promise<LoadedRun> {
     });
     pendingGap.set(e.profile, false);
   }
-  return { target, runDir: abs, observations, gaps };
+  return { target, runDir: abs, observations, gaps, entries };
 }
 
 /** Loads loose profile files (any order on the command line; each kind sorted by its time). */

@@ -7,6 +7,7 @@ import { percentage, scaledLabel } from '../core/units.js';
 import type { FlameLayout } from '../report/flame.js';
 import { draw, frameName, hitTest, ROW, searchMatches, visibleFrames, type Drawn } from './flame-view.js';
 import type { Embedded, Meta, ViewData } from './types.js';
+import { forwardedParams, startExtraView } from './views.js';
 
 type View = 'flame' | 'top';
 
@@ -45,6 +46,7 @@ function serverSource(): Source {
   const get = async <T>(path: string): Promise<T> => {
     const u = new URL(path, location.href);
     if (token) u.searchParams.set('token', token);
+    for (const [k, v] of forwardedParams()) u.searchParams.set(k, v);
     const r = await fetch(u, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.text()).trim()}`);
     return (await r.json()) as T;
@@ -83,6 +85,7 @@ function writeState(s: State): void {
 }
 
 async function main(): Promise<void> {
+  if (await startExtraView()) return;
   const src = embeddedSource() ?? serverSource();
   const status = $('status');
   let meta: Meta;

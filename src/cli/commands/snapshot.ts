@@ -8,7 +8,7 @@ import { SnapshotReader, loadHeapSnapshot, loadIdHorizons, wantsReader, type Sna
 import { analyzeSnapshot, type HeapAnalysis } from '../../core/heap/analysis.js';
 import { summarize } from '../../core/heap/summary.js';
 import { diffSide, diffSnapshots } from '../../core/heap/diff.js';
-import { findLeaks } from '../../core/heap/leaks.js';
+import { findLeaks, type LeakReport } from '../../core/heap/leaks.js';
 import { SourceMapResolver } from '../../agent/sourcemaps.js';
 import { ordinalsById, findById, maxJsId, type IdHorizon } from '../../core/heap/ids.js';
 import { PathLabeler, pathTo, retainerTree } from '../../core/heap/paths.js';
@@ -41,7 +41,7 @@ const options = {
   'max-bytes': { type: 'string' },
 } as const;
 
-interface Values {
+export interface Values {
   json?: boolean;
   top?: string;
   'min-retained'?: string;
@@ -97,11 +97,11 @@ function inputOptions(v: Values): { token?: string; timeoutMs?: number; maxBytes
   return { token: v.token ?? process.env.LEAKSCOPE_TOKEN, timeoutMs: timeout === undefined ? undefined : timeout * 1000, maxBytes: byteSizeOption(v['max-bytes'], 'max-bytes') };
 }
 
-async function load(src: string, io: CliIO, v: Values, skipEdges = false, onNodesRead?: () => void, reader?: SnapshotReader): Promise<RawHeapSnapshot> {
+export async function load(src: string, io: CliIO, v: Values, skipEdges = false, onNodesRead?: () => void, reader?: SnapshotReader): Promise<RawHeapSnapshot> {
   return loadHeapSnapshot(src, { onProgress: progressReporter(io, v), ...inputOptions(v), skipEdges, onNodesRead, reader });
 }
 
-function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapAnalysis {
+export function analyze(raw: RawHeapSnapshot, src: string, io: CliIO, v: Values): HeapAnalysis {
   const verbose = !v.quiet && (v.progress || raw.edgeCount > 20_000_000);
   return analyzeSnapshot(raw, verbose ? (phase) => io.stderr(`${src}: ${phase}\n`) : undefined);
 }
@@ -136,48 +136,57 @@ export const snapshotCommand: CommandSpec = {
         return retainers(positionals, v, io);
       case 'leaks': {
         if (positionals.length < 3) throw new LeakscopeError('E_USAGE', 'snapshot leaks: expected at least three snapshots S1 S2 S3 of one process, oldest first');
-        const minCount = intOption(v['min-count'], 'min-count', 1) ?? 2;
-        // The earlier snapshots are only needed for their id horizons. When a reader thread is
-        // worth its start (wantsReader), it parses the last snapshot's edges and then reads the
-        // horizons, while this thread parses the rest of the last snapshot and analyses it.
-        // Otherwise the horizons are read here, once the last snapshot's `nodes` are in.
-        const lastSrc = positionals[positionals.length - 1]!;
-        const earlierSrc = positionals.slice(0, -1);
-        // (a reader that cannot start leaves the work to this thread)
-        const reader = wantsReader(lastSrc, earlierSrc) ? await SnapshotReader.start().catch(() => undefined) : undefined;
-        try {
-          let nodesRead!: () => void;
-          const lastNodesRead = new Promise<void>((resolve) => (nodesRead = resolve));
-          const lastP = load(lastSrc, io, v, false, nodesRead, reader);
-          const lastSettled = lastP.then(
-            () => undefined,
-            () => undefined,
-          );
-          const earlierP: Promise<IdHorizon[]> = loadIdHorizons(earlierSrc, {
-            onProgress: progressReporter(io, v),
-            ...inputOptions(v),
-            after: Promise.race([lastNodesRead, lastSettled]),
-            reader,
-          });
-          earlierP.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-          const last = analyze(await lastP, lastSrc, io, v);
-          const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
-          const earlier = await earlierP;
-          checkSeriesOrder([...earlier.map((h) => h.maxJsId), maxJsId(last.graph.raw)], positionals);
-          const report = findLeaks(last, earlier, { minCount, minShare, readSource });
-          report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
-          if (!v['no-source-maps']) report.groups = mapLocations(report.groups).map((g) => (g.owner ? { ...g, owner: mapLocations([g.owner])[0]! } : g));
-          io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
-          return 0;
-        } finally {
-          reader?.close();
-        }
+        const { report } = await leaksOf(positionals, v, io, minRetained);
+        io.stdout(v.json ? renderLeaksJson(report, top) : renderLeaksText(report, top));
+        return 0;
       }
       default:
         throw new LeakscopeError('E_USAGE', `snapshot: unknown subcommand "${sub}" (summary, diff, retainers, leaks)`);
     }
   },
 };
+
+/**
+ * `snapshot leaks`' report of S1 … Sn (and the last snapshot's analysis), as the command prints it:
+ * also what `leakscope web s1 s2 s3` shows.
+ */
+export async function leaksOf(positionals: string[], v: Values, io: CliIO, minRetained = 0): Promise<{ report: LeakReport; last: HeapAnalysis }> {
+  const minCount = intOption(v['min-count'], 'min-count', 1) ?? 2;
+  // The earlier snapshots are only needed for their id horizons. When a reader thread is
+  // worth its start (wantsReader), it parses the last snapshot's edges and then reads the
+  // horizons, while this thread parses the rest of the last snapshot and analyses it.
+  // Otherwise the horizons are read here, once the last snapshot's `nodes` are in.
+  const lastSrc = positionals[positionals.length - 1]!;
+  const earlierSrc = positionals.slice(0, -1);
+  // (a reader that cannot start leaves the work to this thread)
+  const reader = wantsReader(lastSrc, earlierSrc) ? await SnapshotReader.start().catch(() => undefined) : undefined;
+  try {
+    let nodesRead!: () => void;
+    const lastNodesRead = new Promise<void>((resolve) => (nodesRead = resolve));
+    const lastP = load(lastSrc, io, v, false, nodesRead, reader);
+    const lastSettled = lastP.then(
+      () => undefined,
+      () => undefined,
+    );
+    const earlierP: Promise<IdHorizon[]> = loadIdHorizons(earlierSrc, {
+      onProgress: progressReporter(io, v),
+      ...inputOptions(v),
+      after: Promise.race([lastNodesRead, lastSettled]),
+      reader,
+    });
+    earlierP.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+    const last = analyze(await lastP, lastSrc, io, v);
+    const minShare = floatOption(v['min-share'], 'min-share', 0, 1) ?? 0.01;
+    const earlier = await earlierP;
+    checkSeriesOrder([...earlier.map((h) => h.maxJsId), maxJsId(last.graph.raw)], positionals);
+    const report = findLeaks(last, earlier, { minCount, minShare, readSource });
+    report.groups = report.groups.filter((g) => g.retainedSize >= minRetained);
+    if (!v['no-source-maps']) report.groups = mapLocations(report.groups).map((g) => (g.owner ? { ...g, owner: mapLocations([g.owner])[0]! } : g));
+    return { report, last };
+  } finally {
+    reader?.close();
+  }
+}
 
 async function retainers(positionals: string[], v: Values, io: CliIO): Promise<number> {
   if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'snapshot retainers: expected one snapshot');
@@ -213,22 +222,7 @@ async function retainers(positionals: string[], v: Values, io: CliIO): Promise<n
     if (matches === 0) throw new LeakscopeError('E_NO_DATA', `no objects of class "${want}" in ${src}`);
     targets = found;
   }
-  const tree = retainerTree(g, a.retaining);
-  const labeler = new PathLabeler(g);
-  const locs = new Locations(g);
-  const results = targets.map((n) => {
-    const steps = pathTo(tree, n);
-    return {
-      id: g.id(n),
-      className: g.className(n),
-      name: g.name(n),
-      selfSize: g.selfSize(n),
-      retainedSize: a.dom.retained[n]!,
-      location: formatLocation(locs.describe(n)),
-      retainerPath: labeler.render(steps),
-      steps: steps.slice(1).map((s) => ({ edgeType: g.edgeTypeName(s.edge), edge: g.edgeName(s.edge), className: g.className(s.node), name: g.name(s.node).slice(0, 80), id: g.id(s.node) })),
-    };
-  });
+  const results = retainersOf(a, targets);
   if (v.json) {
     io.stdout(JSON.stringify({ objects: results }, null, 2) + '\n');
     return 0;
@@ -245,6 +239,28 @@ async function retainers(positionals: string[], v: Values, io: CliIO): Promise<n
   }
   io.stdout(lines.join('\n'));
   return 0;
+}
+
+/** `snapshot retainers`' objects: each target's retainer path from the GC roots (the shortest
+ * through retaining edges), with its sizes and location. */
+export function retainersOf(a: HeapAnalysis, targets: number[]) {
+  const g = a.graph;
+  const tree = retainerTree(g, a.retaining);
+  const labeler = new PathLabeler(g);
+  const locs = new Locations(g);
+  return targets.map((n) => {
+    const steps = pathTo(tree, n);
+    return {
+      id: g.id(n),
+      className: g.className(n),
+      name: g.name(n),
+      selfSize: g.selfSize(n),
+      retainedSize: a.dom.retained[n]!,
+      location: formatLocation(locs.describe(n)),
+      retainerPath: labeler.render(steps),
+      steps: steps.slice(1).map((s) => ({ edgeType: g.edgeTypeName(s.edge), edge: g.edgeName(s.edge), className: g.className(s.node), name: g.name(s.node).slice(0, 80), id: g.id(s.node) })),
+    };
+  });
 }
 
 /** Source files up to this size are read to name closures and find where a container is filled. */

@@ -18,6 +18,8 @@ import { leakReportJson, renderLeakMarkdown, renderLeakText, renderLiveView, ren
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startLiveView } from '../web-live.js';
+import { checkListen } from '../web-server.js';
 
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async', 'promises'];
 /** the census with promises=1 walks the heap after full GCs (the service pauses): at most every
@@ -51,6 +53,7 @@ export const watchOptions = {
   snapshots: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   'max-bytes': { type: 'string' },
+  http: { type: 'string' },
 } as const;
 
 export interface WatchFlags {
@@ -67,6 +70,8 @@ export interface WatchFlags {
   snapshots?: boolean;
   quiet?: boolean;
   'max-bytes'?: string;
+  /** serve the live heap-over-time page here (cli/web-live.ts) */
+  http?: string;
 }
 
 /** `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds → milliseconds. */
@@ -255,9 +260,11 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   const minSamples = intOption(flags['min-samples'], 'min-samples', 3, 10000);
   const token = flags.token ?? process.env.LEAKSCOPE_TOKEN;
   const maxBytes = byteSizeOption(flags['max-bytes'], 'max-bytes');
+  if (flags.http !== undefined) checkListen(flags.http, token); // a bad --http fails before the run starts
   const started = Date.now();
   const outDir = flags.out ?? join('leakscope-runs', defaultRunDirName(base, new Date(started)));
   const run = await RunDir.create(outDir, { target: url, url: base, startedAt: new Date(started).toISOString(), intervalMs, profiles: kinds, tool: 'leakscope watch' });
+  const ui = flags.http !== undefined ? await startLiveView(run.dir, { http: flags.http, token, sensitivity, minSamples }, io) : undefined;
   const live = io.isTTY && !flags.json && !flags.markdown && !flags.quiet;
   const logs = !live && !flags.quiet;
   const fetchTimeout = Math.min(60000, Math.max(10000, 2 * intervalMs));
@@ -271,6 +278,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   let failedRounds = 0;
   let lastError = '';
   let status: string | undefined;
+  if (ui && live) status = `live view in a browser: ${ui.url}`; // the screen is redrawn over stderr's line
   let analysis = analyzeLeaks([], { sensitivity, minSamples, firstDetected: false });
   let snapshotsState: 'idle' | 'running' | 'done' = 'idle';
   let snapshotLeaks: SnapshotLeakGroup[] | undefined;
@@ -439,6 +447,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   }
   if (signal.aborted) notes.unshift('stopped by Ctrl-C: this report covers what was collected');
   if (live) io.stdout('\x1b[H\x1b[J');
+  await ui?.close();
   if (observations.length === 0) {
     throw new LeakscopeError('E_FETCH', `no profile could be fetched from ${base}${lastError ? ` (${lastError})` : ''}; run directory ${run.dir}`);
   }
@@ -494,7 +503,9 @@ export const watchCommand: CommandSpec = {
                         (default 8GiB); 2GB, 1GiB…; or LEAKSCOPE_MAX_BYTES
   --json | --markdown   report format (default text)
   --fail-on-leak        exit 3 when there is a suspect
-  -q, --quiet           no live view or progress lines`,
+  -q, --quiet           no live view or progress lines
+  --http ADDR           also serve the live heap-over-time page (as leakscope web <run-dir>) on
+                        ADDR, e.g. 127.0.0.1:0; its URL goes to stderr; beyond loopback needs --token`,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs<WatchFlags>(argv, watchOptions, 'watch');
     if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'give exactly one URL (a pprof base such as http://127.0.0.1:6060)');

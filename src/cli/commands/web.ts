@@ -24,6 +24,7 @@ import { flameLayout } from '../../report/flame.js';
 import { prepareReport, type ReportOptions } from '../../report/prepare.js';
 import { renderTopJson, topReport } from '../../report/top.js';
 import type { Meta } from '../../ui/types.js';
+import { runWebMode } from '../web-modes.js';
 
 const spec = {
   ...reportFlagSpec,
@@ -31,7 +32,7 @@ const spec = {
   export: { type: 'string' },
 } as const;
 
-interface WebValues extends ReportFlagValues {
+export interface WebValues extends ReportFlagValues {
   http?: string;
   export?: string;
 }
@@ -39,13 +40,13 @@ interface WebValues extends ReportFlagValues {
 /** The profiles behind the views: `top` reads `report` (as `top` would); the flame graph reads
  * `flame`, which under --base too keeps the base's samples apart (labelled) so that each frame can
  * show base and new. */
-interface Inputs {
+export interface Inputs {
   report: Profile;
   flame: Profile;
   diff: boolean;
 }
 
-async function loadInputs(sources: string[], v: WebValues): Promise<Inputs> {
+export async function loadInputs(sources: string[], v: WebValues): Promise<Inputs> {
   if (sources.length === 0) throw new LeakscopeError('E_USAGE', 'web: no profile given');
   const base = v.base ?? [];
   const diffBase = v['diff-base'] ?? [];
@@ -63,7 +64,7 @@ async function loadInputs(sources: string[], v: WebValues): Promise<Inputs> {
 }
 
 /** One sample type's view data as JSON text: top --json verbatim, its unit and labels, the layout. */
-function viewJson(inp: Inputs, o: ReportOptions, si: string): string {
+export function viewJson(inp: Inputs, o: ReportOptions, si: string): string {
   const opts = { ...o, sampleIndex: si };
   const prep = prepareReport(inp.report, opts);
   const top = topReport(prep, opts, 0);
@@ -73,7 +74,7 @@ function viewJson(inp: Inputs, o: ReportOptions, si: string): string {
   return `{"top":${renderTopJson(top).trim()},"outputUnit":${JSON.stringify(top.outputUnit)},"labels":${JSON.stringify(top.labels)},"flame":${JSON.stringify(flame)}}`;
 }
 
-function metaOf(inp: Inputs, o: ReportOptions, title: string): Meta {
+export function metaOf(inp: Inputs, o: ReportOptions, title: string): Meta {
   const prep = prepareReport(inp.report, o);
   return {
     title,
@@ -132,6 +133,8 @@ function tokenOk(req: IncomingMessage, url: URL, token: string | undefined): boo
 
 export const webCommand: CommandSpec = {
   usage: `usage: leakscope web [flags] <profile|url>...
+       leakscope web [--http ADDR] <watch-run-dir>            heap over time, suspects, gaps, restarts
+       leakscope web [--http ADDR] S1.heapsnapshot [S2 S3…]   snapshot leak groups (3+), or summary (1)
 Serves the flame graph and the top table of the profile (merged when several; a diff with
 --diff-base/--base) in a browser, like go tool pprof -http. Prints the URL on stdout; Ctrl-C stops.
   --http ADDR            where to listen (default 127.0.0.1:0: loopback, a free port)
@@ -149,6 +152,9 @@ ${reportFlagHelp}`,
     if (listen && !isLoopback(listen.host) && !token) {
       throw new LeakscopeError('E_USAGE', `--http ${values.http}: listening beyond loopback needs --token (or LEAKSCOPE_TOKEN)`);
     }
+    // a watch run directory (heap over time) or heap snapshots: their own views (cli/web-modes.ts)
+    const mode = await runWebMode(positionals, values, io);
+    if (mode !== undefined) return mode;
     const inputs = await loadInputs(positionals, values);
     const names = (xs: string[]) => xs.map((x) => (isUrl(x) ? x : basename(x))).join(' + ');
     const title = names(positionals) + (values['diff-base']?.length ? ` vs ${names(values['diff-base'])}` : values.base?.length ? ` − ${names(values.base)}` : '');

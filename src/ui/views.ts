@@ -1,0 +1,43 @@
+/**
+ * Which view the page starts: the server names its mode in <meta name="leakscope-mode"> —
+ * `timeline` (a watch run directory; `?p=FILE[&b=BASE]` opens one sample's flame graph or a
+ * segment's diff through the ordinary flame view) or `snapshots`. Without it, the flame graph.
+ */
+import { pageLink } from './api.js';
+import { snapshotView } from './snapshot-view.js';
+import { timelineView } from './timeline-view.js';
+
+/** true when a view other than the flame graph took the page */
+export async function startExtraView(): Promise<boolean> {
+  const mode = document.querySelector<HTMLMetaElement>('meta[name="leakscope-mode"]')?.content;
+  const q = new URLSearchParams(location.search);
+  if (mode === 'timeline' && !q.get('p')) {
+    await timelineView();
+    return true;
+  }
+  if (mode === 'timeline') {
+    // one sample's flame graph: a way back to the chart
+    const a = document.createElement('a');
+    a.id = 'back-to-timeline';
+    a.href = pageLink({});
+    a.textContent = '← heap over time';
+    document.querySelector('header h1')?.after(a);
+    return false;
+  }
+  if (mode === 'snapshots') {
+    await snapshotView();
+    return true;
+  }
+  return false;
+}
+
+/** the query parameters the flame view forwards to the server (which profile of a run) */
+export function forwardedParams(): [string, string][] {
+  const q = new URLSearchParams(location.search);
+  const out: [string, string][] = [];
+  for (const k of ['p', 'b']) {
+    const v = q.get(k);
+    if (v) out.push([k, v]);
+  }
+  return out;
+}
