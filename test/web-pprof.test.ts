@@ -188,11 +188,12 @@ test("clicking a table row opens its sandwich with peek's callers and callees, a
   assert.ok(rows.some((r) => /func createSession|sessions|make\(/.test(r[3] ?? '')), 'the file\'s lines are shown');
   assert.match(page.url(), /sel=main.createSession/);
   await page.screenshot({ path: join(shots, 'web-sandwich.png') });
-  mkdirSync(docsImg, { recursive: true });
-  await page.screenshot({ path: join(docsImg, 'web-sandwich.png') });
   // a callee bar opens that function's sandwich
   await page.click(`#sandwich .sw-callers .sw-bar[data-name="${want.callers[0]!.name}"]`);
-  await page.waitForFunction((n) => window.__leakscope.pprof.sandwich?.name === n, want.callers[0]!.name);
+  await page.waitForFunction((n) => window.__leakscope.pprof.sandwich?.name === n && window.__leakscope.pprof.source?.name === n, want.callers[0]!.name);
+  await page.screenshot({ path: join(shots, 'web-sandwich-caller.png') });
+  mkdirSync(docsImg, { recursive: true });
+  await page.screenshot({ path: join(docsImg, 'web-sandwich.png') });
   const peek2 = JSON.parse(cli(['peek', '--json', `^${want.callers[0]!.name.replace(/\./g, '\\.')}$`, HEAP]).stdout) as { nodes: unknown[] };
   assert.deepEqual(await ls(page, 'pprof.sandwich.nodes'), peek2.nodes);
   // the link reproduces the view
@@ -245,6 +246,12 @@ test("the focus box and the granularity switch give top's numbers, and stay in t
   const again = await open(page.url());
   assert.deepEqual(await again.$$eval('#top-body tr', (trs) => trs.map((tr: any) => [Number(tr.dataset.flat), Number(tr.dataset.cum)])), lines.rows.map((r) => [r.flat, r.cum]));
   assert.equal(await again.inputValue('#filter-focus'), 'handleRequest');
+  // a focus that matches nothing: top's warning, as top prints it on stderr
+  await again.fill('#filter-focus', 'no_such_function_xyz');
+  await again.press('#filter-focus', 'Enter');
+  await again.waitForFunction(() => window.__leakscope.ready && window.__leakscope.filters.focus === 'no_such_function_xyz' && window.__leakscope.rows.length === 0);
+  assert.equal(await again.textContent('#warnings'), 'Focus expression matched no samples');
+  assert.match(cli(['top', '--focus', 'no_such_function_xyz', HEAP]).stderr, /Focus expression matched no samples/);
   await again.fill('#filter-ignore', '(');
   await again.press('#filter-ignore', 'Enter');
   await again.waitForFunction(() => window.__leakscope.error !== undefined);

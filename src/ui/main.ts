@@ -244,12 +244,9 @@ async function main(): Promise<void> {
       name.textContent = r.name + loc + (r.inline ? ' (inline)' : '');
       const key = r.name + loc;
       name.title = 'open its callers, callees and source';
+      tr.dataset.key = key;
       if (key === st.sel) tr.classList.add('selected');
-      name.onclick = () => {
-        for (const x of body.querySelectorAll('tr.selected')) x.classList.remove('selected');
-        tr.classList.add('selected');
-        openDetail(key, r.name);
-      };
+      name.onclick = () => openDetail(key, r.name);
 
       tr.append(name);
       body.append(tr);
@@ -270,6 +267,7 @@ async function main(): Promise<void> {
     st.sel = name;
     st.fn = fn;
     writeState(st);
+    for (const tr of document.querySelectorAll<HTMLElement>('#top-body tr')) tr.classList.toggle('selected', tr.dataset.key === name);
     void showDetail(src.fetchJson, api.pprof, filterQuery(st.si, st.filters), name, fn, (n) => openDetail(n, n.split(' ')[0]!));
   }
   $('detail-find').onclick = (ev) => {
@@ -328,6 +326,7 @@ async function main(): Promise<void> {
       return;
     }
     api.error = undefined;
+    $('warnings').textContent = (data.warnings ?? meta.warnings).join('; ');
     st.si = si;
     render();
     if (st.sel && !detailOpened) {

@@ -11,7 +11,8 @@ export function renderSource(host: HTMLElement, d: SourceData): void {
   const fmt = (v: number) => (v === 0 ? '.' : scaledLabel(v, d.unit, 'auto'));
   for (const f of d.functions) {
     const h = document.createElement('h3');
-    h.textContent = `${f.name} in ${f.file || '(no file)'} — flat ${fmt(f.flat)}, cum ${fmt(f.cum)} (${percentage(f.cum, d.total).trim()} of total)`;
+    const v = (x: number) => scaledLabel(x, d.unit, 'auto');
+    h.textContent = `${f.name} in ${f.file || '(no file)'} — flat ${v(f.flat)}, cum ${v(f.cum)} (${percentage(f.cum, d.total).trim()} of total)`;
     host.append(h);
     if (!f.sourceFound) {
       const p = document.createElement('div');

@@ -16,6 +16,8 @@ export interface ViewData {
   outputUnit: string;
   /** top's header lines (File, Type, Showing nodes …) */
   labels: string[];
+  /** the preparation's warnings ("Focus expression matched no samples", …) */
+  warnings?: string[];
   flame: FlameLayout;
 }
 

@@ -76,7 +76,7 @@ function viewJson(inp: Inputs, o: ReportOptions, si: string): string {
   const flamePrep = inp.flame === inp.report ? prep : prepareReport(inp.flame, opts);
   const flame = flameLayout(flamePrep, opts);
   if (inp.flame !== inp.report) flame.total = prep.total; // percentages as top's (of the base under --diff-base)
-  return `{"top":${renderTopJson(top).trim()},"outputUnit":${JSON.stringify(top.outputUnit)},"labels":${JSON.stringify(top.labels)},"flame":${JSON.stringify(flame)}}`;
+  return `{"top":${renderTopJson(top).trim()},"outputUnit":${JSON.stringify(top.outputUnit)},"labels":${JSON.stringify(top.labels)},"warnings":${JSON.stringify(prep.warnings)},"flame":${JSON.stringify(flame)}}`;
 }
 
 function metaOf(inp: Inputs, o: ReportOptions, title: string): Meta {
@@ -140,8 +140,9 @@ function tokenOk(req: IncomingMessage, url: URL, token: string | undefined): boo
 
 export const webCommand: CommandSpec = {
   usage: `usage: leakscope web [flags] <profile|url>...
-Serves the flame graph and the top table of the profile (merged when several; a diff with
---diff-base/--base) in a browser, like go tool pprof -http. Prints the URL on stdout; Ctrl-C stops.
+Serves the flame graph, the top table (a row opens its callers, callees and source) and the call
+graph of the profile (merged when several; a diff with --diff-base/--base) in a browser, like
+go tool pprof -http; focus/ignore/hide/show and the granularity can be changed in the page. Prints the URL on stdout; Ctrl-C stops.
   --http ADDR            where to listen (default 127.0.0.1:0: loopback, a free port)
   --token T              required on every request (header "Authorization: Bearer T" or ?token=T);
                          needed when ADDR is not loopback (or LEAKSCOPE_TOKEN); also sent to agent URLs
