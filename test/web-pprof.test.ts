@@ -306,3 +306,15 @@ test('--open says so when no browser is found, and serves anyway', { skip: hasFi
   const res = await fetch(`${s.url}api/meta`);
   assert.equal(res.status, 200);
 });
+
+test('without graphviz the graph view says so and lists the nodes of graph --format dot', { skip, timeout: 120_000 }, async (t) => {
+  const empty = mkdtempSync(join(tmpdir(), 'leakscope-nodot-'));
+  t.after(() => rmSync(empty, { recursive: true, force: true }));
+  const s = await startWeb([HEAP], { ...process.env, PATH: empty });
+  const page = await open(`${s.url}?view=graph`);
+  await page.waitForFunction(() => window.__leakscope.pprof.graph?.ready === true, undefined, { timeout: 60_000 });
+  assert.match((await page.textContent('#graph-message'))!, /needs graphviz's dot on PATH \(Debian: apt-get install graphviz\)/);
+  assert.deepEqual(await page.$$eval('.graph-list li', (els) => els.map((e: any) => e.dataset.name)), dotNodes([HEAP]));
+  await page.screenshot({ path: join(shots, 'web-graph-no-graphviz.png') });
+  await page.close();
+});

@@ -103,7 +103,9 @@ export async function graphData(p: Profile, o: ReportOptions): Promise<GraphData
   try {
     return { dot, svg: await dotToSvg(dot, 60_000), nodes, unit: cg.unit, total: cg.total };
   } catch (e) {
-    return { dot, svgError: e instanceof LeakscopeError ? e.message : String(e), nodes, unit: cg.unit, total: cg.total };
+    const msg = e instanceof LeakscopeError ? e.message : String(e);
+    const svgError = /needs graphviz/.test(msg) ? "drawing the call graph needs graphviz's dot on PATH (Debian: apt-get install graphviz)" : msg;
+    return { dot, svgError, nodes, unit: cg.unit, total: cg.total };
   }
 }
 
