@@ -154,6 +154,7 @@ async function main(): Promise<void> {
     get search() { return searchInfo ? { ...searchInfo } : undefined; },
     get diff() { return meta.diff; },
     get layoutFrames() { return data?.flame.start.length ?? 0; },
+    get rootValue() { return data?.flame.width[0]; },
     drawMs: 0,
     ready: false,
     get filters() { return { ...st.filters }; },
