@@ -6,10 +6,11 @@
 import { percentage, scaledLabel } from '../core/units.js';
 import type { FlameLayout } from '../report/flame.js';
 import { draw, frameName, hitTest, ROW, searchMatches, visibleFrames, type Drawn } from './flame-view.js';
-import type { Embedded, Meta, ViewData } from './types.js';
+import { exactRe, filterQuery, GraphTab, readFilters, showDetail, wireFilterBoxes, writeFilters, type Fetcher, type PprofApi } from './pprof-views.js';
+import type { Embedded, Meta, ViewData, ViewFilters } from './types.js';
 import { forwardedParams, startExtraView } from './views.js';
 
-type View = 'flame' | 'top';
+type View = 'flame' | 'top' | 'graph';
 
 interface State {
   view: View;
@@ -17,6 +18,11 @@ interface State {
   zoom: number;
   q: string;
   sort: 'flat' | 'cum';
+  /** focus/ignore/hide/show and granularity (re-run on the server) */
+  filters: ViewFilters;
+  /** the table row whose sandwich and source are open (its name as top prints it), and its function */
+  sel: string;
+  fn: string;
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -24,7 +30,9 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 /** Where data comes from: the server, or the page (export). */
 interface Source {
   meta(): Promise<Meta>;
-  view(si: string): Promise<ViewData>;
+  view(si: string, filters: ViewFilters): Promise<ViewData>;
+  /** the server's other endpoints (none in an exported page) */
+  fetchJson?: Fetcher;
 }
 
 function embeddedSource(): Source | undefined {
@@ -51,7 +59,11 @@ function serverSource(): Source {
     if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.text()).trim()}`);
     return (await r.json()) as T;
   };
-  return { meta: () => get<Meta>('api/meta'), view: (si) => get<ViewData>(`api/view?si=${encodeURIComponent(si)}`) };
+  return {
+    meta: () => get<Meta>('api/meta'),
+    view: (si, f) => get<ViewData>(`api/view?${filterQuery(si, f).toString()}`),
+    fetchJson: <T>(path: string, q: URLSearchParams) => get<T>(`${path}?${q.toString()}`),
+  };
 }
 
 function readState(meta: Meta): State {
@@ -59,11 +71,14 @@ function readState(meta: Meta): State {
   const si = q.get('si');
   const f = Number(q.get('f') ?? '0');
   return {
-    view: q.get('view') === 'top' ? 'top' : 'flame',
+    view: q.get('view') === 'top' ? 'top' : q.get('view') === 'graph' ? 'graph' : 'flame',
     si: si && meta.sampleTypes.some((t) => t.type === si) ? si : meta.sampleType,
     zoom: Number.isInteger(f) && f >= 0 ? f : 0,
     q: q.get('q') ?? '',
     sort: q.get('sort') === 'cum' ? 'cum' : 'flat',
+    filters: readFilters(q, meta.filters),
+    sel: q.get('sel') ?? '',
+    fn: q.get('fn') ?? '',
   };
 }
 
@@ -77,6 +92,11 @@ function writeState(s: State): void {
   else q.delete('q');
   if (s.sort === 'cum') q.set('sort', 'cum');
   else q.delete('sort');
+  writeFilters(q, s.filters);
+  if (s.sel) q.set('sel', s.sel);
+  else q.delete('sel');
+  if (s.fn) q.set('fn', s.fn);
+  else q.delete('fn');
   try {
     history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
   } catch {
@@ -99,6 +119,12 @@ async function main(): Promise<void> {
   const st = readState(meta);
   $('title').textContent = meta.title;
   if (meta.warnings.length > 0) $('warnings').textContent = meta.warnings.join('; ');
+  for (const e of meta.errors ?? []) {
+    const line = document.createElement('div');
+    line.className = 'source-error';
+    line.textContent = `not loaded: ${e}`;
+    $('source-errors').append(line);
+  }
   const select = $<HTMLSelectElement>('sample-type');
   for (const t of meta.sampleTypes) {
     const o = document.createElement('option');
@@ -131,8 +157,14 @@ async function main(): Promise<void> {
     get search() { return searchInfo ? { ...searchInfo } : undefined; },
     get diff() { return meta.diff; },
     get layoutFrames() { return data?.flame.start.length ?? 0; },
+    get rootValue() { return data?.flame.width[0]; },
     drawMs: 0,
     ready: false,
+    get filters() { return { ...st.filters }; },
+    get labels() { return data?.labels; },
+    get rows() { return data?.top.rows; },
+    pprof: {} as PprofApi,
+    error: undefined as string | undefined,
   };
   Object.defineProperty(window, '__leakscope', { value: api, writable: false, configurable: false });
 
@@ -214,12 +246,12 @@ async function main(): Promise<void> {
       name.className = 'name';
       const loc = r.file !== undefined ? ` ${r.file}${r.line ? `:${r.line}` : ''}` : r.line ? `:${r.line}` : '';
       name.textContent = r.name + loc + (r.inline ? ' (inline)' : '');
-      name.title = 'search the flame graph for this function';
-      name.onclick = () => {
-        st.q = `^${r.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
-        searchBox.value = st.q;
-        setView('flame');
-      };
+      const key = r.name + loc;
+      name.title = 'open its callers, callees and source';
+      tr.dataset.key = key;
+      if (key === st.sel) tr.classList.add('selected');
+      name.onclick = () => openDetail(key, r.name);
+
       tr.append(name);
       body.append(tr);
     }
@@ -227,9 +259,39 @@ async function main(): Promise<void> {
     $('top-summary').textContent = data.labels.join('\n');
   }
 
+  const graphTab = new GraphTab(src.fetchJson, api.pprof, (name) => applyFilters({ ...st.filters, focus: exactRe(name) }));
+  const fillFilters = wireFilterBoxes(st.filters, (f) => applyFilters(f), src.fetchJson !== undefined);
+  function applyFilters(f: ViewFilters): void {
+    st.filters = f;
+    st.zoom = 0;
+    fillFilters(f);
+    void load(st.si);
+  }
+  function openDetail(name: string, fn: string): void {
+    st.sel = name;
+    st.fn = fn;
+    writeState(st);
+    for (const tr of document.querySelectorAll<HTMLElement>('#top-body tr')) tr.classList.toggle('selected', tr.dataset.key === name);
+    void showDetail(src.fetchJson, api.pprof, filterQuery(st.si, st.filters), name, fn, (n) => openDetail(n, n.split(' ')[0]!));
+  }
+  $('detail-find').onclick = (ev) => {
+    ev.preventDefault();
+    st.q = exactRe(st.fn || st.sel);
+    searchBox.value = st.q;
+    setView('flame');
+  };
+  $('detail-close').onclick = () => {
+    st.sel = '';
+    st.fn = '';
+    $('detail').hidden = true;
+    writeState(st);
+  };
+
   function render(): void {
     $('flame-view').hidden = st.view !== 'flame';
     $('top-view').hidden = st.view !== 'top';
+    $('graph-view').hidden = st.view !== 'graph';
+    if (st.view === 'graph') void graphTab.show(filterQuery(st.si, st.filters), st.filters.focus);
     for (const b of document.querySelectorAll<HTMLElement>('nav button[data-view]')) b.classList.toggle('active', b.dataset.view === st.view);
     if (data) {
       const l: FlameLayout = data.flame;
@@ -237,10 +299,12 @@ async function main(): Promise<void> {
       status.className = '';
       status.textContent = meta.diff
         ? `${data.top.sampleType}: base ${fmt(l.baseTotal ?? 0)} → new ${fmt(l.newTotal ?? 0)} (red grew, green shrank)`
-        : `${data.top.sampleType}: total ${fmt(data.top.total)}`;
+        : l.width[0] !== undefined && l.width[0] !== data.top.total
+          ? `${data.top.sampleType}: showing ${fmt(l.width[0])} of ${fmt(data.top.total)} total` // filters active, as top's "Showing nodes accounting for"
+          : `${data.top.sampleType}: total ${fmt(data.top.total)}`;
     }
     if (st.view === 'flame') renderFlame();
-    else renderTop();
+    else if (st.view === 'top') renderTop();
     writeState(st);
   }
 
@@ -252,18 +316,27 @@ async function main(): Promise<void> {
     st.zoom = f;
     render();
   }
+  let detailOpened = false;
   async function load(si: string): Promise<void> {
     status.textContent = 'loading…';
     api.ready = false;
     try {
-      data = await src.view(si);
+      data = await src.view(si, st.filters);
     } catch (e) {
       status.textContent = (e as Error).message;
       status.className = 'error';
+      api.error = (e as Error).message;
+      api.ready = true;
       return;
     }
+    api.error = undefined;
+    $('warnings').textContent = (data.warnings ?? meta.warnings).join('; ');
     st.si = si;
     render();
+    if (st.sel && !detailOpened) {
+      detailOpened = true;
+      openDetail(st.sel, st.fn || st.sel.split(' ')[0]!);
+    } else if (st.sel && !$('detail').hidden) openDetail(st.sel, st.fn);
     api.ready = true;
   }
 

@@ -16,6 +16,8 @@ export interface ViewData {
   outputUnit: string;
   /** top's header lines (File, Type, Showing nodes …) */
   labels: string[];
+  /** the preparation's warnings ("Focus expression matched no samples", …) */
+  warnings?: string[];
   flame: FlameLayout;
 }
 
@@ -26,10 +28,53 @@ export interface Meta {
   sampleType: string;
   diff: boolean;
   warnings: string[];
+  /** sources that failed to load (the page was built from the rest), one line each */
+  errors?: string[];
+  /** the command line's filters and granularity (the page's initial state) */
+  filters?: ViewFilters;
 }
 
 /** an exported page carries everything: every sample type's views */
 export interface Embedded {
   meta: Meta;
   views: Record<string, ViewData>;
+}
+
+/** the filter boxes and the granularity switch (query parameters focus, ignore, hide, show, g) */
+export interface ViewFilters {
+  focus: string;
+  ignore: string;
+  hide: string;
+  show: string;
+  g: string;
+}
+
+/** the call graph of `leakscope graph` (api/graph) */
+export interface GraphData {
+  dot: string;
+  /** graphviz's SVG of `dot`, when graphviz is installed */
+  svg?: string;
+  /** why there is no SVG (graphviz missing, dot failed) */
+  svgError?: string;
+  /** node N<id> of the DOT text / id="node<id>" in the SVG */
+  nodes: { id: number; name: string; flat: number; cum: number }[];
+  unit: string;
+  total: number;
+}
+
+/** one function's callers and callees as `peek --json` reports them (api/sandwich) */
+export interface SandwichData {
+  name: string;
+  unit: string;
+  total: number;
+  nodes: { name: string; flat: number; cum: number; callers: { name: string; weight: number; inline: boolean }[]; callees: { name: string; weight: number; inline: boolean }[] }[];
+}
+
+/** `list`'s output for one function (api/source) */
+export interface SourceData {
+  name: string;
+  unit: string;
+  total: number;
+  text: string;
+  functions: { name: string; file: string; flat: number; cum: number; lines: { line: number; flat: number; cum: number; text?: string }[]; sourceFound: boolean }[];
 }

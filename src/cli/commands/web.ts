@@ -25,16 +25,19 @@ import { prepareReport, type ReportOptions } from '../../report/prepare.js';
 import { renderTopJson, topReport } from '../../report/top.js';
 import type { Meta } from '../../ui/types.js';
 import { runWebMode } from '../web-modes.js';
+import { cacheKey, graphData, initialFilters, loadMergedTolerant, openBrowser, optionsFromQuery, sandwichData, SmallCache, sourceData } from './web-pprof.js';
 
 const spec = {
   ...reportFlagSpec,
   http: { type: 'string' },
   export: { type: 'string' },
+  open: { type: 'boolean' },
 } as const;
 
 export interface WebValues extends ReportFlagValues {
   http?: string;
   export?: string;
+  open?: boolean;
 }
 
 /** The profiles behind the views: `top` reads `report` (as `top` would); the flame graph reads
@@ -44,6 +47,8 @@ export interface Inputs {
   report: Profile;
   flame: Profile;
   diff: boolean;
+  /** sources that failed to load (the rest are served) */
+  errors: string[];
 }
 
 export async function loadInputs(sources: string[], v: WebValues): Promise<Inputs> {
@@ -53,14 +58,15 @@ export async function loadInputs(sources: string[], v: WebValues): Promise<Input
   if (base.length > 0 && diffBase.length > 0) throw new LeakscopeError('E_USAGE', 'web: --base and --diff-base cannot be used together');
   if (v.normalize && base.length + diffBase.length === 0) throw new LeakscopeError('E_USAGE', 'web: --normalize needs a base profile (--base or --diff-base)');
   const fetch = fetchOptionsFrom(v);
+  const errors: string[] = [];
   const [src, b] = await Promise.all([
-    loadMerged(sources, fetch),
+    loadMergedTolerant(sources, fetch, errors),
     base.length + diffBase.length > 0 ? loadMerged([...base, ...diffBase], fetch) : Promise.resolve(undefined),
   ]);
-  if (!b) return { report: src, flame: src, diff: false };
+  if (!b) return { report: src, flame: src, diff: false, errors };
   const normalize = Boolean(v.normalize);
   const flame = subtractBase(src, b, { diff: true, normalize });
-  return { report: diffBase.length > 0 ? flame : subtractBase(src, b, { diff: false, normalize }), flame, diff: true };
+  return { report: diffBase.length > 0 ? flame : subtractBase(src, b, { diff: false, normalize }), flame, diff: true, errors };
 }
 
 /** One sample type's view data as JSON text: top --json verbatim, its unit and labels, the layout. */
@@ -71,7 +77,7 @@ export function viewJson(inp: Inputs, o: ReportOptions, si: string): string {
   const flamePrep = inp.flame === inp.report ? prep : prepareReport(inp.flame, opts);
   const flame = flameLayout(flamePrep, opts);
   if (inp.flame !== inp.report) flame.total = prep.total; // percentages as top's (of the base under --diff-base)
-  return `{"top":${renderTopJson(top).trim()},"outputUnit":${JSON.stringify(top.outputUnit)},"labels":${JSON.stringify(top.labels)},"flame":${JSON.stringify(flame)}}`;
+  return `{"top":${renderTopJson(top).trim()},"outputUnit":${JSON.stringify(top.outputUnit)},"labels":${JSON.stringify(top.labels)},"warnings":${JSON.stringify(prep.warnings)},"flame":${JSON.stringify(flame)}}`;
 }
 
 export function metaOf(inp: Inputs, o: ReportOptions, title: string): Meta {
@@ -82,6 +88,8 @@ export function metaOf(inp: Inputs, o: ReportOptions, title: string): Meta {
     sampleType: prep.sampleType,
     diff: inp.diff,
     warnings: prep.warnings,
+    errors: inp.errors,
+    filters: initialFilters(o),
   };
 }
 
@@ -135,13 +143,16 @@ export const webCommand: CommandSpec = {
   usage: `usage: leakscope web [flags] <profile|url>...
        leakscope web [--http ADDR] <watch-run-dir>            heap over time, suspects, gaps, restarts
        leakscope web [--http ADDR] S1.heapsnapshot [S2 S3…]   snapshot leak groups (3+), or summary (1)
-Serves the flame graph and the top table of the profile (merged when several; a diff with
---diff-base/--base) in a browser, like go tool pprof -http. Prints the URL on stdout; Ctrl-C stops.
+Serves the flame graph, the top table (a row opens its callers, callees and source) and the call
+graph of the profile (merged when several; a diff with --diff-base/--base) in a browser, like
+go tool pprof -http; focus/ignore/hide/show and the granularity can be changed in the page. Prints the URL on stdout; Ctrl-C stops.
   --http ADDR            where to listen (default 127.0.0.1:0: loopback, a free port)
   --token T              required on every request (header "Authorization: Bearer T" or ?token=T);
                          needed when ADDR is not loopback (or LEAKSCOPE_TOKEN); also sent to agent URLs
   --export FILE.html     write one self-contained page (data, script, styles inlined; works from
                          file:// without network) instead of serving
+  --open                 open the page in a browser (xdg-open, chromium…) when one is found
+Sources that fail to load are reported (on stderr and in the page); the rest are served.
 The flags below set the initial state (sample type, granularity, filters), as for top.
 ${reportFlagHelp}`,
   async run(argv, io) {
@@ -160,6 +171,7 @@ ${reportFlagHelp}`,
     const title = names(positionals) + (values['diff-base']?.length ? ` vs ${names(values['diff-base'])}` : values.base?.length ? ` − ${names(values.base)}` : '');
     const meta = metaOf(inputs, opts, title);
     for (const w of meta.warnings) io.stderr(`${w}\n`);
+    for (const e of inputs.errors) io.stderr(`leakscope web: ${e}\n`);
 
     if (values.export !== undefined) {
       const views: string[] = [];
@@ -176,7 +188,7 @@ ${reportFlagHelp}`,
     }
 
     const page = pageHtml();
-    const cache = new Map<string, string>();
+    const cache = new SmallCache<string>(16);
     const policy: { listen?: GuardPolicy['listen']; allowedHosts: string[] } = { allowedHosts: parseAllowedHosts(process.env.LEAKSCOPE_ALLOWED_HOSTS) };
     const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean) => {
       res.writeHead(status, {
@@ -189,6 +201,14 @@ ${reportFlagHelp}`,
       });
       res.end(head ? undefined : body);
     };
+    /** a request's error: one line on stderr and in the answer (400 for bad filters, 404 for no match) */
+    const failed = (res: ServerResponse, e: unknown, head: boolean) => {
+      const msg = e instanceof LeakscopeError ? e.message : `internal error: ${(e as Error).message}`;
+      io.stderr(`leakscope web: ${msg}\n`);
+      const code = e instanceof LeakscopeError ? e.code : '';
+      const status = code === 'E_USAGE' || code === 'E_REGEX' ? 400 : code === 'E_NO_DATA' ? 404 : 500;
+      return send(res, status, 'text/plain; charset=utf-8', msg + '\n', head);
+    };
     const server = createServer((req, res) => {
       const head = req.method === 'HEAD';
       const verdict = checkRequest(policy, { host: req.headers.host, origin: req.headers.origin, secFetchSite: req.headers['sec-fetch-site'] as string | undefined });
@@ -199,21 +219,32 @@ ${reportFlagHelp}`,
       try {
         if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', page.html, head);
         if (url.pathname === '/api/meta') return send(res, 200, 'application/json', JSON.stringify(meta), head);
-        if (url.pathname === '/api/view') {
-          const si = url.searchParams.get('si') ?? meta.sampleType;
+        if (url.pathname.startsWith('/api/') && url.pathname !== '/api/meta') {
+          const q = url.searchParams;
+          const si = q.get('si') ?? meta.sampleType;
           if (!meta.sampleTypes.some((t) => t.type === si)) return send(res, 404, 'text/plain; charset=utf-8', `no sample type "${si.slice(0, 100)}"\n`, head);
-          let body = cache.get(si);
-          if (body === undefined) {
-            body = viewJson(inputs, opts, si);
-            cache.set(si, body);
-          }
-          return send(res, 200, 'application/json', body, head);
+          const o = optionsFromQuery(opts, q);
+          const key = cacheKey(url.pathname, q, ['name', 'fn']);
+          const hit = cache.get(key);
+          if (hit !== undefined) return send(res, 200, 'application/json', hit, head);
+          let body: string | Promise<string>;
+          if (url.pathname === '/api/view') body = viewJson(inputs, o, si);
+          else if (url.pathname === '/api/graph') body = graphData(inputs.report, o).then((g) => JSON.stringify(g));
+          else if (url.pathname === '/api/sandwich') body = JSON.stringify(sandwichData(inputs.report, o, q.get('name') ?? ''));
+          else if (url.pathname === '/api/source') body = JSON.stringify(sourceData(inputs.report, o, q.get('fn') ?? ''));
+          else return send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
+          void Promise.resolve(body).then(
+            (b) => {
+              cache.set(key, b);
+              send(res, 200, 'application/json', b, head);
+            },
+            (e: unknown) => failed(res, e, head),
+          );
+          return;
         }
         return send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
       } catch (e) {
-        const msg = e instanceof LeakscopeError ? e.message : `internal error: ${(e as Error).message}`;
-        io.stderr(`leakscope web: ${msg}\n`);
-        return send(res, 500, 'text/plain; charset=utf-8', msg + '\n', head);
+        return failed(res, e, head);
       }
     });
     await new Promise<void>((resolve, reject) => {
@@ -224,7 +255,9 @@ ${reportFlagHelp}`,
     const port = typeof addr === 'object' && addr ? addr.port : listen!.port;
     policy.listen = { host: listen!.host, port };
     const shown = listen!.host.includes(':') ? `[${listen!.host}]` : listen!.host === '0.0.0.0' ? '127.0.0.1' : listen!.host;
-    io.stdout(`http://${shown}:${port}/${token ? `?token=${encodeURIComponent(token)}` : ''}\n`);
+    const pageUrl = `http://${shown}:${port}/${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+    io.stdout(`${pageUrl}\n`);
+    if (values.open) openBrowser(pageUrl, io.stderr);
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);
