@@ -179,16 +179,25 @@ export function setSnapshotHook(h: SnapshotHook | undefined): void {
  * downloadAtomic), so an interrupted or failed download leaves nothing behind. Ctrl-C (`signal`)
  * aborts it at once; it is bounded by --max-bytes and a 10-minute timeout.
  */
-async function downloadSnapshot(url: string, path: string, token: string | undefined, signal: AbortSignal, maxBytes?: number): Promise<void> {
+export async function downloadSnapshot(url: string, path: string, token: string | undefined, signal: AbortSignal, maxBytes?: number): Promise<void> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   const timer = AbortSignal.timeout(10 * 60_000);
   let res: Response;
-  try {
-    res = await fetch(url, { headers, signal: AbortSignal.any([signal, timer]) });
-  } catch (e) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(url, { headers, signal: AbortSignal.any([signal, timer]) });
+    } catch (e) {
+      if (signal.aborted) throw new LeakscopeError('E_FETCH', 'interrupted while waiting for a heap snapshot');
+      throw new LeakscopeError('E_FETCH', `${url}: ${timer.aborted ? 'no answer within 600s' : (e as Error).message}`);
+    }
+    // The agent spaces snapshots (each pauses the service) and says when the next may start:
+    // wait as told, a few times, rather than lose the drill-down.
+    const retryAfter = Number(res.headers.get('retry-after'));
+    if (res.status !== 429 || attempt >= 5 || !(retryAfter >= 0 && retryAfter <= 300)) break;
+    await res.body?.cancel().catch(() => {});
+    await sleep(retryAfter * 1000 + 100, signal);
     if (signal.aborted) throw new LeakscopeError('E_FETCH', 'interrupted while waiting for a heap snapshot');
-    throw new LeakscopeError('E_FETCH', `${url}: ${timer.aborted ? 'no answer within 600s' : (e as Error).message}`);
   }
   if (res.status !== 200 || !res.body) throw new LeakscopeError('E_FETCH', `${url}: server answered ${res.status} ${res.statusText}`);
   try {
