@@ -165,6 +165,19 @@ test('parseMemlabTraces reads find-leaks clusters into retainer paths', () => {
   assert.equal(s.falsePositives.length, 1);
 });
 
+test('scoreSnapshot: a group the tool calls a possible cache is neither a find nor a false positive', () => {
+  const key = loadAnswerKey('express-session');
+  const lru = { className: 'Object', retainerPath: ['(module scope)', 'productCache', 'c', '#t', 'Array', '[]', 'Object'], location: null };
+  const asLeak = scoreSnapshot(key, [lru], { requireLocation: false });
+  assert.equal(asLeak.falsePositives.length, 1);
+  const asCache = scoreSnapshot(key, [{ ...lru, status: 'possible-cache' }], { requireLocation: false });
+  assert.equal(asCache.falsePositives.length, 0);
+  assert.equal(asCache.possibleCaches!.length, 1);
+  const audit = { className: '(anonymous function)', retainerPath: ['(module scope)', 'pendingAudit', 'Array', '[]', '(anonymous function)'], location: null };
+  assert.deepEqual(scoreSnapshot(key, [audit], { requireLocation: false }).found.map((f) => f.leak), ['pending-audit-closures']);
+  assert.deepEqual(scoreSnapshot(key, [{ ...audit, status: 'possible-cache' }], { requireLocation: false }).found, []);
+});
+
 // ---- the suite: each service on each Node version, watched and scored ----
 // The strict runs (every planted leak at its file:line, zero false positives) do not hold yet on
 // today's engine (issue 14 stays open; BENCHMARKS.md "Accuracy on real-framework services" has the

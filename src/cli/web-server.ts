@@ -28,15 +28,16 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   const h = host.toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-function tokenOk(req: IncomingMessage, url: URL, token: string | undefined): boolean {
+/** The UI's token: `Authorization: Bearer T` (the scheme in any case) or `?token=T`; constant time. */
+export function tokenOk(req: IncomingMessage, url: URL, token: string | undefined): boolean {
   if (!token) return true;
   const auth = req.headers.authorization;
-  const given = auth?.startsWith('Bearer ') ? auth.slice(7) : (url.searchParams.get('token') ?? '');
+  const given = auth && /^bearer /i.test(auth) ? auth.slice(7).trim() : (url.searchParams.get('token') ?? '');
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);

@@ -211,21 +211,28 @@ export interface StackGroups {
   live: Uint8Array;
 }
 
-export function groupStacks(p: Profile, valueIndex: number): StackGroups {
+/**
+ * Which samples share a stack: `groupOf[s]` is sample s's group (-1 for a sample `skip` leaves
+ * out), `rep[g]` the first sample of group g. Open addressing over a hash of the location
+ * indices; equal hashes are confirmed stack by stack, so the grouping is exact.
+ */
+export function stackGroupIds(p: Profile, skip?: (sample: number) => boolean): { count: number; rep: Int32Array; groupOf: Int32Array } {
   const t = p.samples;
   const n = t.count;
-  const nt = p.sampleTypes.length;
   let cap = 16;
   while (cap < n * 2) cap *= 2;
   const mask = cap - 1;
   const table = new Int32Array(cap).fill(-1);
   const rep = new Int32Array(n);
-  const weight = new Float64Array(n);
-  const live = new Uint8Array(n);
   const hashes = new Int32Array(n);
-  const { stack, stackStart, values } = t;
+  const groupOf = new Int32Array(n);
+  const { stack, stackStart } = t;
   let count = 0;
   for (let s = 0; s < n; s++) {
+    if (skip?.(s)) {
+      groupOf[s] = -1;
+      continue;
+    }
     const a = stackStart[s]!;
     const z = stackStart[s + 1]!;
     let h = 0x811c9dc5 ^ (z - a);
@@ -260,11 +267,24 @@ export function groupStacks(p: Profile, valueIndex: number): StackGroups {
       rep[g] = s;
       hashes[g] = h;
     }
+    groupOf[s] = g;
+  }
+  return { count, rep: rep.subarray(0, count), groupOf };
+}
+
+export function groupStacks(p: Profile, valueIndex: number): StackGroups {
+  const { count, rep, groupOf } = stackGroupIds(p);
+  const nt = p.sampleTypes.length;
+  const values = p.samples.values;
+  const weight = new Float64Array(count);
+  const live = new Uint8Array(count);
+  for (let s = 0; s < groupOf.length; s++) {
+    const g = groupOf[s]!;
     const w = values[s * nt + valueIndex]!;
     weight[g]! += w;
     if (w !== 0) live[g] = 1;
   }
-  return { count, rep: rep.subarray(0, count), weight: weight.subarray(0, count), live: live.subarray(0, count) };
+  return { count, rep, weight, live };
 }
 
 /**

@@ -19,7 +19,7 @@
  * Σ self per name = top's flat and Σ width over a name's outermost frames = top's cum.
  */
 import { isDiffBaseSample } from '../core/algebra.js';
-import { buildNodeTable, printableName } from '../core/graph.js';
+import { buildNodeTable, printableName, stackGroupIds } from '../core/graph.js';
 import type { Prepared, ReportOptions } from './prepare.js';
 
 export interface FlameOptions {
@@ -101,57 +101,16 @@ class PairMap {
  * walk then runs once per distinct stack, not once per sample.
  */
 function groupSamples(p: Prepared['profile'], vi: number, diff: boolean) {
-  const t = p.samples;
-  const n = t.count;
   const nt = p.sampleTypes.length;
-  let cap = 16;
-  while (cap < n * 2) cap *= 2;
-  const mask = cap - 1;
-  const table = new Int32Array(cap).fill(-1);
-  const rep = new Int32Array(n);
-  const hashes = new Int32Array(n);
-  const w = new Float64Array(n);
-  const b = new Float64Array(n);
-  const nv = new Float64Array(n);
-  const { stack, stackStart, values } = t;
-  let count = 0;
-  for (let s = 0; s < n; s++) {
+  const values = p.samples.values;
+  const { count, rep, groupOf } = stackGroupIds(p, (s) => values[s * nt + vi] === 0);
+  const w = new Float64Array(count);
+  const b = new Float64Array(count);
+  const nv = new Float64Array(count);
+  for (let s = 0; s < groupOf.length; s++) {
+    const g = groupOf[s]!;
+    if (g < 0) continue;
     const v = values[s * nt + vi]!;
-    if (v === 0) continue;
-    const a = stackStart[s]!;
-    const z = stackStart[s + 1]!;
-    let h = 0x811c9dc5 ^ (z - a);
-    for (let i = a; i < z; i++) h = Math.imul(h ^ stack[i]!, 0x01000193);
-    let slot = h & mask;
-    let g = -1;
-    for (;;) {
-      const e = table[slot]!;
-      if (e < 0) break;
-      if (hashes[e] === h) {
-        const r = rep[e]!;
-        const ra = stackStart[r]!;
-        if (stackStart[r + 1]! - ra === z - a) {
-          let same = true;
-          for (let i = 0; i < z - a; i++) {
-            if (stack[ra + i] !== stack[a + i]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) {
-            g = e;
-            break;
-          }
-        }
-      }
-      slot = (slot + 1) & mask;
-    }
-    if (g < 0) {
-      g = count++;
-      table[slot] = g;
-      rep[g] = s;
-      hashes[g] = h;
-    }
     w[g]! += Math.abs(v);
     if (diff && isDiffBaseSample(p, s)) b[g]! -= v;
     else nv[g]! += v;

@@ -91,6 +91,8 @@ export interface SnapshotGroup {
   count?: number;
   retainerPath: string[];
   location: string | null;
+  /** `possible-cache`: reported as a cache that may still be filling, not as a leak (issue 14) */
+  status?: string;
 }
 
 export interface Found {
@@ -116,6 +118,8 @@ export interface ToolScore {
   falsePositives: FalsePositive[];
   /** further reports of a leak already matched */
   extra: { leak: string; at: string }[];
+  /** groups the tool itself called a possible cache, not a leak: neither found nor false positives */
+  possibleCaches?: { owner: string | null; at: string }[];
 }
 
 /** Checks an answer key against its source lines; returns the problems (empty when consistent). */
@@ -185,7 +189,7 @@ function nearestOwner(key: AnswerKey, frames: { file: string; line: number }[]):
 }
 
 export function scoreWatch(key: AnswerKey, suspects: WatchSuspect[]): ToolScore {
-  const out: ToolScore = { found: [], misattributed: [], missed: [], falsePositives: [], extra: [] };
+  const out: ToolScore = { found: [], misattributed: [], missed: [], falsePositives: [], extra: [], possibleCaches: [] };
   const foundIds = new Set<string>();
   const mis = new Map<string, Misattributed>();
   // found first, over all suspects: a leak named at the right place by one suspect and elsewhere
@@ -257,7 +261,7 @@ const describeGroup = (g: SnapshotGroup) => `${g.className}${g.count !== undefin
 
 export function scoreSnapshot(key: AnswerKey, groups: SnapshotGroup[], opts: { requireLocation?: boolean } = {}): ToolScore {
   const requireLocation = opts.requireLocation ?? true;
-  const out: ToolScore = { found: [], misattributed: [], missed: [], falsePositives: [], extra: [] };
+  const out: ToolScore = { found: [], misattributed: [], missed: [], falsePositives: [], extra: [], possibleCaches: [] };
   const foundIds = new Set<string>();
   const mis = new Map<string, Misattributed>();
   const owners: { id: string; leak?: PlantedLeak; fragments: string[] }[] = [
@@ -284,14 +288,17 @@ export function scoreSnapshot(key: AnswerKey, groups: SnapshotGroup[], opts: { r
     }
     return { g, owner: best, reason };
   });
-  for (const c of classified.filter((c) => c.owner?.leak && !c.reason)) {
+  // A group the tool calls a possible cache is no leak claim: it neither finds a planted leak nor
+  // counts against the tool (the verdict the user reads is "may be a cache still filling").
+  for (const c of classified.filter((c) => c.g.status === 'possible-cache')) out.possibleCaches!.push({ owner: c.owner?.id ?? null, at: describeGroup(c.g) });
+  for (const c of classified.filter((c) => c.g.status !== 'possible-cache' && c.owner?.leak && !c.reason)) {
     if (foundIds.has(c.owner!.id)) out.extra.push({ leak: c.owner!.id, at: describeGroup(c.g) });
     else {
       foundIds.add(c.owner!.id);
       out.found.push({ leak: c.owner!.id, at: describeGroup(c.g) });
     }
   }
-  for (const c of classified.filter((c) => !(c.owner?.leak && !c.reason))) {
+  for (const c of classified.filter((c) => c.g.status !== 'possible-cache' && !(c.owner?.leak && !c.reason))) {
     if (c.owner?.leak) {
       const id = c.owner.id;
       if (foundIds.has(id) || mis.has(id)) out.extra.push({ leak: id, at: describeGroup(c.g) });
@@ -316,6 +323,7 @@ export function explainScore(tool: string, s: ToolScore): string {
   for (const m of s.missed) lines.push(`  missed         ${m}`);
   for (const f of s.falsePositives) lines.push(`  FALSE POSITIVE ${f.lookalike ? `(${f.lookalike}) ` : ''}${f.at}`);
   for (const e of s.extra) lines.push(`  extra          ${e.leak}: ${e.at}`);
+  for (const c of s.possibleCaches ?? []) lines.push(`  possible cache ${c.owner ? `(${c.owner}) ` : ''}${c.at}`);
   return lines.join('\n');
 }
 

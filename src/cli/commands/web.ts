@@ -7,7 +7,7 @@
  * passes core/http-guard's checkRequest (Host must name this server; foreign Origin and cross-site
  * fetches refused) or gets 403; no CORS headers; GET and HEAD only; it only reads.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { basename, dirname, join } from 'node:path';
@@ -25,6 +25,7 @@ import { prepareReport, type ReportOptions } from '../../report/prepare.js';
 import { renderTopJson, topReport } from '../../report/top.js';
 import type { Meta } from '../../ui/types.js';
 import { runWebMode } from '../web-modes.js';
+import { isLoopback, tokenOk } from '../web-server.js';
 import { cacheKey, graphData, initialFilters, loadMergedTolerant, openBrowser, optionsFromQuery, sandwichData, SmallCache, sourceData } from './web-pprof.js';
 
 const spec = {
@@ -123,20 +124,6 @@ export function parseListen(addr: string): { host: string; port: number } {
   if (port > 65535) throw new LeakscopeError('E_USAGE', `--http port must be at most 65535, got ${port}`);
   const host = m[1] ?? (m[2] === '' ? '127.0.0.1' : m[2]!);
   return { host, port };
-}
-
-function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
-function tokenOk(req: IncomingMessage, url: URL, token: string | undefined): boolean {
-  if (!token) return true;
-  const auth = req.headers.authorization;
-  const given = auth?.startsWith('Bearer ') ? auth.slice(7) : (url.searchParams.get('token') ?? '');
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export const webCommand: CommandSpec = {
