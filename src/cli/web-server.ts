@@ -56,21 +56,28 @@ export function modePage(mode: UiMode): { html: string; scriptHash: string } {
   return { html: p.html.replace('<head>', `<head>\n<meta name="leakscope-mode" content="${mode}">`), scriptHash: p.scriptHash };
 }
 
+/**
+ * One answer of a UI server: no caching, no sniffing, no referrer, and a content security policy
+ * that runs only the page's own inlined script (by its hash) and connects only to this server.
+ * HEAD gets the same headers and no body.
+ */
+export function sendUi(res: ServerResponse, scriptHash: string, status: number, type: string, body: string, head: boolean): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy': `default-src 'none'; script-src 'sha256-${scriptHash}'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; frame-ancestors 'none'`,
+  });
+  res.end(head ? undefined : body);
+}
+
 export async function startUiServer(o: { addr: string; token: string | undefined; mode: UiMode; route: UiRoute; io: CliIO; name: string }): Promise<UiServer> {
   const listen = checkListen(o.addr, o.token);
   const page = modePage(o.mode);
   const policy: { listen?: GuardPolicy['listen']; allowedHosts: string[] } = { allowedHosts: parseAllowedHosts(process.env.LEAKSCOPE_ALLOWED_HOSTS) };
-  const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean) => {
-    res.writeHead(status, {
-      'content-type': type,
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'content-security-policy': `default-src 'none'; script-src 'sha256-${page.scriptHash}'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; frame-ancestors 'none'`,
-    });
-    res.end(head ? undefined : body);
-  };
+  const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean) => sendUi(res, page.scriptHash, status, type, body, head);
   const text = 'text/plain; charset=utf-8';
   const server = createServer((req, res) => {
     const head = req.method === 'HEAD';

@@ -25,7 +25,7 @@ import { prepareReport, type ReportOptions } from '../../report/prepare.js';
 import { renderTopJson, topReport } from '../../report/top.js';
 import type { Meta } from '../../ui/types.js';
 import { runWebMode } from '../web-modes.js';
-import { isLoopback, tokenOk } from '../web-server.js';
+import { isLoopback, sendUi, tokenOk } from '../web-server.js';
 import { cacheKey, graphData, initialFilters, loadMergedTolerant, openBrowser, optionsFromQuery, sandwichData, SmallCache, sourceData } from './web-pprof.js';
 
 const spec = {
@@ -177,17 +177,7 @@ ${reportFlagHelp}`,
     const page = pageHtml();
     const cache = new SmallCache<string>(16);
     const policy: { listen?: GuardPolicy['listen']; allowedHosts: string[] } = { allowedHosts: parseAllowedHosts(process.env.LEAKSCOPE_ALLOWED_HOSTS) };
-    const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean) => {
-      res.writeHead(status, {
-        'content-type': type,
-        'content-length': Buffer.byteLength(body),
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer',
-        'content-security-policy': `default-src 'none'; script-src 'sha256-${page.scriptHash}'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; frame-ancestors 'none'`,
-      });
-      res.end(head ? undefined : body);
-    };
+    const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean) => sendUi(res, page.scriptHash, status, type, body, head);
     /** a request's error: one line on stderr and in the answer (400 for bad filters, 404 for no match) */
     const failed = (res: ServerResponse, e: unknown, head: boolean) => {
       const msg = e instanceof LeakscopeError ? e.message : `internal error: ${(e as Error).message}`;
