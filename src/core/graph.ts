@@ -407,19 +407,23 @@ export interface Edge {
 }
 
 /**
- * The edges of the graph (pprof's Node.In/Out): per sample each caller→callee pair counts once;
+ * The edges of the graph (pprof's Node.In/Out): per stack each caller→callee pair counts once;
  * an edge is inline only if every occurrence is an inlined call; a residual edge skips nodes
- * that were not kept. Slower than buildGraph (a map lookup per frame): only tree/peek use it.
+ * that were not kept. Walks distinct stacks (`groups`, each with its samples' summed weight; the
+ * ones buildGraph used can be passed in) with numeric keys, so it costs about one map operation
+ * per frame of a distinct stack.
  */
-export function buildEdges(p: Profile, table: NodeTable, o: GraphOptions, kept?: Uint8Array): Map<string, Edge> {
-  const edges = new Map<string, Edge>();
+export function buildEdges(p: Profile, table: NodeTable, o: GraphOptions, kept?: Uint8Array, groups?: StackGroups): Map<string, Edge> {
+  const sg = groups ?? groupStacks(p, o.valueIndex);
+  const byKey = new Map<number, Edge>();
   const { locStart, locNodes } = table;
+  const n = table.infos.length;
   const t = p.samples;
-  const nt = p.sampleTypes.length;
-  const seen = new Set<string>();
-  for (let s = 0; s < t.count; s++) {
-    const w = t.values[s * nt + o.valueIndex]!;
-    if (w === 0) continue;
+  const seen = new Set<number>();
+  for (let g = 0; g < sg.count; g++) {
+    if (!sg.live[g]) continue;
+    const w = sg.weight[g]!;
+    const s = sg.rep[g]!;
     seen.clear();
     let parent = -1;
     let residual = false;
@@ -428,29 +432,31 @@ export function buildEdges(p: Profile, table: NodeTable, o: GraphOptions, kept?:
       const ls = locStart[l]!;
       const le = locStart[l + 1]!;
       for (let ni = le - 1; ni >= ls; ni--) {
-        const n = locNodes[ni]!;
-        if (kept && !kept[n]) {
+        const node = locNodes[ni]!;
+        if (kept && !kept[node]) {
           residual = true;
           continue;
         }
-        if (parent >= 0 && n !== parent) {
-          const key = `${parent},${n}`;
+        if (parent >= 0 && node !== parent) {
+          const key = parent * n + node;
           if (!seen.has(key)) {
             seen.add(key);
             const inline = ni !== le - 1;
-            const e = edges.get(key);
+            const e = byKey.get(key);
             if (e) {
               e.weight += w;
               if (residual) e.residual = true;
               if (!inline) e.inline = false;
-            } else edges.set(key, { src: parent, dest: n, weight: w, inline, residual });
+            } else byKey.set(key, { src: parent, dest: node, weight: w, inline, residual });
           }
         }
-        parent = n;
+        parent = node;
         residual = false;
       }
     }
   }
+  const edges = new Map<string, Edge>();
+  for (const e of byKey.values()) edges.set(`${e.src},${e.dest}`, e);
   return edges;
 }
 

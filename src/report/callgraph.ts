@@ -10,8 +10,7 @@
  * Not drawn: pprof's tag "nodelets" (numeric label boxes under a node); pprof also counts those
  * against the node count, so on profiles with labels pprof may show fewer nodes.
  */
-import { buildGraph, buildNodeTable, groupStacks, printableName, type Edge, type Graph, type NodeInfo, type NodeTable, type StackGroups } from '../core/graph.js';
-import type { Profile } from '../core/profile.js';
+import { buildEdges, buildGraph, buildNodeTable, groupStacks, printableName, type Edge, type Graph, type NodeInfo } from '../core/graph.js';
 import { percentage, scaledLabel } from '../core/units.js';
 import type { Prepared, ReportOptions } from './prepare.js';
 import { profileLabels, selectOutputUnit } from './top.js';
@@ -39,57 +38,6 @@ export interface CallGraph {
   total: number;
   unit: string;
   outputUnit: string;
-}
-
-/**
- * core/graph's buildEdges over distinct stacks (each with its samples' summed weight) instead of
- * every sample, with numeric keys: the same edges (an edge counts once per stack; inline only if
- * every occurrence is inlined; residual when it skips dropped nodes), far fewer map operations.
- */
-function buildEdgesGrouped(p: Profile, table: NodeTable, groups: StackGroups, kept?: Uint8Array): Map<string, Edge> {
-  const byKey = new Map<number, Edge>();
-  const { locStart, locNodes } = table;
-  const n = table.infos.length;
-  const t = p.samples;
-  const seen = new Set<number>();
-  for (let g = 0; g < groups.count; g++) {
-    if (!groups.live[g]) continue;
-    const w = groups.weight[g]!;
-    const s = groups.rep[g]!;
-    seen.clear();
-    let parent = -1;
-    let residual = false;
-    for (let i = t.stackStart[s + 1]! - 1; i >= t.stackStart[s]!; i--) {
-      const l = t.stack[i]!;
-      const ls = locStart[l]!;
-      const le = locStart[l + 1]!;
-      for (let ni = le - 1; ni >= ls; ni--) {
-        const node = locNodes[ni]!;
-        if (kept && !kept[node]) {
-          residual = true;
-          continue;
-        }
-        if (parent >= 0 && node !== parent) {
-          const key = parent * n + node;
-          if (!seen.has(key)) {
-            seen.add(key);
-            const inline = ni !== le - 1;
-            const e = byKey.get(key);
-            if (e) {
-              e.weight += w;
-              if (residual) e.residual = true;
-              if (!inline) e.inline = false;
-            } else byKey.set(key, { src: parent, dest: node, weight: w, inline, residual });
-          }
-        }
-        parent = node;
-        residual = false;
-      }
-    }
-  }
-  const edges = new Map<string, Edge>();
-  for (const e of byKey.values()) edges.set(`${e.src},${e.dest}`, e);
-  return edges;
 }
 
 interface Work {
@@ -194,7 +142,7 @@ export function callGraph(prep: Prepared, o: ReportOptions): CallGraph {
   const groups = groupStacks(p, gopt.valueIndex);
   const build = (kept?: Uint8Array): Work => {
     const g = buildGraph(p, table, gopt, kept, groups);
-    const edges = buildEdgesGrouped(p, table, groups, kept);
+    const edges = buildEdges(p, table, gopt, kept, groups);
     return { g, edges, ...index(edges) };
   };
   let w = build();
