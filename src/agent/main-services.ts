@@ -8,8 +8,8 @@ import { createHook, type AsyncHook } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { Server, Socket } from 'node:net';
-import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
-import { writeHeapSnapshot } from 'node:v8';
+import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay, constants as perfConstants } from 'node:perf_hooks';
+import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import * as prom from 'prom-client';
 import { STASH_KEY } from './options.js';
@@ -94,9 +94,89 @@ const GC_KINDS: Record<number, string> = {
   [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
 };
 
+/** upper bounds (seconds) of `nodejs_eventloop_delay_seconds`' buckets */
+export const EVENT_LOOP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** the delay monitor's timer period (ms); prom-client's own monitor uses the same */
+const DELAY_RESOLUTION_MS = 10;
+
+/**
+ * `nodejs_eventloop_delay_seconds`, a cumulative histogram of event-loop delay (how late the
+ * loop ran a timer due every 10 ms, beyond those 10 ms). The samples come from Node's native
+ * monitor (`monitorEventLoopDelay`: a libuv timer, no JavaScript runs and the async census does
+ * not see it). At each scrape the monitor's recordings since the last one are added to the
+ * buckets (count at or under a bound: the highest percentile whose value is at or under it,
+ * HdrHistogram's precision of 3 significant digits) and the monitor starts afresh.
+ */
+class EventLoopDelayHistogram {
+  readonly name = 'nodejs_eventloop_delay_seconds';
+  readonly help = 'Event-loop delay: how late a timer due every 10 ms ran, sampled every 10 ms by Node\'s native monitor.';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly monitor: IntervalHistogram = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
+  private readonly counts = EVENT_LOOP_BUCKETS.map(() => 0);
+  private count = 0;
+  private sum = 0;
+
+  constructor() {
+    this.monitor.enable();
+  }
+
+  private fold(): void {
+    const h = this.monitor;
+    const n = h.count;
+    if (n === 0) return;
+    const res = DELAY_RESOLUTION_MS * 1e6;
+    EVENT_LOOP_BUCKETS.forEach((b, i) => {
+      this.counts[i]! += Math.round((n * atOrUnder(h, b * 1e9 + res)) / 100);
+    });
+    this.count += n;
+    this.sum += (Math.max(0, h.mean - res) * n) / 1e9;
+    h.reset();
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: { value: number; labels: Record<string, string | number>; metricName: string }[] } {
+    this.fold();
+    const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = EVENT_LOOP_BUCKETS.map((b, i) => ({ value: this.counts[i]!, labels: { le: b }, metricName: `${this.name}_bucket` }));
+    values.push({ value: this.count, labels: { le: '+Inf' }, metricName: `${this.name}_bucket` });
+    values.push({ value: this.sum, labels: {}, metricName: `${this.name}_sum` });
+    values.push({ value: this.count, labels: {}, metricName: `${this.name}_count` });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  close(): void {
+    this.monitor.disable();
+  }
+}
+
+/** The percentage of `h`'s recordings at or under `v` (ns), by bisection on its percentiles. */
+function atOrUnder(h: IntervalHistogram, v: number): number {
+  if (h.min > v) return 0;
+  if (h.max <= v) return 100;
+  let lo = 0;
+  let hi = 100;
+  for (let k = 0; k < 24; k++) {
+    const mid = (lo + hi) / 2;
+    if (h.percentile(mid) <= v) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** process.constrainedMemory(): the cgroup limit, or undefined when there is none (Node answers 0 or 2^64). */
+function containerLimit(): number | undefined {
+  const f = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory;
+  const v = typeof f === 'function' ? f.call(process) : undefined;
+  return v !== undefined && v > 0 && v < 2 ** 62 ? v : undefined;
+}
+
+/**
+ * The agent's Prometheus registry: prom-client's default Node metrics under their own names
+ * (dashboards rely on them), plus the series leakscope's rules need (README, "Prometheus").
+ */
 export class Metrics {
   readonly registry = new prom.Registry();
   private readonly gcObserver: PerformanceObserver;
+  private readonly delay = new EventLoopDelayHistogram();
 
   constructor() {
     prom.collectDefaultMetrics({ register: this.registry });
@@ -110,6 +190,9 @@ export class Metrics {
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers: [this.registry],
     });
+    // every kind is there from the first scrape (a series that appears only at its first GC makes
+    // rate() over it start late)
+    for (const kind of Object.values(GC_KINDS)) gc.zero({ kind });
     this.gcObserver = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
         const detail = (e as unknown as { detail?: { kind?: number } }).detail;
@@ -126,6 +209,26 @@ export class Metrics {
         this.set(process.memoryUsage().arrayBuffers);
       },
     });
+    new prom.Gauge({
+      name: 'nodejs_heap_size_limit_bytes',
+      help: 'The V8 heap size limit (--max-old-space-size): past it the process dies with "JavaScript heap out of memory".',
+      registers: [this.registry],
+      collect() {
+        this.set(getHeapStatistics().heap_size_limit);
+      },
+    });
+    if (containerLimit() !== undefined) {
+      new prom.Gauge({
+        name: 'nodejs_memory_limit_bytes',
+        help: 'The memory limit of the control group (container) the process runs in, from process.constrainedMemory().',
+        registers: [this.registry],
+        collect() {
+          const v = containerLimit();
+          if (v !== undefined) this.set(v);
+        },
+      });
+    }
+    this.registry.registerMetric(this.delay as unknown as prom.Metric);
   }
 
   async text(): Promise<{ contentType: string; body: string }> {
@@ -134,6 +237,7 @@ export class Metrics {
 
   close(): void {
     this.gcObserver.disconnect();
+    this.delay.close();
     // collectDefaultMetrics' own observers and event-loop monitor are reachable only through the
     // registry; clearing it drops the collectors' references.
     this.registry.clear();
