@@ -34,6 +34,7 @@ import { AgentHttpError } from './errors.js';
 import type { Inspector } from './inspector.js';
 import type { MainReply, MainRequest, TrackedGroup } from './main-services.js';
 import { type ResolvedOptions, STASH_KEY } from './options.js';
+import { SCRAPE_INDEX, SCRAPE_PATHS, emptyContentionProfile, stampAddresses } from './scrape-paths.js';
 import { SourceMapResolver } from './sourcemaps.js';
 
 export interface AgentRequest {
@@ -95,8 +96,8 @@ interface RawHeap {
   at: number;
   gc: boolean;
   profile: Promise<V8SamplingHeapProfile>;
-  /** encoded answers by debug level, made once */
-  answers: Map<number, Promise<Answer>>;
+  /** encoded answers by path and debug level (`heap:0`), made once */
+  answers: Map<string, Promise<Answer>>;
 }
 
 /** the body of a snapshot goes out in pieces of this size, each after the previous one drained */
@@ -111,6 +112,7 @@ const CONTENT_TYPES: Record<string, string> = {
   stack: 'text/plain; charset=utf-8',
   heapsnapshot: 'application/json',
   metrics: 'text/plain; version=0.0.4; charset=utf-8',
+  ...Object.fromEntries(Object.keys(SCRAPE_PATHS).map((k) => [k, 'application/octet-stream'])),
 };
 
 function secs(ms: number): string {
@@ -133,7 +135,8 @@ const INDEX: EndpointInfo[] = [
   { name: 'metrics', link: 'metrics', doc: 'Prometheus metrics: heap spaces, RSS, external and ArrayBuffer memory, GC pauses by kind, event-loop delay, active resources.' },
   { name: 'profile', link: 'profile?seconds=30', doc: 'CPU profile of the main thread. seconds (1-300, default 30) sets the duration; one at a time.' },
   { name: 'stack', link: 'stack', doc: 'The main thread\'s current JavaScript stack, even when the event loop is blocked.' },
-];
+  ...SCRAPE_INDEX,
+].sort((a, b) => a.name.localeCompare(b.name));
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -344,7 +347,7 @@ export class Endpoints {
     }
     if (path.startsWith(`${PREFIX}/`)) path = path.slice(PREFIX.length);
     const name = path.replace(/^\/+/, '');
-    const known = new Set(['', 'heap', 'profile', 'goroutine', 'async', 'stack', 'heapsnapshot', 'metrics']);
+    const known = new Set(['', 'heap', 'profile', 'goroutine', 'async', 'stack', 'heapsnapshot', 'metrics', ...Object.keys(SCRAPE_PATHS)]);
     if (!known.has(name)) throw new AgentHttpError(404, `unknown profile: ${name.slice(0, 80)} (see ${PREFIX}/ for the list)`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       this.sendText(reply, 405, 'method not allowed: use GET\n', { Allow: 'GET' });
@@ -377,6 +380,11 @@ export class Endpoints {
       case 'metrics':
         return this.metrics(reply);
     }
+    // the paths continuous profilers scrape (scrape-paths.ts)
+    if (SCRAPE_PATHS[name] === 'heap') return this.heap(q, reply, name);
+    debugParam(q, [0]);
+    intParam(q, 'seconds', 1, 300, undefined);
+    this.sendProfile(reply, emptyContentionProfile(nowNanos(), `${name}: no mutex or block contention in a Node process (what Go answers with that profiling off)`), name);
   }
 
   private async wait(seconds: number, reply: Reply): Promise<void> {
@@ -458,8 +466,8 @@ export class Endpoints {
     return { raw, skipped };
   }
 
-  private heapAnswer(raw: RawHeap, debug: number): Promise<Answer> {
-    let a = raw.answers.get(debug);
+  private heapAnswer(raw: RawHeap, debug: number, as = 'heap'): Promise<Answer> {
+    let a = raw.answers.get(`${as}:${debug}`);
     if (!a) {
       a = raw.profile.then((profile) => {
         const p = heapDeltaToPprof(undefined, profile, {
@@ -470,14 +478,14 @@ export class Endpoints {
           comments: [`V8 sampling heap profiler, interval ${this.opts.heapInterval} bytes; lines are function start lines`],
         });
         if (debug === 1) return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }, body: heapToText(p) };
-        return this.profileAnswer(p, 'heap');
+        return as === 'heap' ? this.profileAnswer(p, 'heap') : this.profileAnswer(stampAddresses(p), as);
       });
-      raw.answers.set(debug, a);
+      raw.answers.set(`${as}:${debug}`, a);
     }
     return a;
   }
 
-  private async heap(q: URLSearchParams, reply: Reply): Promise<void> {
+  private async heap(q: URLSearchParams, reply: Reply, as = 'heap'): Promise<void> {
     const gc = flagParam(q, 'gc');
     const seconds = intParam(q, 'seconds', 1, 300, undefined);
     const debug = debugParam(q, [0, 1]);
@@ -490,7 +498,7 @@ export class Endpoints {
     if (seconds === undefined) {
       // Concurrent requests, and those within shareMs of a read, share one read and one encoding.
       const { raw, skipped } = this.rawHeap(gc, arrived - this.limits.shareMs);
-      const a = await this.heapAnswer(raw, debug);
+      const a = await this.heapAnswer(raw, debug, as);
       this.sendAnswer(reply, a, { 'X-Leakscope-Age-Ms': String(Math.max(0, Date.now() - raw.at)), ...gcHeader(raw, skipped) });
       return;
     }
@@ -512,7 +520,7 @@ export class Endpoints {
         `delta over ${seconds} s: newly retained samples minus freed ones`,
       ],
     });
-    this.sendAnswer(reply, this.profileAnswer(p, 'heap-delta'), gcHeader(second.raw, second.skipped ?? first.skipped));
+    this.sendAnswer(reply, as === 'heap' ? this.profileAnswer(p, 'heap-delta') : this.profileAnswer(stampAddresses(p), `${as}-delta`), gcHeader(second.raw, second.skipped ?? first.skipped));
   }
 
   /** A full GC of the main isolate; concurrent callers share one. */

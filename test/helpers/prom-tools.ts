@@ -76,3 +76,34 @@ export async function fetchText(url: string, headers: Record<string, string> = {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The rules file with every duration scaled by `factor` (range selectors `[1h]`, `offset 30m`,
+ * `for: 30m`): the shipped rules on a test's time scale. Thresholds are per window, so the rules
+ * mean the same thing (README, "Prometheus").
+ */
+export function scaleDurations(text: string, factor: number): string {
+  const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+  const scale = (d: string): string => {
+    const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(d);
+    if (!m) throw new Error(`cannot scale duration ${d}`);
+    return `${Math.max(1, Math.round(Number(m[1]) * UNIT[m[2]!]! * factor))}ms`;
+  };
+  return text
+    .replace(/\[(\w+)\]/g, (_all, d: string) => `[${scale(d)}]`)
+    .replace(/\boffset (\w+)/g, (_all, d: string) => `offset ${scale(d)}`)
+    .replace(/^(\s+for:) (\w+)$/gm, (_all, k: string, d: string) => `${k} ${scale(d)}`);
+}
+
+/** A TCP port that was free a moment ago (for servers that cannot report the port they got). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
