@@ -89,6 +89,9 @@ async function check(node: string | undefined): Promise<void> {
   assert.ok(limit.samples[0]!.value > 1e8);
 
   if (!hasPromtool()) return;
+  // the filter below lets through only prom-client's three names: promtool does flag others
+  const bad = runPromtool(['check', 'metrics'], '# HELP leakscope_x_total x\n# TYPE leakscope_x_total gauge\nleakscope_x_total 1\n');
+  assert.match(bad.stdout + bad.stderr, /leakscope_x_total non-counter metrics should not have "_total" suffix/);
   const p = runPromtool(['check', 'metrics'], r.text);
   const problems = (p.stdout + p.stderr).split('\n').filter((l) => l.trim() !== '');
   const unexpected = problems.filter((l) => !PROM_CLIENT_TOTAL_GAUGES.some((n) => l.startsWith(`${n} non-counter metrics should not have "_total" suffix`)));

@@ -213,6 +213,23 @@ describe('continuous profilers scrape the agent with their default configs', () 
     });
   }
 
+  test('bad parameters on these paths: one line and 400; HEAD collects nothing', async () => {
+    for (const [path, why] of [
+      ['allocs?seconds=0', /^seconds must be an integer from 1 to 300 \(got '0'\)\n$/],
+      ['mutex?seconds=abc', /^seconds must be an integer from 1 to 300 \(got 'abc'\)\n$/],
+      ['block?debug=1', /^debug must be one of 0 here \(got '1'\)\n$/],
+      ['delta_heap?gc=2', /^gc must be 0 or 1 \(got '2'\)\n$/],
+    ] as const) {
+      const r = await fetch(`${base}/debug/pprof/${path}`);
+      assert.equal(r.status, 400, path);
+      assert.match(await r.text(), why, path);
+    }
+    const h = await fetch(`${base}/debug/pprof/allocs`, { method: 'HEAD' });
+    assert.equal(h.status, 200);
+    assert.equal(h.headers.get('content-type'), 'application/octet-stream');
+    assert.equal((await h.arrayBuffer()).byteLength, 0);
+  });
+
   test('godeltaprof paths (Alloy profile.godeltaprof_*) answer too', async (t) => {
     for (const [path, want] of [
       ['delta_heap', ['inuse_objects/count', 'inuse_space/bytes']],
