@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -53,6 +53,25 @@ describe('prometheus/leakscope-rules.yml', () => {
       for (const m of text.matchAll(/alertname: "(\w+)"\n\s+severity/g)) fired.add(m[1]!);
     }
     assert.deepEqual([...fired].sort(), [...names].sort(), 'alerts expected to fire somewhere');
+  });
+
+  test("README's prometheus.yml passes promtool check config", (t) => {
+    if (!hasPromtool()) return t.skip(SKIP_NO_PROMTOOL);
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const at = readme.indexOf('### Prometheus: metrics and alerts on leaks');
+    assert.ok(at >= 0, 'README has the Prometheus section');
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(at));
+    assert.ok(block, 'the section has a yaml block');
+    // the paths it names, pointed at this repository's rules and a token file
+    const token = join(tmp, 'leakscope-token');
+    writeFileSync(token, 'secret\n');
+    const config = block[1]!.replace('/etc/prometheus/leakscope-rules.yml', rulesFile).replace('/etc/prometheus/leakscope-token', token);
+    assert.notEqual(config, block[1]);
+    const file = join(tmp, 'prometheus.yml');
+    writeFileSync(file, config);
+    const r = runPromtool(['check', 'config', file]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /SUCCESS: \d+ rules found/);
   });
 
   test('promtool check rules', (t) => {
