@@ -113,9 +113,11 @@ export function parseYaml(text: string, name: string): unknown {
     lines.push({ no: i + 1, indent: s.length - s.trimStart().length, text: s.trimStart() });
   });
   if (lines.length === 0) throw new LeakscopeError('E_USAGE', `${name}: empty target file (file_sd wants a list of {targets, labels})`);
+  // a document that is one flow collection (JSON-like, maybe over several lines)
+  if (/^[[{]/.test(lines[0]!.text)) return parseScalarOrFlow(lines.map((l) => l.text).join(' '), name, lines[0]!.no);
   const p = { i: 0 };
   const v = parseBlock(lines, p, lines[0]!.indent, name);
-  if (p.i < lines.length) throw yamlError(name, lines[p.i]!.no, 'unexpected indentation');
+  if (p.i < lines.length) throw yamlError(name, lines[p.i]!.no, Array.isArray(v) && lines[p.i]!.indent === lines[0]!.indent ? 'expected a list item ("- ")' : 'unexpected indentation');
   return v;
 }
 
@@ -131,7 +133,8 @@ function parseSeq(lines: Line[], p: { i: number }, indent: number, name: string)
     const l = lines[p.i]!;
     if (l.indent < indent) break;
     if (l.indent > indent) throw yamlError(name, l.no, 'unexpected indentation');
-    if (!(l.text === '-' || l.text.startsWith('- '))) throw yamlError(name, l.no, 'expected a list item ("- ")');
+    // a list under a map key may sit at the key's column: the map's next key ends it
+    if (!(l.text === '-' || l.text.startsWith('- '))) break;
     const rest = l.text.slice(1).trimStart();
     if (rest === '') {
       p.i++;
