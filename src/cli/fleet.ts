@@ -25,7 +25,7 @@ import { fleetReportJson, renderFleetLive, renderFleetMarkdown, renderFleetText,
 import { parseDuration, parseKinds, parseSensitivity, pprofBase, profileUrl } from './commands/watch.js';
 import type { FleetFlags } from './fleet-args.js';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** poll observations kept in memory per target and kind, for the live view (the report reads the disk) */
 const LIVE_WINDOW = 30;
@@ -206,7 +206,7 @@ export async function analyzeFleetDir(dir: string, sensitivity: Sensitivity, min
   return {
     analysis,
     meta: {
-      fleetDir: dir,
+      fleetDir: resolve(dir),
       durationMs: Number.isFinite(start) && Number.isFinite(end) ? end - start : 0,
       intervalMs: meta.intervalMs,
       notes: [...extraNotes, ...notes],

@@ -1,5 +1,5 @@
 // A small Node service for the fleet tests, run with the agent (node --import dist/src/register.js).
-// It drives itself, no load needed: every 50 ms it handles a "request".
+// It drives itself, no load needed: every TICK_MS (default 50) ms it handles a "request".
 //   LEAK=1        each request's session is kept forever in a global Map (createSession): ~3 MB/min
 //   LEAK unset    the same work, nothing kept (the sessions map holds the last 100)
 //   EXIT_AFTER=N  exits after N ms (the test starts it again on the same agent port: a restart)
@@ -26,6 +26,6 @@ function handleRequest() {
   return body.length;
 }
 
-setInterval(handleRequest, 50);
+setInterval(handleRequest, Number(process.env.TICK_MS ?? 50));
 if (process.env.EXIT_AFTER) setTimeout(() => process.exit(0), Number(process.env.EXIT_AFTER));
 process.on('SIGTERM', () => process.exit(0));
