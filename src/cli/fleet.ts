@@ -180,9 +180,11 @@ function analysisOptions(sensitivity: Sensitivity, minSamples: number | undefine
 export async function analyzeFleetDir(dir: string, sensitivity: Sensitivity, minSamples: number | undefined, extraNotes: string[] = []): Promise<FleetResult> {
   const notes: string[] = [];
   const inputs: FleetTargetInput[] = [];
+  let lastPoll = NaN;
   const meta = await loadFleetTargets(
     dir,
     (t) => {
+      for (const e of t.run.entries ?? []) if (Number.isFinite(e.timeMs) && !(e.timeMs <= lastPoll)) lastPoll = e.timeMs;
       const a = t.run.observations.length > 0 ? analyzeLeaks(t.run.observations, analysisOptions(sensitivity, minSamples)) : undefined;
       inputs.push({
         id: t.meta.id,
@@ -201,7 +203,8 @@ export async function analyzeFleetDir(dir: string, sensitivity: Sensitivity, min
     notes,
   );
   const start = Date.parse(meta.startedAt);
-  const end = meta.endedAt ? Date.parse(meta.endedAt) : NaN;
+  // a run that was killed has no endedAt: it lasted until its last poll
+  const end = meta.endedAt ? Date.parse(meta.endedAt) : lastPoll;
   const analysis = analyzeFleet(inputs);
   return {
     analysis,
@@ -284,7 +287,13 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
   const readFileTargets = async (first: boolean): Promise<void> => {
     const file = flags.targets!;
     try {
-      const st = await stat(file);
+      let st;
+      try {
+        st = await stat(file);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new LeakscopeError('E_IO', `${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      }
       if (st.mtimeMs === fileMtime) return;
       const next = await readTargetsFile(file, warn);
       fileMtime = st.mtimeMs;
@@ -436,7 +445,14 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
         const bytes = await fetchBytes(profileUrl(t.spec.url, kind), { token, timeoutMs, maxBytes, signal: stopSignal });
         results.push({ kind, bytes, time });
       } catch (e) {
-        results.push({ kind, error: (e as Error).message, time });
+        const msg = (e as Error).message;
+        results.push({ kind, error: msg, time });
+        // a target that is down (no connection, no answer) is not asked for its other profiles
+        // this round: a hanging target would hold a slot for one timeout per kind
+        if (/: (cannot connect|no answer within|the answer did not end|connection lost)/.test(msg)) {
+          for (const k of due.slice(due.indexOf(kind) + 1)) results.push({ kind: k, error: msg, time });
+          break;
+        }
       }
     }
     if (stopSignal.aborted) {
