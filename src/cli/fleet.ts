@@ -28,7 +28,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 /** poll observations kept in memory per target and kind, for the live view (the report reads the disk) */
-const LIVE_WINDOW = 30;
+const LIVE_WINDOW = 20;
 
 export interface TargetSpec {
   id: string;
