@@ -200,10 +200,15 @@ console.log(`| leakscope watch --targets | ${pct(med(steady.map((w) => w.watch))
 console.log(`| anchor: bare fetch loop | ${pct(med(steady.map((w) => w.anchor)))} | ${pct(Math.max(...steady.map((w) => w.anchor)))} | ${windows[0]?.anchorRss.toFixed(0)} → ${windows[windows.length - 2]?.anchorRss.toFixed(0)} MB |`);
 console.log('\nwatcher memory every minute (JS heap after a full GC / RSS):');
 for (const p of probe.filter((_, i) => i % 6 === 5 || i === 0)) console.log(`  ${(p.t / 1000).toFixed(0).padStart(4)} s  heap ${(p.heapUsed / 1048576).toFixed(1)} MB  rss ${(p.rss / 1048576).toFixed(1)} MB`);
-const half = probe.filter((p) => p.t > DURATION / 2);
-if (half.length > 2) {
-  const first = half[0];
-  const lastP = half[half.length - 1];
-  console.log(`heap after GC over the second half: ${(first.heapUsed / 1048576).toFixed(1)} → ${(lastP.heapUsed / 1048576).toFixed(1)} MB (${(((lastP.heapUsed - first.heapUsed) / 1048576) / ((lastP.t - first.t) / 60000)).toFixed(2)} MB/min)`);
+// the live view keeps the last 20 polls of each target: memory grows until they are there, then not
+const filled = probe.filter((p) => p.t > 21 * INTERVAL);
+if (filled.length > 2) {
+  const first = filled[0];
+  const lastP = filled[filled.length - 1];
+  const slope = (k) => ((lastP[k] - first[k]) / 1048576) / ((lastP.t - first.t) / 60000);
+  console.log(
+    `after the live window filled (${(first.t / 1000).toFixed(0)} s → ${(lastP.t / 1000).toFixed(0)} s): heap after GC ${(first.heapUsed / 1048576).toFixed(1)} → ${(lastP.heapUsed / 1048576).toFixed(1)} MB ` +
+      `(${slope('heapUsed').toFixed(2)} MB/min), RSS ${(first.rss / 1048576).toFixed(1)} → ${(lastP.rss / 1048576).toFixed(1)} MB (${slope('rss').toFixed(2)} MB/min)`,
+  );
 }
 rmSync(work, { recursive: true, force: true });

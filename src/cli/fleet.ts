@@ -226,18 +226,6 @@ export function writeFleetReport(io: CliIO, r: FleetResult, flags: { json?: bool
   return 0;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-
 export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, signal: AbortSignal): Promise<FleetResult> {
   const intervalMs = parseDuration(flags.interval ?? '10s', 'interval');
   if (intervalMs < 100) throw new LeakscopeError('E_USAGE', '--interval must be at least 100ms');
@@ -304,7 +292,13 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
         throw new LeakscopeError('E_IO', `${file}: ${(e as Error).message}`);
       }
       warn(`${e.message}; keeping the previous ${fileTargets.length} target${fileTargets.length === 1 ? '' : 's'}`);
+      return;
     }
+    forget(flags.targets!);
+  };
+  /** a source that works again may fail again later: its next failure is said again */
+  const forget = (prefix: string) => {
+    for (const m of said) if (m.startsWith(prefix)) said.delete(m);
   };
   let promTargets: TargetSpec[] = [];
   const readPromTargets = async (first: boolean): Promise<void> => {
@@ -314,7 +308,9 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
       if (first || !(e instanceof LeakscopeError)) throw e;
       if (signal.aborted) return;
       warn(`${e.message}; keeping the previous ${promTargets.length} target${promTargets.length === 1 ? '' : 's'}`);
+      return;
     }
+    forget('Prometheus at ');
   };
   const discover = async (first: boolean): Promise<TargetSpec[]> => {
     if (flags.targets !== undefined) await readFileTargets(first);
@@ -381,11 +377,11 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
     const seen = new Set(specs.map((s) => s.url));
     let changed = false;
     for (const s of specs) {
-      const had = states.has(s.url) && states.get(s.url)!.active;
-      if (!had) {
+      const known = states.get(s.url);
+      if (!known || !known.active) {
         await addTarget(s);
         changed = true;
-        if (!first) log(`${s.id}${s.job ? ` (${s.job})` : ''}: new target`);
+        if (!first && !known) log(`${s.id}${s.job ? ` (${s.job})` : ''}: new target`);
       }
     }
     for (const t of states.values()) {
@@ -618,7 +614,6 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
   if (live) io.stdout('\x1b[H\x1b[J');
   fleet.meta.endedAt = new Date().toISOString();
   await fleet.save();
-  await sleep(0, signal);
   const notes = [...runtimeNotes];
   if (signal.aborted) notes.unshift('stopped by Ctrl-C: this report covers what was collected');
   return analyzeFleetDir(fleet.dir, sensitivity, minSamples, notes);
