@@ -72,13 +72,18 @@ test('watch --targets: 20 local targets ranked, shared suspects grouped, restart
     const batchAddr = batch.addr;
     const batchPort = Number(batchAddr.split(':')[1]);
     let restarted = false;
+    // down for 2.5 s, as a restart takes: the failed polls in between are what tells a Node
+    // target's restart (the agent's profiles carry no start time or cumulative counter)
     batch.child.on('exit', () => {
       if (stopping) return;
-      void startNode({ LEAK: '1', TICK_MS: '20' }, batchPort).then((b) => {
-        restarted = true;
-        batch = b;
-        services.push(b);
-      });
+      setTimeout(() => {
+        if (stopping) return;
+        void startNode({ LEAK: '1', TICK_MS: '20' }, batchPort).then((b) => {
+          restarted = true;
+          batch = b;
+          services.push(b);
+        });
+      }, 2500);
     });
     services.push(batch);
     // --- three that never give a profile
