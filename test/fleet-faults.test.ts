@@ -221,3 +221,29 @@ test('fleet faults: Ctrl-C reports what was collected; a killed run is still rea
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('fleet live view: on a terminal, one line per target, redrawn; the report follows', { timeout: 30000 }, async (t) => {
+  if (!hasFixtures) return t.skip(SKIP_NO_FIXTURES);
+  const work = mkdtempSync(join(tmpdir(), 'leakscope-fleet-live-'));
+  const good = await Promise.all([recorded(1), recorded(1)]);
+  const down = await closedPort();
+  try {
+    const io = { out: '', err: '', isTTY: true, stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
+    const { runFleet, writeFleetReport } = await import('../src/cli/fleet.js');
+    const r = await runFleet([...good.map((g) => g.addr), down], { interval: '300ms', duration: '3s', job: 'api', out: join(work, 'f') }, io, new AbortController().signal);
+    const frames = io.out.split('\x1b[H\x1b[J').filter((f) => f.startsWith('leakscope watch: 3 targets'));
+    assert.ok(frames.length >= 2, `redrawn: ${frames.length} frames`);
+    const last = frames[frames.length - 1]!;
+    const rows = last.split('\n').filter((l) => /^  (LEAK|ok  |wait|DOWN) /.test(l));
+    assert.equal(rows.length, 3, last);
+    assert.match(rows[2]!, new RegExp(`^  DOWN ${down.replace(/\./g, '\\.')} +api +0 +- +\\[retry in \\d+s\\] heap: cannot connect \\(ECONNREFUSED\\)$`));
+    for (const g of good) assert.ok(rows.some((l) => l.includes(g.addr) && / api +\d+ +[\d.]+MB /.test(l)), `${g.addr} in:\n${last}`);
+    assert.equal(io.err, '', 'no log lines when the live view is on');
+    const code = writeFleetReport(io, r, { 'fail-on-leak': true });
+    assert.equal(code, r.analysis.counts.leaking > 0 ? 3 : 0);
+    assert.match(io.out, /leakscope fleet: 3 targets over 3s, every 300ms/);
+  } finally {
+    for (const g of good) g.server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});

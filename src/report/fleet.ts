@@ -273,9 +273,10 @@ export function fleetLiveLine(row: FleetLiveRow, width: number, idWidth: number,
       ? 'collecting'
       : t.status === 'ok'
         ? 'no leak'
-        : (t.lastError ?? 'waiting for the first answer');
-  const state = row.state ? `  [${row.state}]` : '';
-  const line = `  ${STATUS_WORD[t.status].padEnd(4)} ${t.id.padEnd(idWidth)} ${t.job.padEnd(jobWidth)} ${String(t.samples).padStart(4)} ${last.padStart(9)} ${spark.padEnd(12)} ${what}${state}`;
+        : // the line names the target already: the error without its URL
+          (t.lastError?.replace(/^https?:\/\/\S*?\/debug\/pprof\/(\w+)\S*: /, '$1: ') ?? 'waiting for the first answer');
+  const state = row.state ? `[${row.state}] ` : '';
+  const line = `  ${STATUS_WORD[t.status].padEnd(4)} ${t.id.padEnd(idWidth)} ${t.job.padEnd(jobWidth)} ${String(t.samples).padStart(4)} ${last.padStart(9)} ${spark.padEnd(12)} ${state}${what}`;
   return cut(line, width);
 }
 
