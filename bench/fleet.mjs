@@ -201,7 +201,8 @@ console.log(`| anchor: bare fetch loop | ${pct(med(steady.map((w) => w.anchor)))
 console.log('\nwatcher memory every minute (JS heap after a full GC / RSS):');
 for (const p of probe.filter((_, i) => i % 6 === 5 || i === 0)) console.log(`  ${(p.t / 1000).toFixed(0).padStart(4)} s  heap ${(p.heapUsed / 1048576).toFixed(1)} MB  rss ${(p.rss / 1048576).toFixed(1)} MB`);
 // the live view keeps the last 20 polls of each target: memory grows until they are there, then not
-const filled = probe.filter((p) => p.t > 21 * INTERVAL);
+// (probes after the polling ended, while the report is read back, are left out)
+const filled = probe.filter((p) => p.t > 21 * INTERVAL && p.t < DURATION - INTERVAL / 2);
 if (filled.length > 2) {
   const first = filled[0];
   const lastP = filled[filled.length - 1];
