@@ -2,7 +2,8 @@
  * `watch --prometheus URL --job NAME` against a real Prometheus (/usr/bin/prometheus): it scrapes
  * four Node services with the agent (job "node": two leaking, one steady; job "other": one) on a
  * 1 s interval; watch discovers the job's targets from Prometheus' /api/v1/targets, watches them
- * and not the other job's, and ranks and groups them. Skips with a message without prometheus.
+ * and not the other job's, ranks and groups them, and stops polling the target that leaves the job
+ * when Prometheus' configuration is reloaded. Skips with a message without prometheus.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,23 +48,21 @@ test('watch --prometheus --job: the job\'s targets from a real Prometheus, watch
     services.push(...nodes);
     const [leak1, leak2, steady, other] = nodes.map((n) => n.addr) as [string, string, string, string];
     const config = join(work, 'prometheus.yml');
-    writeFileSync(
-      config,
-      `global:
+    const promConfig = (withSteady: boolean) => `global:
   scrape_interval: 1s
   scrape_timeout: 900ms
 scrape_configs:
   - job_name: node
     metrics_path: /debug/pprof/metrics
     static_configs:
-      - targets: ['${leak1}', '${leak2}', '${steady}']
+      - targets: ['${leak1}', '${leak2}'${withSteady ? `, '${steady}'` : ''}]
         labels: {team: shop}
   - job_name: other
     metrics_path: /debug/pprof/metrics
     static_configs:
       - targets: ['${other}']
-`,
-    );
+`;
+    writeFileSync(config, promConfig(true));
     const p = await startPrometheus(config, join(work, 'data'));
     prom = p.child;
     // Prometheus scrapes the agents: wait until the job's three targets are up
@@ -76,6 +75,11 @@ scrape_configs:
       await new Promise((res) => setTimeout(res, 500));
     }
     const out = join(work, 'fleet');
+    // 12 s in, the steady target leaves the job (config reloaded on SIGHUP): watch stops polling it
+    setTimeout(() => {
+      writeFileSync(config, promConfig(false));
+      prom?.kill('SIGHUP');
+    }, 12000).unref();
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [cliPath, 'watch', '--prometheus', p.url, '--job', 'node', '--interval', '1s', '--duration', '25s', '--json', '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
@@ -96,8 +100,12 @@ scrape_configs:
       assert.equal(x.job, 'node');
       assert.equal(x.labels.team, 'shop', 'the target\'s labels come from Prometheus');
       assert.equal(x.url, `http://${x.id}/debug/pprof`);
-      assert.ok(x.samples >= 18, `${x.id}: ${x.samples}`);
+      if (x.id === steady) {
+        assert.equal(x.vanished, true, 'the steady target left the job');
+        assert.ok(x.samples >= 8 && x.samples <= 20, `${x.id}: ${x.samples}`);
+      } else assert.ok(x.samples >= 18, `${x.id}: ${x.samples}`);
     }
+    assert.match(r.stderr, new RegExp(`${steady.replace(/\./g, '\\.')}: left the target list; its \\d+ samples stay in `));
     assert.deepEqual(new Set(j.targets.slice(0, 2).map((x) => x.id)), new Set([leak1, leak2]));
     assert.equal(j.targets[2]!.id, steady);
     assert.equal(j.targets[2]!.status, 'ok');
