@@ -5,7 +5,7 @@ import { analyzeFleet, type FleetTargetInput } from '../src/core/fleet.js';
 import { analyzeLeaks, type Observation } from '../src/core/leak/analyze.js';
 import type { ProfileSummary, SiteInfo } from '../src/core/leak/summary.js';
 import { renderFleetText, renderFleetMarkdown, fleetReportJson, renderFleetLive } from '../src/report/fleet.js';
-import { targetFromAddress } from '../src/cli/fleet.js';
+import { targetFromAddress, withPort } from '../src/cli/fleet.js';
 import { LeakscopeError } from '../src/core/errors.js';
 
 test('file_sd: JSON and the YAML people write for it read the same', () => {
@@ -74,6 +74,8 @@ test('targets: host:port, URLs, __scheme__; a bad address says why', () => {
   assert.equal(targetFromAddress('http://h:1/app/debug/pprof/', {}, 'j').url, 'http://h:1/app/debug/pprof');
   assert.equal(targetFromAddress('http://h:1/app/debug/pprof/', {}, 'j').job, 'j');
   assert.throws(() => targetFromAddress('h', {}, ''), /"h" has no port/);
+  // --pprof-port: the pprof endpoints beside the scrape port; the id stays the instance
+  assert.equal(withPort(targetFromAddress('10.0.0.1:9100', {}, '').url, 6060), 'http://10.0.0.1:6060/debug/pprof');
   assert.throws(() => targetFromAddress('http://[::1', {}, ''), /is not a host:port or URL/);
 });
 

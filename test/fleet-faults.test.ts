@@ -247,3 +247,26 @@ test('fleet live view: on a terminal, one line per target, redrawn; the report f
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('fleet --pprof-port: a discovered target is polled on its pprof port and keeps its listed name', { timeout: 30000 }, async (t) => {
+  if (!hasFixtures) return t.skip(SKIP_NO_FIXTURES);
+  const work = mkdtempSync(join(tmpdir(), 'leakscope-fleet-port-'));
+  const good = await recorded(1);
+  try {
+    const listed = await closedPort(); // the "metrics" port in the list: nothing pprof there
+    const file = join(work, 't.json');
+    writeFileSync(file, JSON.stringify([{ targets: [listed], labels: { job: 'api' } }]));
+    const port = good.addr.split(':')[1]!;
+    const r = await runCli(['watch', '--targets', file, '--pprof-port', port, '--interval', '300ms', '--duration', '2s', '--json', '-o', join(work, 'f')]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as FleetJson;
+    assert.equal(j.targets[0]!.id, listed);
+    assert.equal(j.targets[0]!.url, `http://127.0.0.1:${port}/debug/pprof`);
+    assert.ok(j.targets[0]!.samples >= 4, String(j.targets[0]!.samples));
+    const bad = await runCli(['watch', `http://${good.addr}`, `http://${listed}`, '--pprof-port', '70000']);
+    assert.deepEqual([bad.code, lines(bad.stderr)], [2, ['leakscope watch: --pprof-port must be between 1 and 65535, got 70000']]);
+  } finally {
+    good.server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});

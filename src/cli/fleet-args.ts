@@ -10,6 +10,7 @@ export interface FleetFlags extends WatchFlags {
   job?: string;
   concurrency?: string;
   timeout?: string;
+  'pprof-port'?: string;
 }
 
 /** Should `watch` run over a fleet? (several URLs, --targets or --prometheus) */

@@ -80,6 +80,13 @@ export async function readTargetsFile(file: string, bad: (msg: string) => void):
   return out;
 }
 
+/** The same URL on another port (a target's pprof endpoints beside its metrics port). */
+export function withPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.port = String(port);
+  return u.toString().replace(/\/$/, '');
+}
+
 interface PromTarget {
   labels?: Record<string, string>;
   discoveredLabels?: Record<string, string>;
@@ -312,11 +319,14 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
     }
     forget('Prometheus at ');
   };
+  const pprofPort = intOption(flags['pprof-port'], 'pprof-port', 1, 65535);
+  if (pprofPort !== undefined && flags.targets === undefined && flags.prometheus === undefined) throw new LeakscopeError('E_USAGE', '--pprof-port applies to discovered targets (--targets, --prometheus)');
   const discover = async (first: boolean): Promise<TargetSpec[]> => {
     if (flags.targets !== undefined) await readFileTargets(first);
     if (flags.prometheus !== undefined) await readPromTargets(first);
     const all = new Map<string, TargetSpec>();
-    for (const t of [...plain, ...fileTargets, ...promTargets]) if (!all.has(t.url)) all.set(t.url, t);
+    const discovered = [...fileTargets, ...promTargets].map((t) => (pprofPort === undefined ? t : { ...t, url: withPort(t.url, pprofPort) }));
+    for (const t of [...plain, ...discovered]) if (!all.has(t.url)) all.set(t.url, t);
     return [...all.values()];
   };
   const sources = [

@@ -61,6 +61,7 @@ export const watchOptions = {
   job: { type: 'string' },
   concurrency: { type: 'string' },
   timeout: { type: 'string' },
+  'pprof-port': { type: 'string' },
 } as const;
 
 export interface WatchFlags {
@@ -528,11 +529,12 @@ export const watchCommand: CommandSpec = {
   --prometheus URL      discover the targets of --job NAME from Prometheus' /api/v1/targets
   --job NAME            the job (with --prometheus; with plain URLs it labels them)
   --concurrency N       targets polled at once (default 8)
-  --timeout D           per-fetch timeout over a fleet (default: the interval, 5s to 30s)`,
+  --timeout D           per-fetch timeout over a fleet (default: the interval, 5s to 30s)
+  --pprof-port N        discovered targets serve /debug/pprof on port N, not on their scrape port`,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs<FleetFlags>(argv, watchOptions, 'watch');
     if (isFleetInvocation(positionals, values)) return (await import('../fleet-command.js')).runFleetCommand(positionals, values, io);
-    for (const f of ['concurrency', 'timeout', 'job'] as const) if (values[f] !== undefined) throw new LeakscopeError('E_USAGE', `--${f} is for many targets (--targets, --prometheus or several URLs)`);
+    for (const f of ['concurrency', 'timeout', 'job', 'pprof-port'] as const) if (values[f] !== undefined) throw new LeakscopeError('E_USAGE', `--${f} is for many targets (--targets, --prometheus or several URLs)`);
     if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'give exactly one URL (a pprof base such as http://127.0.0.1:6060)');
     const ctrl = new AbortController();
     let interrupts = 0;
