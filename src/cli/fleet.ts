@@ -268,6 +268,12 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
     if (runtimeNotes.length > 200) runtimeNotes.splice(0, runtimeNotes.length - 200);
   };
 
+  /** ends the polling: Ctrl-C or the planned duration */
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) stop.abort();
+
   // --- where targets come from
   const plain: TargetSpec[] = [];
   for (const u of urls) {
@@ -310,10 +316,10 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
   let promTargets: TargetSpec[] = [];
   const readPromTargets = async (first: boolean): Promise<void> => {
     try {
-      promTargets = await prometheusTargets(flags.prometheus!, flags.job!, { timeoutMs: Math.min(timeoutMs, 10000), signal });
+      promTargets = await prometheusTargets(flags.prometheus!, flags.job!, { timeoutMs: Math.min(timeoutMs, 10000), signal: stop.signal });
     } catch (e) {
       if (first || !(e instanceof LeakscopeError)) throw e;
-      if (signal.aborted) return;
+      if (stop.signal.aborted) return;
       warn(`${e.message}; keeping the previous ${promTargets.length} target${promTargets.length === 1 ? '' : 's'}`);
       return;
     }
@@ -408,9 +414,6 @@ export async function runFleet(urls: string[], flags: FleetFlags, io: CliIO, sig
   log(`watching ${states.size} target${states.size === 1 ? '' : 's'} every ${intervalMs / 1000}s, at most ${concurrency} at once; fleet directory ${fleet.dir}`);
 
   // --- polling
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
   const stopSignal = stop.signal;
   let inFlight = 0;
   let failingInFlight = 0;
