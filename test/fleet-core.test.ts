@@ -151,14 +151,57 @@ test('fleet: leaking targets first (confidence, then growth), shared suspects gr
 
   const meta = { fleetDir: '/runs/fleet', durationMs: 660000, intervalMs: 60000 };
   const text = renderFleetText(a, meta);
-  assert.match(text, /^leakscope fleet: 7 targets over 11m00s, every 1m00s, sensitivity normal\n  4 leaking, 2 without a leak, 1 unreachable\n/);
-  assert.match(text, /Findings \(the same suspect in several instances of a job\):\n  1\. 3 of 4 api instances: heap createSession at app\.js:10  \+2\.86MB\/min \(median; 1\.91MB to 3\.81MB\)\n       api-1:1, api-2:1, api-4:1\n       \(1 other api instance unreachable or without a verdict\)/);
-  assert.match(text, /1\. LEAK  worker-1:1  job=worker  12 samples\n +heap 47\.68MB → 142\.10MB \(\+9\.0%\/min\)\n +heap      createSession at app\.js:10  \+8\.58MB\/min, confidence 1\.000\n2\. LEAK  api-4:1/);
-  assert.match(text, /7\. DOWN  api-5:1  job=api  0 samples, 12 failed polls\n +never answered with a profile: http:\/\/api-5:1\/debug\/pprof\/heap: cannot connect \(ECONNREFUSED\)/);
-  assert.match(text, /Could not be reached \(1\):\n  - api-5:1 \(api\): http:\/\/api-5:1/);
-  const md = renderFleetMarkdown(a, meta);
-  assert.match(md, /^### leakscope fleet: 4 of 7 targets leaking/);
-  assert.match(md, /\| 1 \| api \| 3 of 4 \| heap \| `createSession` \| `app\.js:10` \| \+2\.86MB\/min \|/);
+  assert.equal(text, `leakscope fleet: 7 targets over 11m00s, every 1m00s, sensitivity normal
+  4 leaking, 2 without a leak, 1 unreachable
+  fleet directory: /runs/fleet
+
+Findings (the same suspect in several instances of a job):
+  1. 3 of 4 api instances: heap createSession at app.js:10  +2.86MB/min (median of 3; 1.91MB to 3.81MB/min)
+       api-1:1, api-2:1, api-4:1
+       (1 other api instance unreachable or without a verdict)
+
+Targets, most likely leaking first:
+1. LEAK  worker-1:1  job=worker  12 samples
+         heap 47.68MB → 142.10MB (+9.0%/min)
+         heap      createSession at app.js:10  +8.58MB/min, confidence 1.000
+2. LEAK  api-4:1  job=api  12 samples
+         heap 47.69MB → 110.63MB (+7.2%/min)
+         heap      createSession at app.js:10  +3.81MB/min, confidence 1.000
+         heap      cacheFill at app.js:10  +1.91MB/min, confidence 1.000
+3. LEAK  api-1:1  job=api  12 samples
+         heap 47.68MB → 79.16MB (+4.5%/min)
+         heap      createSession at app.js:10  +2.86MB/min, confidence 1.000
+4. LEAK  api-2:1  job=api  12 samples
+         heap 47.68MB → 68.67MB (+3.3%/min)
+         heap      createSession at app.js:10  +1.91MB/min, confidence 1.000
+5. ok    api-3:1  job=api  12 samples
+         heap 47.68MB → 47.68MB
+6. ok    worker-2:1  job=worker  12 samples
+         heap 47.68MB → 47.68MB
+7. DOWN  api-5:1  job=api  0 samples, 12 failed polls
+         never answered with a profile: http://api-5:1/debug/pprof/heap: cannot connect (ECONNREFUSED)
+
+Could not be reached (1):
+  - api-5:1 (api): http://api-5:1/debug/pprof/heap: cannot connect (ECONNREFUSED)
+`);
+  assert.equal(renderFleetMarkdown(a, meta), `### leakscope fleet: 4 of 7 targets leaking
+
+4 leaking, 2 without a leak, 1 unreachable; watched for 11m00s. Fleet directory: \`/runs/fleet\`.
+
+| # | job | instances | kind | function | location | growth/min (median) |
+|---|---|---|---|---|---|---|
+| 1 | api | 3 of 4 | heap | \`createSession\` | \`app.js:10\` | +2.86MB/min |
+
+| rank | status | target | job | samples | heap | top suspect |
+|---|---|---|---|---|---|---|
+| 1 | LEAK | \`worker-1:1\` | worker | 12 | heap 47.68MB → 142.10MB (+9.0%/min) | \`createSession\` +8.58MB/min |
+| 2 | LEAK | \`api-4:1\` | api | 12 | heap 47.69MB → 110.63MB (+7.2%/min) | \`createSession\` +3.81MB/min |
+| 3 | LEAK | \`api-1:1\` | api | 12 | heap 47.68MB → 79.16MB (+4.5%/min) | \`createSession\` +2.86MB/min |
+| 4 | LEAK | \`api-2:1\` | api | 12 | heap 47.68MB → 68.67MB (+3.3%/min) | \`createSession\` +1.91MB/min |
+| 5 | ok | \`api-3:1\` | api | 12 | heap 47.68MB → 47.68MB |  |
+| 6 | ok | \`worker-2:1\` | worker | 12 | heap 47.68MB → 47.68MB |  |
+| 7 | DOWN | \`api-5:1\` | api | 0 |  | http://api-5:1/debug/pprof/heap: cannot connect (ECONNREFUSED) |
+`);
   const j = fleetReportJson(a, meta);
   assert.equal(j.findings[0]!.instances, 3);
   assert.equal(j.targets[0]!.report!.suspects[0]!.name, 'createSession');

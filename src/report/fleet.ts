@@ -42,7 +42,7 @@ export function findingHeadline(f: FleetFinding): string {
   const rate = formatRate(f.medianGrowthPerMinute, f.unit, f.profile, f.label === 'async' ? 'node' : undefined);
   const spread =
     f.members.length > 1 && f.minGrowthPerMinute !== f.maxGrowthPerMinute
-      ? ` (median; ${formatValue(f.minGrowthPerMinute, f.unit)} to ${formatValue(f.maxGrowthPerMinute, f.unit)})`
+      ? ` (median of ${f.members.length}; ${formatValue(f.minGrowthPerMinute, f.unit)} to ${formatRate(f.maxGrowthPerMinute, f.unit, f.profile, f.label === 'async' ? 'node' : undefined).replace(/^\+/, '')})`
       : '';
   return `${f.members.length} of ${f.of} ${jobWords(f.job, f.of)}: ${f.label} ${siteText(f)}  ${rate}${spread}`;
 }
