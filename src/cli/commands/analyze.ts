@@ -7,6 +7,7 @@ import { parseCommandArgs, intOption } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { analyzeLeaks } from '../../core/leak/analyze.js';
 import { loadRun } from '../../node/run-dir.js';
+import { isFleetDir } from '../../node/fleet-dir.js';
 import { parseSensitivity, writeReport } from './watch.js';
 import type { SnapshotLeakGroup } from '../../report/watch.js';
 import { readFile } from 'node:fs/promises';
@@ -22,7 +23,8 @@ const options = {
 } as const;
 
 export const analyzeCommand: CommandSpec = {
-  usage: `usage: leakscope analyze [flags] <run-dir | profile...>
+  usage: `usage: leakscope analyze [flags] <run-dir | fleet-dir | profile...>
+  (a fleet directory, written by watch over many targets, gives the fleet report)
   --sensitivity S       low | normal (default) | high
   --min-samples N       samples before any verdict (default 5)
   --json | --markdown   report format (default text)
@@ -36,6 +38,10 @@ export const analyzeCommand: CommandSpec = {
     if (positionals.length === 0) throw new LeakscopeError('E_USAGE', 'give a run directory or profiles');
     const sensitivity = parseSensitivity(values.sensitivity);
     const minSamples = intOption(values['min-samples'], 'min-samples', 3, 10000);
+    if (positionals.length === 1 && isFleetDir(positionals[0]!)) {
+      const { analyzeFleetDir, writeFleetReport } = await import('../fleet.js');
+      return writeFleetReport(io, await analyzeFleetDir(positionals[0]!, sensitivity, minSamples), values);
+    }
     const run = await loadRun(positionals);
     if (run.observations.length === 0) throw new LeakscopeError('E_NO_DATA', `${positionals.join(' ')}: no profiles to analyze`);
     const analysis = analyzeLeaks(run.observations, { sensitivity, minSamples });

@@ -20,6 +20,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startLiveView } from '../web-live.js';
 import { checkListen } from '../web-server.js';
+import { isFleetInvocation, type FleetFlags } from '../fleet-args.js';
 
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async', 'promises'];
 /** the census with promises=1 walks the heap after full GCs (the service pauses): at most every
@@ -54,6 +55,13 @@ export const watchOptions = {
   quiet: { type: 'boolean', short: 'q' },
   'max-bytes': { type: 'string' },
   http: { type: 'string' },
+  // many targets (cli/fleet.ts)
+  targets: { type: 'string' },
+  prometheus: { type: 'string' },
+  job: { type: 'string' },
+  concurrency: { type: 'string' },
+  timeout: { type: 'string' },
+  'pprof-port': { type: 'string' },
 } as const;
 
 export interface WatchFlags {
@@ -496,6 +504,7 @@ export function writeReport(io: CliIO, r: WatchResult, flags: { json?: boolean; 
 
 export const watchCommand: CommandSpec = {
   usage: `usage: leakscope watch [flags] <url>
+       leakscope watch [flags] --targets FILE | --prometheus URL --job NAME | <url> <url>...
   <url>                 pprof base: http://host:6060 or http://host:6060/debug/pprof (Go or the leakscope agent)
   --interval D          time between polls (default 10s; 500ms, 2m, …)
   --duration D          stop after D (default: until Ctrl-C)
@@ -514,9 +523,18 @@ export const watchCommand: CommandSpec = {
   --fail-on-leak        exit 3 when there is a suspect
   -q, --quiet           no live view or progress lines
   --http ADDR           also serve the live heap-over-time page (as leakscope web <run-dir>) on
-                        ADDR, e.g. 127.0.0.1:0; its URL goes to stderr; beyond loopback needs --token`,
+                        ADDR, e.g. 127.0.0.1:0; its URL goes to stderr; beyond loopback needs --token
+ many targets (one run directory each under the fleet directory -o, a ranked fleet report):
+  --targets FILE        Prometheus file_sd file (JSON or YAML), re-read every interval
+  --prometheus URL      discover the targets of --job NAME from Prometheus' /api/v1/targets
+  --job NAME            the job (with --prometheus; with plain URLs it labels them)
+  --concurrency N       targets polled at once (default 8)
+  --timeout D           per-fetch timeout over a fleet (default: the interval, 5s to 30s)
+  --pprof-port N        discovered targets serve /debug/pprof on port N, not on their scrape port`,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs<WatchFlags>(argv, watchOptions, 'watch');
+    const { values, positionals } = parseCommandArgs<FleetFlags>(argv, watchOptions, 'watch');
+    if (isFleetInvocation(positionals, values)) return (await import('../fleet-command.js')).runFleetCommand(positionals, values, io);
+    for (const f of ['concurrency', 'timeout', 'job', 'pprof-port'] as const) if (values[f] !== undefined) throw new LeakscopeError('E_USAGE', `--${f} is for many targets (--targets, --prometheus or several URLs)`);
     if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'give exactly one URL (a pprof base such as http://127.0.0.1:6060)');
     const ctrl = new AbortController();
     let interrupts = 0;
