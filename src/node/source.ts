@@ -212,6 +212,16 @@ function parseJsonProfile(raw: Uint8Array, name: string): Profile {
   return v8JsonToPprof(doc, name);
 }
 
+/** Profiles already loaded by this process (the shell's, loaded once), answered from memory by loadProfile. */
+let preloaded: ReadonlyMap<string, Profile> | undefined;
+
+/** Makes loadProfile answer these sources from memory (undefined: read them again). */
+export function usePreloadedProfiles(profiles: ReadonlyMap<string, Profile> | undefined): void {
+  preloaded = profiles;
+}
+
 export async function loadProfile(source: string, opts: FetchOptions = {}): Promise<Profile> {
+  const hit = preloaded?.get(source);
+  if (hit) return hit;
   return parseProfileBytes(await readSourceBytes(source, opts), source, opts.maxBytes);
 }
