@@ -42,14 +42,17 @@ class Runner {
       else if (m.t === 'err') this.onErr(m.s);
       else this.finish(m.code);
     });
+    // only the current thread's end settles the command (a cancelled one's comes after the next starts)
     w.on('error', (e) => {
+      if (this.worker !== w) return;
       this.onErr(`internal error: ${e.message}\n`);
       this.worker = undefined;
       this.finish(1);
     });
     w.on('exit', () => {
-      if (this.worker === w) this.worker = undefined;
-      this.finish(130);
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      this.finish(1);
     });
     return w;
   }
