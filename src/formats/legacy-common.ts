@@ -4,8 +4,9 @@
  * the brief `start-end: file` form) turned into mappings, pprof's mapping heuristics (adjacent
  * regions merged, the main binary first, /anon_hugepage and 0x400000 fixes, a fake mapping for
  * addresses outside every region), locations numbered by first use and the drop_frames pattern for
- * the profile's kind. The mappings end up as pprof's own merge of one profile leaves them: only
- * those used, in order of first use (so "File:" names what pprof names).
+ * the profile's kind. Mappings and samples end up as pprof's merge of the one profile leaves them:
+ * the main binary first, then the mappings used, in order of first use (so "File:" names what pprof
+ * names); samples whose values are all zero dropped.
  *
  * Pure: strings and bigints in, a Profile out.
  */
@@ -291,6 +292,8 @@ export function buildLegacyProfile(parts: LegacyParts): Profile {
   const bytesKey = pool.intern('bytes');
   const b = new SampleTableBuilder(n, parts.samples.length);
   for (const s of parts.samples) {
+    // pprof's merge drops samples whose values are all zero
+    if (s.values.every((v) => v === 0)) continue;
     for (const a of s.addrs) b.pushLocation(locationFor(a));
     for (let t = 0; t < n; t++) b.setValue(t, s.values[t]!);
     if (s.bytes !== undefined) b.pushLabel(bytesKey, 0, s.bytes, 0);
@@ -298,9 +301,14 @@ export function buildLegacyProfile(parts: LegacyParts): Profile {
   }
   p.samples = b.build();
   p.strings = pool.strings;
-  // mappings as pprof's merge leaves them: the used ones, in order of first use
+  // mappings as pprof's merge of the one profile leaves them: the first (the main binary, used or
+  // not), then the used ones in order of first use
   const order: number[] = [];
   const newIndex = new Map<number, number>();
+  if (mappings.length > 0) {
+    newIndex.set(0, 0);
+    order.push(0);
+  }
   for (const mi of mappingOfLoc) {
     if (mi < 0 || newIndex.has(mi)) continue;
     newIndex.set(mi, order.length);

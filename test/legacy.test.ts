@@ -1,0 +1,222 @@
+/**
+ * Legacy profiles (go tool pprof's legacy readers): inputs generated here in the documented layouts
+ * (test/helpers/legacy-gen.ts) — text heap profiles of every header form, Go count, threadz,
+ * contention, Java heapz / contentionz, gperftools and Java binary CPU profiles in 32/64-bit, little
+ * and big endian — then `leakscope top` (and traces / tree / peek) compared byte for byte with
+ * `go tool pprof` on the same files, and every sample (values, stack, bytes label) compared with
+ * `go tool pprof -raw`. Without go, the numbers checked by hand below still run.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { main } from '../src/cli/main.js';
+import type { Profile } from '../src/core/profile.js';
+import { parseProfileBytes } from '../src/node/source.js';
+import * as G from './helpers/legacy-gen.js';
+import { cliPath } from './helpers/paths.js';
+import { hasGo, SKIP_NO_GO } from './helpers/tools.js';
+
+let dir = '';
+const files: string[] = [];
+
+function put(name: string, data: string | Uint8Array): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, data);
+  files.push(f);
+  return f;
+}
+
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'leakscope-legacy-'));
+  const variants: G.HeapVariant[] = ['heapprofile', 'heap_v2/524288', 'heap/1048576', 'heap_v2', 'growthz', 'fragmentationz'];
+  for (const v of variants) put(`heap-${v.replace('/', '_')}.txt`, G.heapText(3, v, { alloc: v.startsWith('heap') }));
+  put('heap-noalloc.txt', G.heapText(4, 'heap_v2/524288', { alloc: false, maps: false }));
+  put('goroutine.txt', G.goCountText(5));
+  put('threadcreate.txt', G.goCountText(13, 'threadcreate'));
+  put('threadz.txt', G.threadzText(6));
+  put('contentionz.txt', G.contentionText(7, { cyclesPerSecond: 2400000000, period: 100, msSinceReset: 5000 }));
+  put('mutex.txt', G.contentionText(8, { header: '--- mutex:', cyclesPerSecond: 3000000000 }));
+  put('contention-go.txt', G.contentionText(14, { header: '--- contention:', period: 1 }));
+  put('java-heapz.txt', G.javaHeapText(9));
+  put('java-contentionz.txt', G.javaContentionText(10));
+  const layouts: Array<[string, G.CpuLayout]> = [
+    ['32l', { wordSize: 4, little: true }],
+    ['32b', { wordSize: 4, little: false }],
+    ['64l', { wordSize: 8, little: true }],
+    ['64b', { wordSize: 8, little: false }],
+  ];
+  for (const [n, l] of layouts) {
+    put(`cpu-${n}.prof`, G.cppCpuBinary(11, l));
+    put(`javacpu-${n}.prof`, G.javaCpuBinary(12, l));
+  }
+  // gzip'd, as a server may send it
+  put('heap-gz.txt.gz', gzipSync(G.heapText(15, 'heap_v2/524288', { alloc: true })));
+});
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `leakscope …` in this process (the CLI's own main), stdout and exit code. */
+async function leakscope(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), isTTY: false });
+  return { code, stdout, stderr };
+}
+
+function pprof(args: string[]): string {
+  const r = spawnSync('go', ['tool', 'pprof', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TZ: 'UTC', PPROF_TMPDIR: dir, PPROF_BINARY_PATH: dir } });
+  assert.equal(r.status, 0, `go tool pprof ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const load = (f: string): Profile => parseProfileBytes(readFileSync(f), f);
+
+test('hand-checked numbers: heapprofile as is, heap_v2 unsampled, contention scaled to ns, CPU words', async () => {
+  const heap = put(
+    'hand-heap.txt',
+    ['heap profile: 3: 3072 [ 7: 9216] @ heapprofile', '2: 2048 [ 5: 5120] @ 0x401000 0x402010 0x403020', '1: 1024 [ 2: 4096] @ 0x404000 0x403020', ''].join('\n'),
+  );
+  const p = load(heap);
+  assert.deepEqual(p.sampleTypes.map((t) => t.type), ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space']);
+  assert.deepEqual([...p.samples.values], [5, 5120, 2, 2048, 2, 4096, 1, 1024]);
+  // return addresses minus one; the bytes label is the inuse block size
+  assert.deepEqual(p.locations.map((l) => l.address.toString(16)), ['400fff', '40200f', '40301f', '403fff']);
+  assert.deepEqual([...p.samples.labelNum], [1024, 1024]);
+  const top = await leakscope(['top', '-addresses', heap]);
+  assert.equal(top.code, 0, top.stderr);
+  assert.match(top.stdout, /^Type: inuse_space\nShowing nodes accounting for 3kB, 100% of 3kB total\n/);
+
+  // heap_v2/524288: count and size divided by 1 - exp(-avg/rate)
+  const v2 = load(put('hand-v2.txt', 'heap profile: 1: 262144 [ 1: 262144] @ heap_v2/524288\n1: 262144 [ 1: 262144] @ 0x1000\n'));
+  const scale = 1 / (1 - Math.exp(-262144 / 524288));
+  assert.deepEqual([...v2.samples.values], [Math.trunc(scale), Math.trunc(262144 * scale)]);
+
+  // contention: delay cycles × period / GHz → ns; count × period
+  const c = load(put('hand-cont.txt', '--- contentionz 1 ---\ncycles/second = 2000000000\nsampling period = 10\nms since reset = 1500\n4000 3 @ 0x2000 0x3000\n'));
+  assert.deepEqual([...c.samples.values], [30, 20000]);
+  assert.equal(c.durationNanos, 1_500_000_000n);
+  assert.deepEqual(c.sampleTypes.map((t) => `${t.type}/${t.unit}`), ['contentions/count', 'delay/nanoseconds']);
+
+  // a 64-bit little-endian CPU profile: period 1000us → 1ms per sample
+  // (two samples with different callers: with one, pprof would take its caller for the signal handler's frame)
+  const w = [0n, 3n, 0n, 1000n, 0n, 7n, 2n, 0x401234n, 0x405678n, 3n, 2n, 0x401234n, 0x406000n, 0n, 1n, 0n];
+  const b = new Uint8Array(w.length * 8);
+  w.forEach((x, i) => new DataView(b.buffer).setBigUint64(i * 8, x, true));
+  const cpu = load(put('hand-cpu.prof', b));
+  assert.deepEqual([...cpu.samples.values], [7, 7_000_000, 3, 3_000_000]);
+  assert.deepEqual(cpu.locations.map((l) => l.address.toString(16)), ['401234', '405677', '405fff']);
+  assert.deepEqual(cpu.sampleTypes.map((t) => `${t.type}/${t.unit}`), ['samples/count', 'cpu/nanoseconds']);
+  assert.equal(cpu.period, 1_000_000);
+});
+
+test('bad legacy input: one line naming the row, exit 1; a text heap profile is never "corrupt protobuf"', async () => {
+  const bad = put('bad-heap.txt', 'heap profile: 1: 2 [3: 4] @ heapprofile\n1: 2 [3: 4] @ 0x1000\nthis is not a row\n');
+  const r = spawnSync(process.execPath, [cliPath, 'top', bad], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /bad-heap\.txt: heap profile, line 3: expected "inuse_count: inuse_bytes \[alloc_count: alloc_bytes\] @ 0x…", got "this is not a row"/);
+  assert.doesNotMatch(r.stderr, /protobuf/);
+  const zero = put('bad-zero.txt', 'heap profile: 1: 2 [3: 4] @ heapprofile\n0: 2 [3: 4] @ 0x1000\n');
+  const z = await leakscope(['top', zero]);
+  assert.equal(z.code, 1);
+  assert.match(z.stderr, /inuse count was 0 but inuse bytes was 2/);
+  const java = put('bad-java.txt', '--- heapz 1 ---\nformat = java\nresolution = bytes\n 10 0 @ 0x10\n');
+  const j = await leakscope(['top', java]);
+  assert.equal(j.code, 1);
+  assert.match(j.stderr, /second value must be non-zero/);
+  // a goroutine header whose rows are not count rows
+  const g = await leakscope(['top', put('bad-count.txt', 'goroutine profile: total 3\n3 at main.go\n')]);
+  assert.equal(g.code, 1);
+  assert.match(g.stderr, /goroutine profile, line 2: expected "<count> @ 0x… 0x…"/);
+  // info works on a text heap profile
+  const info = await leakscope(['info', files[0]!]);
+  assert.equal(info.code, 0, info.stderr);
+});
+
+const REPORTS: string[][] = [['-top'], ['-top', '-addresses'], ['-top', '-sample_index=0'], ['-top', '-files'], ['-traces'], ['-tree'], ['-peek', '.']];
+
+test('top, traces, tree and peek print what go tool pprof prints on every legacy file', { skip: hasGo() ? false : SKIP_NO_GO }, async () => {
+  let compared = 0;
+  for (const f of files) {
+    if (path.basename(f).startsWith('bad-')) continue;
+    for (const args of REPORTS) {
+      // a growth / fragmentation / Go count profile has one sample type: -sample_index=0 is the default
+      const want = pprof([...args, f]);
+      const cmd = args[0]!.slice(1);
+      const got = await leakscope([cmd, ...args.slice(1), f]);
+      assert.equal(got.code, 0, `${cmd} ${f}: ${got.stderr}`);
+      assert.equal(got.stdout, want, `leakscope ${cmd} ${args.slice(1).join(' ')} ${path.basename(f)}`);
+      compared++;
+    }
+  }
+  assert.ok(compared >= 150, `${compared} comparisons`);
+});
+
+/** One sample as a line: values, stack (addresses or functions with file:line), bytes label. */
+function ourSamples(p: Profile): string[] {
+  const n = p.sampleTypes.length;
+  const t = p.samples;
+  const loc = (i: number) => {
+    const l = p.locations[i]!;
+    if (l.lines.length === 0) return `0x${l.address.toString(16)}`;
+    const f = p.functions[l.lines[0]!.fn]!;
+    return `${f.name} ${f.filename}:${l.lines[0]!.line}`;
+  };
+  // pprof merges samples with the same stack and labels (summing values)
+  const merged = new Map<string, number[]>();
+  for (let s = 0; s < t.count; s++) {
+    const stack: string[] = [];
+    for (let k = t.stackStart[s]!; k < t.stackStart[s + 1]!; k++) stack.push(loc(t.stack[k]!));
+    const labels: string[] = [];
+    for (let k = t.labelStart[s]!; k < t.labelStart[s + 1]!; k++) labels.push(`${p.strings[t.labelKey[k]!]}:[${t.labelNum[k]}]`);
+    const key = `${stack.join(' | ')} ${labels.join(' ')}`.trim();
+    const vals = merged.get(key) ?? new Array<number>(n).fill(0);
+    for (let i = 0; i < n; i++) vals[i]! += t.values[s * n + i]!;
+    merged.set(key, vals);
+  }
+  return [...merged].map(([k, v]) => `${v.join(' ')}: ${k}`).sort();
+}
+
+/** The same from `go tool pprof -raw`. */
+function rawSamples(raw: string): string[] {
+  const lines = raw.split('\n');
+  const locs = new Map<string, string>();
+  const li = lines.indexOf('Locations');
+  for (const l of lines.slice(li + 1)) {
+    const m = /^\s+(\d+): 0x([0-9a-f]+) M=\d+ ?(.*)$/.exec(l);
+    if (!m) continue;
+    const fn = /^(\S+) (\S*):(\d+) s=\d+$/.exec(m[3]!.trim());
+    locs.set(m[1]!, fn ? `${fn[1]} ${fn[2]}:${fn[3]}` : `0x${m[2]}`);
+  }
+  const out: string[] = [];
+  const si = lines.indexOf('Samples:');
+  for (let i = si + 2; i < li; i++) {
+    const m = /^\s+(-?\d+(?: +-?\d+)*): ([\d ]*)$/.exec(lines[i]!);
+    if (!m) continue;
+    let labels = '';
+    const lab = /^\s+(\w+):\[(-?\d+)\]\s*$/.exec(lines[i + 1] ?? '');
+    if (lab) labels = `${lab[1]}:[${lab[2]}]`;
+    const stack = m[2]!.trim() === '' ? [] : m[2]!.trim().split(/\s+/).map((id) => locs.get(id)!);
+    out.push(`${m[1]!.trim().split(/\s+/).join(' ')}: ${stack.join(' | ')} ${labels}`.trim());
+  }
+  return out.sort();
+}
+
+test('every sample matches go tool pprof -raw (values, stack, bytes label, period, duration)', { skip: hasGo() ? false : SKIP_NO_GO }, () => {
+  for (const f of files) {
+    if (/bad-|hand-/.test(path.basename(f))) continue;
+    const raw = pprof(['-raw', f]);
+    const p = load(f);
+    assert.deepEqual(ourSamples(p), rawSamples(raw), path.basename(f));
+    assert.ok(rawSamples(raw).length > 0, path.basename(f));
+    const period = /^Period: (-?\d+)$/m.exec(raw)?.[1];
+    assert.equal(String(p.period), period, `${path.basename(f)} period`);
+    const pt = /^PeriodType: (.*)$/m.exec(raw)?.[1];
+    assert.equal(`${p.periodType?.type ?? ''} ${p.periodType?.unit ?? ''}`, pt, `${path.basename(f)} period type`);
+  }
+});
