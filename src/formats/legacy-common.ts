@@ -21,6 +21,8 @@ export interface LegacySample {
   addrs: bigint[];
   /** the `bytes` numeric label (heap profiles' block size) */
   bytes?: number;
+  /** the `thread` string label (jemalloc's per-thread rows) */
+  thread?: string;
 }
 
 export interface RawMapping {
@@ -290,12 +292,14 @@ export function buildLegacyProfile(parts: LegacyParts): Profile {
   };
   const pool = new StringPool();
   const bytesKey = pool.intern('bytes');
+  const threadKey = parts.samples.some((s) => s.thread !== undefined) ? pool.intern('thread') : 0;
   const b = new SampleTableBuilder(n, parts.samples.length);
   for (const s of parts.samples) {
     // pprof's merge drops samples whose values are all zero
     if (s.values.every((v) => v === 0)) continue;
     for (const a of s.addrs) b.pushLocation(locationFor(a));
     for (let t = 0; t < n; t++) b.setValue(t, s.values[t]!);
+    if (s.thread !== undefined) b.pushLabel(threadKey, pool.intern(s.thread), 0, 0);
     if (s.bytes !== undefined) b.pushLabel(bytesKey, 0, s.bytes, 0);
     b.endSample();
   }

@@ -3,6 +3,7 @@
  * - heap / growth / fragmentation: `heap profile: 1: 2 [3: 4] @ heapprofile`, `@ heap_v2/524288`
  *   (Poisson-sampled: values scaled by 1/(1-exp(-avg/rate))), `@ heap/1048576` (rate halved),
  *   `@ growthz`, `@ fragmentationz`; each row `inuse_n: inuse_bytes [alloc_n: alloc_bytes] @ 0x…`
+ * - jemalloc: `heap_v2/524288`, then `@ 0x…` backtraces each followed by per-thread `tN:` rows
  * - Go count profiles: `goroutine profile: total 5` then `5 @ 0x… 0x…` (Go's debug=1 text; its
  *   `#` lines are comments)
  * - thread profiles: `--- threadz 1 ---` / `--- Thread 7f… (name: x/12) stack: ---` then addresses
@@ -86,7 +87,11 @@ function parseHeap(lines: string[]): Profile | undefined {
         return UNRECOGNIZED;
     }
   } else if (GROWTH_HEADER_RE.test(first) || FRAGMENTATION_HEADER_RE.test(first)) period = 1;
-  else return UNRECOGNIZED;
+  else if (JEMALLOC_HEADER_RE.test(first)) {
+    const v = BigInt(JEMALLOC_HEADER_RE.exec(first)![1]!);
+    if (v > MAX_I64) return UNRECOGNIZED;
+    return parseJemalloc(lines, Number(v));
+  } else return UNRECOGNIZED;
   const sampleTypes: ValueType[] = hasAlloc
     ? [
         { type: 'alloc_objects', unit: 'count' },
@@ -123,6 +128,62 @@ function parseHeap(lines: string[]): Profile | undefined {
     samples.push({ values, addrs: hexAddresses(m[5]!, line).map(dec), bytes: blocksize });
   }
   return buildLegacyProfile({ sampleTypes, periodType: { type: 'space', unit: 'bytes' }, period, samples, mappings: mapsFrom(lines, i) });
+}
+
+const JEMALLOC_HEADER_RE = /^heap_v2\/*(\d+)$/;
+const JEMALLOC_THREAD_RE = /t(\d+): (-?\d+): *(-?\d+) *\[ *(\d+): *(\d+) *\]/;
+const JEMALLOC_BACKTRACE_RE = /@([ x0-9a-f]*)/;
+
+/**
+ * jemalloc's heap profile (`heap_v2/524288`): a backtrace line `@ 0x… 0x…` followed by per-thread
+ * rows `t3: inuse_n: inuse_bytes [0: 0]` (`t*:` rows, the totals, are skipped); one sample per
+ * thread with a `thread` label. As pprof reads it, a backtrace's samples are kept when the next
+ * backtrace starts — the last one's are not.
+ */
+function parseJemalloc(lines: string[], rate: number): Profile {
+  const samples: LegacySample[] = [];
+  let addrs: bigint[] = [];
+  let threads = new Map<string, { values: number[]; bytes: number }>();
+  let i = 1;
+  for (; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (isSpaceOrComment(line)) continue;
+    if (isMemoryMapSentinel(line)) break;
+    const t = JEMALLOC_THREAD_RE.exec(line);
+    if (t && addrs.length > 0) {
+      let count = int10(t[2]!, line);
+      let size = int10(t[3]!, line);
+      let bytes = 0;
+      if (count === 0 && size !== 0) throw new LeakscopeError('E_MALFORMED', `jemalloc heap profile, line ${i + 1}: inuse count was 0 but inuse bytes was ${size}`);
+      if (count !== 0) {
+        bytes = Math.trunc(size / count);
+        [count, size] = scaleHeapSample(count, size, rate);
+      }
+      threads.set(t[1]!, { values: [count, size], bytes });
+    }
+    const bt = JEMALLOC_BACKTRACE_RE.exec(line);
+    if (bt) {
+      if (addrs.length > 0 && threads.size > 0) {
+        const stack = addrs.map(dec);
+        for (const tid of [...threads.keys()].sort()) {
+          const v = threads.get(tid)!;
+          samples.push({ values: v.values, addrs: stack, bytes: v.bytes, thread: tid });
+        }
+        threads = new Map();
+      }
+      addrs = hexAddresses(bt[1]!, line);
+    }
+  }
+  return buildLegacyProfile({
+    sampleTypes: [
+      { type: 'objects', unit: 'count' },
+      { type: 'space', unit: 'bytes' },
+    ],
+    periodType: { type: 'space', unit: 'bytes' },
+    period: rate,
+    samples,
+    mappings: mapsFrom(lines, i),
+  });
 }
 
 const COUNT_START_RE = /^(\S+) profile: total \d+$/;
@@ -408,7 +469,7 @@ export function looksLikeLegacyText(head: string): boolean {
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x08\x0e-\x1f]/.test(head.slice(0, 1024))) return false;
   const first = head.split('\n', 1)[0]!.replace(/\r$/, '');
-  if (/heap profile: *\d+: *\d+ *\[ *\d+: *\d+ *\] *@/.test(first)) return true;
+  if (/heap profile: *\d+: *\d+ *\[ *\d+: *\d+ *\] *@/.test(first) || JEMALLOC_HEADER_RE.test(first)) return true;
   if (/^--- (contentionz |mutex:|contention:)/.test(first) || first.trim() === '--- heapz 1 ---') return true;
   const line = head.split('\n').find((l) => !isSpaceOrComment(l))?.replace(/\r$/, '') ?? '';
   return COUNT_START_RE.test(line) || THREADZ_START_RE.test(line) || THREAD_START_RE.test(line);
