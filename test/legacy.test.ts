@@ -4,7 +4,8 @@
  * contention, Java heapz / contentionz, gperftools and Java binary CPU profiles in 32/64-bit, little
  * and big endian — then `leakscope top` (and traces / tree / peek) compared byte for byte with
  * `go tool pprof` on the same files, and every sample (values, stack, bytes label) compared with
- * `go tool pprof -raw`. Without go, the numbers checked by hand below still run.
+ * `go tool pprof -raw`; and a Go program's own debug=1 text profiles (test/programs/legacy-go)
+ * compared the same way. Without go, the numbers checked by hand below still run.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,7 @@ import { main } from '../src/cli/main.js';
 import type { Profile } from '../src/core/profile.js';
 import { parseProfileBytes } from '../src/node/source.js';
 import * as G from './helpers/legacy-gen.js';
-import { cliPath } from './helpers/paths.js';
+import { cliPath, repoRoot } from './helpers/paths.js';
 import { hasGo, SKIP_NO_GO } from './helpers/tools.js';
 
 let dir = '';
@@ -254,5 +255,39 @@ test('every sample matches go tool pprof -raw (values, stack, bytes label, perio
     assert.equal(String(p.period), period, `${path.basename(f)} period`);
     const pt = /^PeriodType: (.*)$/m.exec(raw)?.[1];
     assert.equal(`${p.periodType?.type ?? ''} ${p.periodType?.unit ?? ''}`, pt, `${path.basename(f)} period type`);
+  }
+});
+
+test("a Go program's own text profiles (debug=1 heap, goroutine, threadcreate, mutex, block) read as go tool pprof reads them", { skip: hasGo() ? false : SKIP_NO_GO, timeout: 120_000 }, async () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'leakscope-legacy-go-'));
+  try {
+    const cache = path.join(tmpdir(), 'leakscope-gocache');
+    const run = spawnSync('go', ['run', '.', out], {
+      cwd: path.join(repoRoot, 'test', 'programs', 'legacy-go'),
+      encoding: 'utf8',
+      env: { ...process.env, GOCACHE: process.env.GOCACHE ?? cache, GOFLAGS: '-mod=mod', HOME: process.env.HOME ?? out },
+      timeout: 90_000,
+    });
+    assert.equal(run.status, 0, `go run failed: ${run.stderr}`);
+    let read = 0;
+    for (const name of ['heap', 'goroutine', 'threadcreate', 'mutex', 'block']) {
+      const f = path.join(out, `${name}.txt`);
+      for (const args of [['-top'], ['-top', '-addresses'], ['-top', '-sample_index=0'], ['-traces']]) {
+        const want = spawnSync('go', ['tool', 'pprof', ...args, f], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+        const got = await leakscope([args[0]!.slice(1), ...args.slice(1), f]);
+        if (want.status !== 0) {
+          // Go writes thread creations without stacks (`5 @`), which pprof refuses too
+          assert.equal(got.code, 1, `${name}: pprof refused it (${want.stderr.trim()}), leakscope read it`);
+          assert.equal(got.stderr.trim().split('\n').length, 1);
+          continue;
+        }
+        assert.equal(got.code, 0, `${name} ${args.join(' ')}: ${got.stderr}`);
+        assert.equal(got.stdout, want.stdout, `${name} ${args.join(' ')}`);
+        read++;
+      }
+    }
+    assert.ok(read >= 16, `${read} comparisons`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
