@@ -4,7 +4,8 @@
  * session, checked byte for byte against separate CLI runs), errors are one line and the shell goes
  * on, `>FILE` writes a command's output, `web` serves the page on the loaded profile, and on a real
  * terminal (python3's pty module) the prompt, Ctrl-C (stopping a long command, clearing a line),
- * history (up arrow) and Ctrl-D work. The stdin session also runs under Node 22 and 24.
+ * history (up arrow), Tab completion and Ctrl-D work; SIGINT through a pipe stops a command too.
+ * The stdin session also runs under Node 22 and 24.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -173,10 +174,45 @@ function drive(steps: Step[], args: string[]): PtyResult {
   return JSON.parse(r.stdout) as PtyResult;
 }
 
-test('a real terminal: prompt, history, Ctrl-C stops a long command and clears a line, Ctrl-D quits', { skip: hasPython() ? false : "python3's pty module is missing: terminal test skipped" }, () => {
-  // a profile whose traces take seconds to render
+/** A profile whose traces take seconds to render (written once). */
+function bigProfile(): string {
   const big = path.join(dir, 'big.pb.gz');
-  writeFileSync(big, gzipSync(encodeProfile(makeProfile({ samples: 100_000, functions: 3000, depth: [20, 60], seed: 7 }))));
+  if (!existsSync(big)) writeFileSync(big, gzipSync(encodeProfile(makeProfile({ samples: 100_000, functions: 3000, depth: [20, 60], seed: 7 }))));
+  return big;
+}
+
+test('commands from a pipe: SIGINT stops the running command and the shell reads on; at rest it ends the shell (130)', async () => {
+  const big = bigProfile();
+  const out = path.join(dir, 'pipe-traces.txt');
+  const child = spawn(process.execPath, [cliPath, 'shell', big], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const until = async (cond: () => boolean, ms: number) => {
+    const end = Date.now() + ms;
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(cond(), `timed out; stderr: ${stderr}`);
+  };
+  try {
+    await until(() => stderr.includes('Entering interactive mode'), 60_000);
+    child.stdin.write(`traces >${out}\n`);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    await until(() => stderr.includes('interrupted\n'), 5_000);
+    child.stdin.write('top 1\n');
+    await until(() => stdout.includes('Showing top 1 nodes'), 30_000);
+    assert.ok(!existsSync(out), 'the interrupted command wrote nothing');
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('a real terminal: prompt, history, completion, Ctrl-C stops a long command and clears a line, Ctrl-D quits', { skip: hasPython() ? false : "python3's pty module is missing: terminal test skipped" }, () => {
+  const big = bigProfile();
   const tracesOut = path.join(dir, 'traces.txt');
   const t0 = Date.now();
   const res = drive(
@@ -197,6 +233,11 @@ test('a real terminal: prompt, history, Ctrl-C stops a long command and clears a
       { expect: 'top 1' },
       { send: '\r' },
       { expect: 'Showing top 1 nodes.*\\(leakscope\\) ', timeout: 30 },
+      // Tab completes a command name
+      { send: 'optio\t' },
+      { expect: 'options' },
+      { send: '\r' },
+      { expect: 'sample_index +=.*\\(leakscope\\) ' },
       { send: '\x04' },
     ],
     ['shell', big],
