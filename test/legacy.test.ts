@@ -291,3 +291,31 @@ test("a Go program's own text profiles (debug=1 heap, goroutine, threadcreate, m
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('hostile legacy input: lines built to make a backtracking regex take forever are read in linear time', async () => {
+  const L = 60_000;
+  const cases: Array<[string, string, RegExp | null]> = [
+    ['heap digits', `heap profile: 1: 2 [3: 4] @ heapprofile\n${'1'.repeat(L)}\n`, /heap profile, line 2: expected/],
+    ['heap colons', `heap profile: 1: 2 [3: 4] @ heapprofile\n${'1: '.repeat(L / 3)}\n`, /heap profile, line 2: expected/],
+    ['contention digits', `--- contentionz 1 ---\ncycles/second = 1000\n${'1'.repeat(L)}\n`, /not in that format/],
+    ['contention spaced', `--- mutex:\n${('1' + ' '.repeat(99)).repeat(L / 100)}\n`, /not in that format/],
+    ['java sample spaces', `--- heapz 1 ---\nformat = java\nresolution = bytes\n${('1' + ' '.repeat(999)).repeat(L / 1000)}\n 10 5 @ 0x10\n 0x10 a.B (B.java:1)\n`, null],
+    ['java attribute', `--- heapz 1 ---\nformat = java\n${'a'.repeat(L)}-=b\nresolution = bytes\n 10 5 @ 0x10\n`, /no sample types/],
+    ['java symbols', `--- heapz 1 ---\nformat = java\nresolution = bytes\n 10 5 @ 0x10\n 0x10 ${'f ('.repeat(L / 3)})\n 0x10 g (${'x'.repeat(L)}\n`, null],
+    ['memory map', `heap profile: 1: 2 [1: 2] @ heapprofile\n1: 2 [1: 2] @ 0x1000\nMAPPED_LIBRARIES:\n${'a'.repeat(L)}\n${'a'.repeat(L / 2)} ${' '.repeat(L / 2)}x\n${'0'.repeat(L / 2)}-${' '.repeat(L / 2)}\n`, null],
+    ['thread header', `--- threadz 1 ---\n--- Thread 1 (name: ${'/1'.repeat(L / 2)}\n`, /not in that format/],
+    ['line over 64 KiB', `heap profile: 1: 2 [1: 2] @ heapprofile\n1: 2 [1: 2] @ ${'0x1 '.repeat(20_000)}\n`, /line 2 is longer than 64 KiB/],
+  ];
+  for (const [name, text, err] of cases) {
+    const f = put(`hostile-${name.replace(/ /g, '-')}.txt`, text);
+    const t0 = performance.now();
+    const r = await leakscope(['top', f]);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 3000, `${name}: ${ms.toFixed(0)} ms`);
+    if (err) {
+      assert.equal(r.code, 1, `${name}: ${r.stdout}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, err, name);
+    } else assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+  }
+});

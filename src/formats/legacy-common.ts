@@ -84,20 +84,69 @@ export function parseIntAuto(s: string): number | undefined {
   return Number(signed);
 }
 
+/**
+ * Linear-time matching. JavaScript regexes backtrack; Go's (RE2) do not. A pattern whose greedy
+ * runs are each followed by a character they cannot match gives the same result when the runs do
+ * not give back what they took, so they are written possessive ((?=(x))\k<n>: a lookahead's match
+ * is never re-entered), and unanchored searches start only where a match can start leftmost (see
+ * searchFromRunStarts). Lines are bounded as Go's bufio.Scanner bounds them (64 KiB).
+ */
+let possessiveCount = 0;
+export function possessive(x: string): string {
+  const g = `p${possessiveCount++}`;
+  return `(?=(?<${g}>${x}))\\k<${g}>`;
+}
+
+export const MAX_LINE = 64 * 1024;
+
+/** Go's Scanner refuses longer lines ("token too long"); so does this reader. */
+export function guardLine(line: string, i: number): void {
+  if (line.length > MAX_LINE) throw new LeakscopeError('E_MALFORMED', `line ${i + 1} is longer than 64 KiB`);
+}
+
+/**
+ * The leftmost match of a sticky pattern that starts with a digit run (optionally signed, when
+ * `signed`): tried only at the start of each run (or at the '-' before it), where a leftmost match
+ * must begin when what follows the run cannot be a digit.
+ */
+export function searchFromRunStarts(re: RegExp, line: string, signed: boolean): RegExpExecArray | null {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) continue;
+    if (i > 0) {
+      const b = line.charCodeAt(i - 1);
+      if (b >= 48 && b <= 57) continue;
+    }
+    const start = signed && i > 0 && line[i - 1] === '-' ? i - 1 : i;
+    re.lastIndex = start;
+    const m = re.exec(line);
+    if (m) return m;
+    // a run is tried once: skip to its end
+    while (i + 1 < line.length && line.charCodeAt(i + 1) >= 48 && line.charCodeAt(i + 1) <= 57) i++;
+  }
+  return null;
+}
+
 // pprof's memory map lines: /proc/self/maps, or `start-end: file (@offset) buildid`
-const HEX = '[0-9A-Fa-f]';
-const HEX_RANGE = `\\s*(?:0x)?(${HEX}+)[\\s-]?\\s*(?:0x)?(${HEX}+):?`;
-const PERM = '(?:\\s+([-rwxp]+))?';
-const PROC_MAPS_RE = new RegExp(`^${HEX_RANGE}${PERM}(?:\\s+(${HEX}+))?\\s+${HEX}+:${HEX}+\\s+[0-9]+(?:\\s+(\\S+))?`);
-const BRIEF_MAPS_RE = new RegExp(`^${HEX_RANGE}${PERM}(?:\\s+(\\S+))?(?:\\s+\\(@(${HEX}+)\\))?(?:\\s+(${HEX}+))?`);
+const WS = '[\\t\\n\\f\\r ]';
+const NWS = '[^\\t\\n\\f\\r ]';
+const HEXR = '[0-9A-Fa-f]+';
+const P = possessive;
+const C_HEX = (name: string) => `(?:0x)?(?<${name}>${P(HEXR)})`;
+const HEX_RANGE = `${P(WS + '*')}${C_HEX('start')}[\\t\\n\\f\\r -]?${P(WS + '*')}${C_HEX('end')}:?`;
+const PERM = `(?:${P(WS + '+')}(?<perm>${P('[-rwxp]+')}))?`;
+const PROC_MAPS_RE = new RegExp(
+  `^${HEX_RANGE}${PERM}(?:${P(WS + '+')}(?<offset>${P(HEXR)}))?${P(WS + '+')}${P(HEXR)}:${P(HEXR)}${P(WS + '+')}${P('[0-9]+')}(?:${P(WS + '+')}(?<file>${P(NWS + '+')}))?`,
+);
+const BRIEF_MAPS_RE = new RegExp(
+  `^${HEX_RANGE}${PERM}(?:${P(WS + '+')}(?<file>${P(NWS + '+')}))?(?:${P(WS + '+')}\\(@(?<offset>${P(HEXR)})\\))?(?:${P(WS + '+')}(?<buildId>${P(HEXR)}))?`,
+);
 const LOG_INFO_RE = /^[^[\]]+:[0-9]+]\s/;
 
 function parseMappingEntry(line: string): RawMapping | null | 'unrecognized' {
-  let start: string, end: string, perm: string | undefined, file: string | undefined, offset: string | undefined, buildId: string | undefined;
-  let m = PROC_MAPS_RE.exec(line);
-  if (m) [, start, end, perm, offset, file] = m as unknown as [string, string, string, string | undefined, string | undefined, string | undefined];
-  else if ((m = BRIEF_MAPS_RE.exec(line))) [, start, end, perm, file, offset, buildId] = m as unknown as [string, string, string, string | undefined, string | undefined, string | undefined, string | undefined];
-  else return 'unrecognized';
+  const m = PROC_MAPS_RE.exec(line) ?? BRIEF_MAPS_RE.exec(line);
+  if (!m) return 'unrecognized';
+  const { start, end, perm, file, offset, buildId } = m.groups as Record<string, string | undefined> & { start: string; end: string };
   if (perm && !perm.includes('x')) return null; // not executable
   const big = (h: string) => {
     const v = BigInt('0x' + h);
@@ -114,15 +163,17 @@ function parseMappingEntry(line: string): RawMapping | null | 'unrecognized' {
 export function parseMemoryMap(lines: string[]): RawMapping[] {
   const out: RawMapping[] = [];
   const attrs: Array<[string, string]> = [];
-  for (const raw of lines) {
-    let line = raw;
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    guardLine(line, i);
     const li = LOG_INFO_RE.exec(line);
     if (li) line = line.slice(li[0].length);
-    if (attrs.length > 0) line = replaceAll(line, attrs);
+    if (attrs.length > 0 && line.includes('$')) line = replaceAll(line, attrs);
     const m = parseMappingEntry(line);
     if (m === 'unrecognized') {
       const eq = line.indexOf('=');
-      if (eq >= 0) attrs.push(['$' + line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
+      // (a map section defines a few; more than 256 are not kept, which bounds the work per line)
+      if (eq >= 0 && attrs.length < 256) attrs.push(['$' + line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
       continue;
     }
     if (m) out.push(m);

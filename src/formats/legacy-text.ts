@@ -27,8 +27,11 @@ import {
   isMemoryMapSentinel,
   isSpaceOrComment,
   parseIntAuto,
+  guardLine,
   parseMemoryMap,
+  possessive as P,
   scaleHeapSample,
+  searchFromRunStarts,
   scanLines,
   type LegacyFrame,
   type LegacySample,
@@ -53,7 +56,11 @@ function mapsFrom(lines: string[], from: number) {
 }
 
 const HEAP_HEADER_RE = /heap profile: *(\d+): *(\d+) *\[ *(\d+): *(\d+) *\] *@ *(heap[_a-z0-9]*)\/?(\d*)/;
-const HEAP_SAMPLE_RE = /(-?\d+): *(-?\d+) *\[ *(\d+): *(\d+) *] @([ x0-9a-f]*)/;
+// (-?\d+): *(-?\d+) *\[ *(\d+): *(\d+) *] @([ x0-9a-f]*), matched without backtracking
+const HEAP_SAMPLE_RE = new RegExp(
+  `(?<inN>${P('-?[0-9]+')}):${P(' *')}(?<inB>${P('-?[0-9]+')})${P(' *')}\\[${P(' *')}(?<alN>${P('[0-9]+')}):${P(' *')}(?<alB>${P('[0-9]+')})${P(' *')}] @(?<addrs>${P('[ x0-9a-f]*')})`,
+  'y',
+);
 const GROWTH_HEADER_RE = /heap profile: *(\d+): *(\d+) *\[ *(\d+): *(\d+) *\] @ growthz?/;
 const FRAGMENTATION_HEADER_RE = /heap profile: *(\d+): *(\d+) *\[ *(\d+): *(\d+) *\] @ fragmentationz?/;
 
@@ -109,7 +116,8 @@ function parseHeap(lines: string[]): Profile | undefined {
     const line = lines[i]!.trim();
     if (isSpaceOrComment(line)) continue;
     if (isMemoryMapSentinel(line)) break;
-    const m = HEAP_SAMPLE_RE.exec(line);
+    guardLine(line, i);
+    const m = searchFromRunStarts(HEAP_SAMPLE_RE, line, true)?.groups;
     if (!m) throw new LeakscopeError('E_MALFORMED', `heap profile, line ${i + 1}: expected "inuse_count: inuse_bytes [alloc_count: alloc_bytes] @ 0x…", got "${line.slice(0, 80)}"`);
     const values: number[] = [];
     let blocksize = 0;
@@ -123,9 +131,9 @@ function parseHeap(lines: string[]): Profile | undefined {
       }
       values.push(count, size);
     };
-    if (hasAlloc) add(m[3]!, m[4]!, 'allocation');
-    add(m[1]!, m[2]!, 'inuse');
-    samples.push({ values, addrs: hexAddresses(m[5]!, line).map(dec), bytes: blocksize });
+    if (hasAlloc) add(m.alN!, m.alB!, 'allocation');
+    add(m.inN!, m.inB!, 'inuse');
+    samples.push({ values, addrs: hexAddresses(m.addrs!, line).map(dec), bytes: blocksize });
   }
   return buildLegacyProfile({ sampleTypes, periodType: { type: 'space', unit: 'bytes' }, period, samples, mappings: mapsFrom(lines, i) });
 }
@@ -146,6 +154,7 @@ function parseJemalloc(lines: string[], rate: number): Profile {
   let threads = new Map<string, { values: number[]; bytes: number }>();
   let i = 1;
   for (; i < lines.length; i++) {
+    guardLine(lines[i]!, i);
     const line = lines[i]!.trim();
     if (isSpaceOrComment(line)) continue;
     if (isMemoryMapSentinel(line)) break;
@@ -198,6 +207,7 @@ function parseGoCount(lines: string[]): Profile | undefined {
   const samples: LegacySample[] = [];
   for (i++; i < lines.length; i++) {
     const line = lines[i]!;
+    guardLine(line, i);
     if (isSpaceOrComment(line)) continue;
     if (line.startsWith('---')) break;
     const c = COUNT_RE.exec(line);
@@ -209,7 +219,9 @@ function parseGoCount(lines: string[]): Profile | undefined {
 }
 
 const THREADZ_START_RE = /--- threadz \d+ ---/;
-const THREAD_START_RE = /--- Thread ([0-9A-Fa-f]+) \(name: (.*)\/(\d+)\) stack: ---/;
+const THREAD_START = /--- Thread ([0-9A-Fa-f]+) \(name: (.*)\/(\d+)\) stack: ---/;
+/** (its `(.*)` backtracks: a thread's header line longer than 4 KiB is not one) */
+const THREAD_START_RE = { test: (line: string) => line.length <= 4096 && line.includes(') stack: ---') && THREAD_START.test(line) };
 
 function parseThread(lines: string[]): Profile | undefined {
   let i = 0;
@@ -229,6 +241,7 @@ function parseThread(lines: string[]): Profile | undefined {
     let same = false;
     let l = '';
     for (i++; i < lines.length; i++) {
+      guardLine(lines[i]!, i);
       l = lines[i]!.trim();
       if (l === '') continue;
       if (l.startsWith('---')) break;
@@ -255,7 +268,32 @@ export function dropDuplicateLeaves(samples: LegacySample[]): void {
   for (const s of samples) if (s.addrs.length > 1 && s.addrs[0] === s.addrs[1]! + 1n) s.addrs.splice(1, 1);
 }
 
-const CONTENTION_SAMPLE_RE = /(\d+) *(\d+) @([ x0-9a-f]*)/;
+/**
+ * pprof's `(\d+) *(\d+) @([ x0-9a-f]*)` without backtracking: the leftmost match starts at a digit
+ * run; two runs apart (`delay count @`), or one run split before its last digit (`12 @` → 1, 2).
+ */
+function contentionSample(line: string): [string, string, string] | undefined {
+  const isDigit = (k: number) => k < line.length && line.charCodeAt(k) >= 48 && line.charCodeAt(k) <= 57;
+  const tail = (k: number) => {
+    let e = k;
+    while (e < line.length && /[ x0-9a-f]/.test(line[e]!)) e++;
+    return line.slice(k, e);
+  };
+  for (let s = 0; s < line.length; s++) {
+    if (!isDigit(s) || (s > 0 && isDigit(s - 1))) continue;
+    let e1 = s;
+    while (isDigit(e1)) e1++;
+    let e2 = e1;
+    while (line[e2] === ' ') e2++;
+    if (e2 > e1 && isDigit(e2)) {
+      let e3 = e2;
+      while (isDigit(e3)) e3++;
+      if (line.startsWith(' @', e3)) return [line.slice(s, e1), line.slice(e2, e3), tail(e3 + 2)];
+    } else if (e1 - s >= 2 && line.startsWith(' @', e1)) return [line.slice(s, e1 - 1), line.slice(e1 - 1, e1), tail(e1 + 2)];
+    s = e1 - 1;
+  }
+  return undefined;
+}
 
 function parseContention(lines: string[]): Profile | undefined {
   if (lines.length === 0) return UNRECOGNIZED;
@@ -266,6 +304,7 @@ function parseContention(lines: string[]): Profile | undefined {
   let durationNanos = 0;
   let i = 1;
   for (; i < lines.length; i++) {
+    guardLine(lines[i]!, i);
     const line = lines[i]!.trim();
     if (isSpaceOrComment(line)) continue;
     if (line.startsWith('---')) break;
@@ -296,18 +335,19 @@ function parseContention(lines: string[]): Profile | undefined {
   }
   const samples: LegacySample[] = [];
   for (; i < lines.length; i++) {
+    guardLine(lines[i]!, i);
     const line = lines[i]!.trim();
     if (line.startsWith('---')) break;
     if (isSpaceOrComment(line)) continue;
-    const m = CONTENTION_SAMPLE_RE.exec(line);
+    const m = contentionSample(line);
     if (!m) return UNRECOGNIZED;
-    let delay = int10(m[1]!, line);
-    let count = int10(m[2]!, line);
+    let delay = int10(m[0], line);
+    let count = int10(m[1], line);
     if (period > 0) {
       if (cpuHz > 0) delay = Math.trunc((delay * period) / (cpuHz / 1e9));
       count = count * period;
     }
-    samples.push({ values: [count, delay], addrs: hexAddresses(m[3]!, line).map(dec) });
+    samples.push({ values: [count, delay], addrs: hexAddresses(m[2], line).map(dec) });
   }
   return buildLegacyProfile({
     sampleTypes: [
@@ -323,11 +363,48 @@ function parseContention(lines: string[]): Profile | undefined {
 }
 
 // Java's text profiles
-const ATTRIBUTE_RE = /([0-9A-Za-z_ ]+)=([0-9A-Za-z_ ]+)/;
-const JAVA_SAMPLE_RE = / *(\d+) +(\d+) +@ +([ x0-9a-f]*)/;
-const JAVA_LOCATION_RE = /^[\t\n\f\r ]*0x([0-9A-Fa-f]+)[\t\n\f\r ]+(.*?)[\t\n\f\r ]*$/;
-const JAVA_FILE_LINE_RE = /^(.*)[\t\n\f\r ]+\((.+):(-?[0-9]+)\)$/;
-const JAVA_PATH_RE = /^(.*)[\t\n\f\r ]+\((.*)\)$/;
+// ` *(\d+) +(\d+) +@ +([ x0-9a-f]*)` without backtracking
+const JAVA_SAMPLE_RE = new RegExp(`(?<v1>${P('[0-9]+')})${P(' +')}(?<v0>${P('[0-9]+')})${P(' +')}@${P(' +')}(?<addrs>${P('[ x0-9a-f]*')})`, 'y');
+// `^\s*0x([[:xdigit:]]+)\s+(.*)\s*$` on a trimmed line
+const JAVA_LOCATION_RE = /^0x([0-9A-Fa-f]+)[\t\n\f\r ]+(.*)$/;
+const WS_CHARS = '\t\n\f\r ';
+
+/** `([\w ]+)=([\w ]+)`: the first run of word characters and spaces followed by `=` and another. */
+function attribute(line: string): [string, string] | undefined {
+  const word = (k: number) => k < line.length && /[0-9A-Za-z_ ]/.test(line[k]!);
+  for (let s = 0; s < line.length; s++) {
+    if (!word(s)) continue;
+    let e = s;
+    while (word(e)) e++;
+    if (line[e] === '=' && word(e + 1)) {
+      let f = e + 1;
+      while (word(f)) f++;
+      return [line.slice(s, e), line.slice(e + 1, f)];
+    }
+    s = e;
+  }
+  return undefined;
+}
+
+/** `^(.*)\s+\((.+):(-?[0-9]+)\)$` (greedy: the last ` (` before the final `:N)`). */
+function javaFileLine(s: string): [string, string, string] | undefined {
+  const m = /:(-?[0-9]+)\)$/.exec(s);
+  if (!m) return undefined;
+  const c = m.index;
+  for (let p = c - 2; p >= 1; p--) {
+    if (s[p] === '(' && WS_CHARS.includes(s[p - 1]!)) return [s.slice(0, p - 1), s.slice(p + 1, c), m[1]!];
+  }
+  return undefined;
+}
+
+/** `^(.*)\s+\((.*)\)$` (greedy: the last ` (`). */
+function javaPath(s: string): [string, string] | undefined {
+  if (!s.endsWith(')')) return undefined;
+  for (let p = s.length - 2; p >= 1; p--) {
+    if (s[p] === '(' && WS_CHARS.includes(s[p - 1]!)) return [s.slice(0, p - 1), s.slice(p + 1, s.length - 1)];
+  }
+  return undefined;
+}
 const JAVA_HEAP_RATE = 524288;
 
 /** Lines ended by \n, as pprof's Java reader walks them (an unterminated last line is left over). */
@@ -359,16 +436,16 @@ export function parseJavaFrames(text: string, used: Set<bigint>): Map<bigint, Le
     let name: string;
     let file = '';
     let lineNo = 0;
-    const fl = JAVA_FILE_LINE_RE.exec(rest);
-    const fp = fl ? null : JAVA_PATH_RE.exec(rest);
+    const fl = javaFileLine(rest);
+    const fp = fl ? undefined : javaPath(rest);
     if (fl) {
-      name = fl[1]!;
-      file = fl[2]!;
-      const n = Number(fl[3]);
+      name = fl[0];
+      file = fl[1];
+      const n = Number(fl[2]);
       if (Number.isSafeInteger(n) && n > 0) lineNo = n;
     } else if (fp) {
-      name = fp[1]!;
-      file = baseName(fp[2]!);
+      name = fp[0];
+      file = baseName(fp[1]);
     } else if (rest.includes('generated stub/JIT')) name = 'STUB';
     else name = rest;
     if (!fileOf.has(name)) fileOf.set(name, file);
@@ -391,10 +468,10 @@ function parseJava(text: string): Profile | undefined {
   for (let t = terminated(text, pos); t; t = terminated(text, pos)) {
     const line = t.line.trim();
     if (line !== '') {
-      const a = ATTRIBUTE_RE.exec(line);
+      const a = attribute(line);
       if (!a) break;
-      const attr = a[1]!.trim();
-      const value = a[2]!.trim();
+      const attr = a[0].trim();
+      const value = a[1].trim();
       switch (`${kind}/${attr}`) {
         case 'heap/format':
         case 'contention/format':
@@ -436,12 +513,12 @@ function parseJava(text: string): Profile | undefined {
   for (let t = terminated(text, pos); t; t = terminated(text, pos)) {
     const line = t.line.trim();
     if (line !== '') {
-      const m = JAVA_SAMPLE_RE.exec(line);
+      const m = searchFromRunStarts(JAVA_SAMPLE_RE, line, false)?.groups;
       if (!m) break;
-      const addrs = hexAddresses(m[3]!, line);
+      const addrs = hexAddresses(m.addrs!, line);
       for (const a of addrs) used.add(a);
-      let v0 = int10(m[2]!, line);
-      let v1 = int10(m[1]!, line);
+      let v0 = int10(m.v0!, line);
+      let v1 = int10(m.v1!, line);
       const s: LegacySample = { values: [v0, v1], addrs };
       if (kind === 'heap') {
         if (v0 === 0) throw new LeakscopeError('E_MALFORMED', `java heap profile: parsing sample ${line}: second value must be non-zero`);
