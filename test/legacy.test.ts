@@ -16,9 +16,13 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { main } from '../src/cli/main.js';
 import type { Profile } from '../src/core/profile.js';
+import { LeakscopeError } from '../src/core/errors.js';
 import { parseProfileBytes } from '../src/node/source.js';
+import { prepareReport } from '../src/report/prepare.js';
+import { renderTopText, topReport } from '../src/report/top.js';
 import * as G from './helpers/legacy-gen.js';
 import { cliPath, repoRoot } from './helpers/paths.js';
+import { rng } from './helpers/profiles.js';
 import { hasGo, SKIP_NO_GO } from './helpers/tools.js';
 
 let dir = '';
@@ -318,4 +322,41 @@ test('hostile legacy input: lines built to make a backtracking regex take foreve
       assert.match(r.stderr, err, name);
     } else assert.equal(r.code, 0, `${name}: ${r.stderr}`);
   }
+});
+
+test('fuzz: mutated and truncated legacy profiles give a profile or a LeakscopeError, never a crash', () => {
+  const enc = new TextEncoder();
+  const seeds = [
+    enc.encode(G.heapText(1, 'heap_v2/524288', { alloc: true })),
+    enc.encode(G.goCountText(2)),
+    enc.encode(G.threadzText(3)),
+    enc.encode(G.contentionText(4, { cyclesPerSecond: 2e9, period: 10 })),
+    enc.encode(G.javaHeapText(5)),
+    enc.encode(G.javaContentionText(6)),
+    G.cppCpuBinary(7, { wordSize: 8, little: true }),
+    G.cppCpuBinary(8, { wordSize: 4, little: false }),
+    G.javaCpuBinary(9, { wordSize: 8, little: true }),
+  ];
+  const r = rng(42);
+  let read = 0;
+  let refused = 0;
+  for (let iter = 0; iter < 3000; iter++) {
+    const src = seeds[iter % seeds.length]!;
+    const b = src.slice(0, Math.max(1, Math.floor(src.length * (r() < 0.3 ? r() : 1))));
+    const flips = Math.floor(r() * 8);
+    for (let k = 0; k < flips; k++) {
+      const i = Math.floor(r() * b.length);
+      const mode = r();
+      b[i] = mode < 0.3 ? Math.floor(r() * 256) : mode < 0.6 ? '0123456789 :@x-\n[]#'.charCodeAt(Math.floor(r() * 20)) : b[Math.floor(r() * b.length)]!;
+    }
+    try {
+      const p = parseProfileBytes(b, `fuzz-${iter}`);
+      renderTopText(topReport(prepareReport(p, {}), {}, 0));
+      read++;
+    } catch (e) {
+      assert.ok(e instanceof LeakscopeError, `iteration ${iter}: ${(e as Error).stack}`);
+      refused++;
+    }
+  }
+  assert.ok(read > 500 && refused > 100, `${read} read, ${refused} refused`);
 });
