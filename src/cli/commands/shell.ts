@@ -221,12 +221,13 @@ ${reportFlagHelp}`,
             return false;
           case 'quit':
             return true;
+          // as in pprof, what is about the shell (options, help) goes to stderr; reports to stdout
           case 'options':
-            io.stdout(state.optionsText());
+            io.stderr(state.optionsText());
             return false;
           case 'help':
             try {
-              io.stdout(state.help(action.topic));
+              io.stderr(state.help(action.topic));
             } catch (e) {
               io.stderr(`${(e as Error).message}\n`);
             }
