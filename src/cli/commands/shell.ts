@@ -150,7 +150,8 @@ ${reportFlagHelp}`,
     greet(combined, io);
 
     const stdin = process.stdin;
-    const tty = Boolean(stdin.isTTY);
+    // line editing and the prompt when a person is at a terminal (stdin and stdout both terminals)
+    const tty = Boolean(stdin.isTTY && process.stdout.isTTY);
     const data: ShellWorkerData = { profiles: loaded, isTTY: io.isTTY };
     const runner = new Runner(data);
     let web: Runner | undefined;
