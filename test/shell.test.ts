@@ -17,9 +17,11 @@ import { gzipSync } from 'node:zlib';
 import { encodeProfile } from '../src/formats/pprof.js';
 import { cliPath, repoRoot } from './helpers/paths.js';
 import { makeProfile } from './helpers/profiles.js';
+import { hasGo, SKIP_NO_GO } from './helpers/tools.js';
 
 const heap = path.join(repoRoot, 'testdata', 'profiles', 'heap.pb.gz');
 const heapBase = path.join(repoRoot, 'testdata', 'profiles', 'heap.base.pb.gz');
+const cpu = path.join(repoRoot, 'testdata', 'profiles', 'cpu.pb.gz');
 const driver = path.join(repoRoot, 'test', 'programs', 'pty-drive.py');
 let dir = '';
 
@@ -52,7 +54,7 @@ const SESSION: Array<[string[], string[]]> = [
   [[':', 'sample_index=inuse_space', 'hide=runtime', 'tree'], ['tree', '--hide=runtime']],
   [[':', 'traces'], ['traces']],
   [['unit=kB', 'nodefraction=0.1', 'top'], ['top', '--unit=kB', '--node-fraction=0.1', '--nodecount=10']],
-  [['unit=minimum', 'nodefraction=0.005', 'trim=false', 'top'], ['top', '--node-fraction=0', '--edge-fraction=0', '--nodecount=10']],
+  [['unit=minimum', 'nodefraction=0.005', 'trim=false', 'top'], ['top', '--node-fraction=0', '--edge-fraction=0', '--nodecount=0']],
   [['trim=true', 'list main\\.'], ['list', 'main\\.']],
   [['dot'], ['graph', '--format=dot']],
 ];
@@ -73,6 +75,23 @@ test('stdin: every command prints what the matching leakscope command prints, by
   assert.match(shell.stderr, /^Type: inuse_space\n/m);
   assert.match(shell.stderr, /Entering interactive mode \(type "help" for commands, "o" for options\)\n$/);
   assert.ok(!shell.stdout.includes('(leakscope)'));
+});
+
+test("the same session in go tool pprof's own shell prints the same reports (pprof's shell leaves out the header lines)", { skip: hasGo() ? false : SKIP_NO_GO }, () => {
+  const sessions: Array<[string, string[]]> = [
+    [heap, ['top', 'top5 -cum', 'sample_index=alloc_space', 'granularity=lines', 'top3', 'granularity=functions', 'focus=main', 'peek main\\.', ':', 'nodecount=4', 'tree', 'top -runtime 6', 'inuse_objects', 'hide=runtime', 'top']],
+    [cpu, ['top', 'top5 -cum', 'granularity=lines', 'top3', 'granularity=functions', 'unit=ms', 'top 4', 'sort=cum', 'nodefraction=0.1', 'top', 'trim=false', 'top 3']],
+  ];
+  for (const [file, lines] of sessions) {
+    const input = lines.join('\n') + '\n';
+    const pprof = spawnSync('go', ['tool', 'pprof', file], { input, encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    assert.equal(pprof.status, 0, pprof.stderr);
+    const want = pprof.stdout.replace(/^(\(pprof\) )+/gm, '');
+    const ours = cli(['shell', file], input);
+    assert.equal(ours.code, 0, ours.stderr);
+    const got = ours.stdout.replace(/^(File|Type|Time|Build ID|Duration): .*\n/gm, '');
+    assert.equal(got, want, path.basename(file));
+  }
 });
 
 test('leakscope <profile> with no command opens the shell; start flags and --diff-base carry into every command', () => {

@@ -192,10 +192,11 @@ export class ShellState {
     if (extra.focus) v.set('focus', catRegex(v.get('focus')!, extra.focus));
     if (extra.ignore) v.set('ignore', catRegex(v.get('ignore')!, extra.ignore));
     if (v.get('nodecount') === '-1' && (command === 'top' || command === 'text')) v.set('nodecount', '10');
+    // pprof: trim=false drops every limit, whatever was set (a count given to the command too)
     if (v.get('trim') === 'false') {
-      if (v.get('nodecount') === '-1') v.set('nodecount', '0');
-      if (v.get('nodefraction') === PPROF_VARS.nodefraction!.def) v.set('nodefraction', '0');
-      if (v.get('edgefraction') === PPROF_VARS.edgefraction!.def) v.set('edgefraction', '0');
+      v.set('nodecount', '0');
+      v.set('nodefraction', '0');
+      v.set('edgefraction', '0');
     }
     const out: string[] = [];
     for (const [n, def] of Object.entries(PPROF_VARS)) {
