@@ -79,7 +79,7 @@ test('stdin: every command prints what the matching leakscope command prints, by
 
 test("the same session in go tool pprof's own shell prints the same reports (pprof's shell leaves out the header lines)", { skip: hasGo() ? false : SKIP_NO_GO }, () => {
   const sessions: Array<[string, string[]]> = [
-    [heap, ['top', 'top5 -cum', 'sample_index=alloc_space', 'granularity=lines', 'top3', 'granularity=functions', 'focus=main', 'peek main\\.', ':', 'nodecount=4', 'tree', 'top -runtime 6', 'inuse_objects', 'hide=runtime', 'top']],
+    [heap, ['top', 'top5 -cum', 'sample_index=alloc_space', 'granularity=lines', 'top3', 'granularity=functions', 'focus=main', 'peek main\\.', ':', 'nodecount=4', 'tree', 'top -runtime 6', 'inuse_objects', 'hide=runtime', 'top', 'nodecount=3', 'nodefraction=0.2', 'peek main\\.', 'granularity=lines', 'peek main\\.', 'nodecount=-1', 'edgefraction=0.2', 'tree']],
     [cpu, ['top', 'top5 -cum', 'granularity=lines', 'top3', 'granularity=functions', 'unit=ms', 'top 4', 'sort=cum', 'nodefraction=0.1', 'top', 'trim=false', 'top 3']],
   ];
   for (const [file, lines] of sessions) {
