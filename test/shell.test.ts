@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -104,6 +106,30 @@ test('leakscope <profile> with no command opens the shell; start flags and --dif
   const bad = cli(['no-such-command']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown command "no-such-command"/);
+});
+
+test('a URL is fetched once for the whole session', async () => {
+  const body = readFileSync(heap);
+  let requests = 0;
+  const server = createServer((req, res) => {
+    requests++;
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/debug/pprof/heap`;
+    const child = spawn(process.execPath, [cliPath, url], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const code = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    child.stdin.end('top 3\nsample_index=alloc_space\ntop 3\ntraces\n');
+    assert.equal(await code, 0);
+    assert.equal(requests, 1);
+    assert.equal(out, cli(['top', '--nodecount=3', heap]).stdout + cli(['top', '--nodecount=3', '-sample_index=alloc_space', heap]).stdout + cli(['traces', '-sample_index=alloc_space', heap]).stdout);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
 });
 
 test('bad lines: one clear line on stderr each, the shell goes on and the options stay as they were', () => {
