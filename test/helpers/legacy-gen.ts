@@ -182,17 +182,16 @@ function words(values: bigint[], l: CpuLayout): Uint8Array {
  * of them and a duplicated leaf in some, as the profiler records them), the end marker and the maps.
  * In 32-bit layouts addresses stay below 2^32 (the library's are moved down).
  */
-export function cppCpuBinary(seed: number, l: CpuLayout, periodUs = 10000): Uint8Array {
+export function cppCpuBinary(seed: number, l: CpuLayout, periodUs = 10000, samples = 200): Uint8Array {
   const g = gen(seed);
   const fit = (a: bigint) => (l.wordSize === 4 && a > 0xffffffffn ? (a & 0xffffffn) + 0x30000000n : a);
   const handler = MAIN.start + 0x99990n;
   const w: bigint[] = [0n, 3n, 0n, BigInt(periodUs), 0n];
-  const n = 200;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < samples; i++) {
     const s = g.stack().map(fit);
     // the leaf again, as unwinding saw it (+1 here, -1 after pprof's adjustment)
     if (g.rand() < 0.15) s.splice(1, 0, s[0]! + 1n);
-    // the handler's frame second in all but 5 of 200 samples (pprof allows 1 in 32 to differ)
+    // the handler's frame second in all but 1 in 40 samples (pprof allows 1 in 32 to differ)
     if (i % 40 !== 7) s.splice(1, 0, handler);
     w.push(BigInt(g.int(1, 30)), BigInt(s.length), ...s);
   }
