@@ -85,11 +85,9 @@ export const SHELL_COMMANDS: Record<string, { help: string; param?: boolean }> =
 /** pprof commands leakscope's shell does not have (a clear line instead of "unrecognized"). */
 const PPROF_ONLY = ['callgrind', 'comments', 'disasm', 'eog', 'evince', 'gif', 'gv', 'kcachegrind', 'pdf', 'png', 'proto', 'ps', 'raw', 'tags', 'topproto', 'weblist'];
 
-const OPTION_FLAG_EXTRA: Record<string, string> = { sample_index: 'sample-index', show_from: 'show-from', trim_path: 'trim-path', source_path: 'source-path' };
-
 /** The leakscope option a pprof variable maps to. */
 export function flagOf(name: string): string {
-  return PPROF_VARS[name]?.flag ?? OPTION_FLAG_EXTRA[name] ?? name.replace(/_/g, '-');
+  return PPROF_VARS[name]?.flag ?? name.replace(/_/g, '-');
 }
 
 export type FlagSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
@@ -166,7 +164,7 @@ export class ShellState {
   /** `o`: pprof's printCurrentOptions layout, for the options leakscope takes. */
   optionsText(): string {
     const rows: string[] = [];
-    for (const [n, def] of Object.entries(PPROF_VARS)) {
+    for (const n of Object.keys(PPROF_VARS)) {
       if (n === 'source_path' || !this.isSupported(n)) continue;
       let v = this.values.get(n)!;
       let comment = '';
@@ -175,7 +173,6 @@ export class ShellState {
         comment = '[' + this.sampleTypes.join(' | ') + ']';
       } else if (n === 'nodecount' && v === '-1') comment = 'default';
       else if (v === '') v = '""';
-      void def;
       rows.push(`  ${n.padEnd(25)} = ${v.padEnd(20)} ${comment ? `//: ${comment}` : ''}`);
     }
     for (const [g, d] of Object.entries(PPROF_GROUPS)) {
