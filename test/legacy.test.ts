@@ -360,3 +360,14 @@ test('fuzz: mutated and truncated legacy profiles give a profile or a LeakscopeE
   }
   assert.ok(read > 500 && refused > 100, `${read} read, ${refused} refused`);
 });
+
+test('convert --to pprof turns a legacy profile into a profile.proto go tool pprof reports the same way', { skip: hasGo() ? false : SKIP_NO_GO }, async () => {
+  const picks = files.filter((f) => /^(heap-heap_v2_524288|goroutine|threadz|contentionz|java-heapz|cpu-64l|javacpu-32b)\./.test(path.basename(f)));
+  assert.equal(picks.length, 7);
+  for (const f of picks) {
+    const out = path.join(dir, `${path.basename(f)}.pb.gz`);
+    const c = await leakscope(['convert', '--to', 'pprof', '-o', out, f]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(pprof(['-top', out]), pprof(['-top', f]), path.basename(f));
+  }
+});
