@@ -7,12 +7,14 @@ import module from 'node:module';
 // Node 22.1+: keep V8's compiled code of leakscope's modules on disk (in the OS temp directory)
 // so that later runs skip compiling them; a short command spends a good part of its time there.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+import { existsSync } from 'node:fs';
 import { isLeakscopeError } from '../core/errors.js';
+import { isUrl } from '../node/url.js';
 import { processIO, type CliIO } from './io.js';
 import { commands } from './registry.js';
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     io.stdout(usage());
     return name ? 0 : 2;
@@ -21,7 +23,13 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     io.stdout(`leakscope ${VERSION}\n`);
     return 0;
   }
-  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  let entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  // `leakscope <profile|url>...` (pprof's flags before them too): the interactive shell, as go tool pprof
+  if (!entry && (name.startsWith('-') || isUrl(name) || existsSync(name) || /^[\w.-]+:\d+\//.test(name))) {
+    entry = commands.shell;
+    argv = ['shell', ...argv];
+    [name, ...rest] = argv;
+  }
   if (!entry) {
     io.stderr(`leakscope: unknown command "${name}" (run "leakscope help" for the list)\n`);
     return 2;
@@ -48,7 +56,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 const VERSION = '0.1.0';
 
 function usage(): string {
-  const lines = ['usage: leakscope <command> [flags] <source>...', '', 'commands:'];
+  const lines = ['usage: leakscope <command> [flags] <source>...', '       leakscope [flags] <profile|url>...   (the interactive shell, as go tool pprof)', '', 'commands:'];
   for (const [n, entry] of Object.entries(commands)) lines.push(`  ${n.padEnd(10)} ${entry.summary}`);
   lines.push('', 'Run "leakscope <command> --help" for its flags.');
   return lines.join('\n') + '\n';

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { LeakscopeError } from '../core/errors.js';
 import type { Profile } from '../core/profile.js';
 import { decodeProfile, looksLikeProfile } from '../formats/pprof.js';
+import { decodeLegacy, looksLikeLegacy } from '../formats/legacy-profile.js';
 import { sniffJsonProfile, v8JsonToPprof } from '../formats/v8-json.js';
 import { isUrl } from './url.js';
 import { formatByteSize, maxBytesFor, tooLarge } from './limits.js';
@@ -184,6 +185,15 @@ export function parseProfileBytes(bytes: Uint8Array, name: string, maxBytes?: nu
     throw new LeakscopeError('E_NOT_PROFILE', `${name}: a V8 heap snapshot, not a profile (use "leakscope snapshot summary|diff|retainers|leaks")`);
   }
   if (json === 'json') return parseJsonProfile(raw, name);
+  // go tool pprof's legacy formats (text heap / contention / thread / goroutine, gperftools CPU, Java)
+  if (looksLikeLegacy(raw)) {
+    try {
+      return decodeLegacy(raw);
+    } catch (e) {
+      if (e instanceof LeakscopeError) throw new LeakscopeError(e.code, `${name}: ${e.message}`);
+      throw e;
+    }
+  }
   try {
     return decodeProfile(raw);
   } catch (e) {
@@ -212,6 +222,16 @@ function parseJsonProfile(raw: Uint8Array, name: string): Profile {
   return v8JsonToPprof(doc, name);
 }
 
+/** Profiles already loaded by this process (the shell's, loaded once), answered from memory by loadProfile. */
+let preloaded: ReadonlyMap<string, Profile> | undefined;
+
+/** Makes loadProfile answer these sources from memory (undefined: read them again). */
+export function usePreloadedProfiles(profiles: ReadonlyMap<string, Profile> | undefined): void {
+  preloaded = profiles;
+}
+
 export async function loadProfile(source: string, opts: FetchOptions = {}): Promise<Profile> {
+  const hit = preloaded?.get(source);
+  if (hit) return hit;
   return parseProfileBytes(await readSourceBytes(source, opts), source, opts.maxBytes);
 }

@@ -1,0 +1,3 @@
+module example.com/legacygo
+
+go 1.19
