@@ -30,7 +30,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
 
 /** hides the flame graph's own controls and sections, and gives a view its own section */
 export function takeOverPage(id: string, title: string): HTMLElement {
-  for (const s of ['nav', 'label:has(#sample-type)', 'label:has(#search)', '#search-result', '#flame-view', '#top-view']) {
+  for (const s of ['nav', 'label:has(#sample-type)', 'label:has(#search)', '#search-result', '#flame-view', '#top-view', '#filters']) {
     for (const e of document.querySelectorAll<HTMLElement>(s)) e.hidden = true;
   }
   document.getElementById('title')!.textContent = title;
