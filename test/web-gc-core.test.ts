@@ -121,6 +121,20 @@ test('gcData: pauses per interval by kind, share of wall time, a restart counted
   assert.deepEqual(late.restarts, []);
 });
 
+test('gcData: the share is taken over a trailing window of at least 5s (pauses reported a scrape late even out)', () => {
+  // a scrape a second; 1.5s of pause counted every other scrape
+  const sums = [0, 0, 1.5, 1.5, 3, 3, 4.5];
+  const ss = sums.map((sum, i) => gcScrape(T0 + i * 1000, parsePromText(scrapeText({ start: 1000, kinds: { minor: { buckets: cum([0, 0, 0, 0, 0, 0, 0, 0, 0, 2 * i, 0]), sum } }, old: 1, young: 1 }))));
+  const d = gcData(ss);
+  assert.equal(d.shareWindowMs, 5000);
+  // scrape 6: back to scrape 1 (5s): 4.5s of pause in 5s
+  assert.ok(Math.abs(d.share[6]! - 0.9) < 1e-12, String(d.share[6]));
+  // scrape 2: only 2s back to the first scrape
+  assert.ok(Math.abs(d.share[2]! - 0.75) < 1e-12);
+  // a window of one interval: the raw alternation
+  assert.deepEqual(gcData(ss, { shareWindowMs: 1 }).share, [null, 0, 1.5, 0, 1.5, 0, 1.5]);
+});
+
 test('histogramQuantile: Prometheus rules (interpolation, first bucket from 0, +Inf bucket → highest bound, empty → null)', () => {
   const le = [0.001, 0.01, Infinity];
   assert.equal(histogramQuantile(0.5, le, [0, 0, 0]), null);

@@ -71,10 +71,11 @@ export class LiveGc {
   /** One scrape now; resolves once it is kept (or its failure is). */
   async scrape(): Promise<void> {
     const now = this.o.now ?? Date.now;
-    const t = now();
+    let t = now();
     let error: string | undefined;
     try {
       const bytes = await fetchBytes(this.url, { token: this.o.token, timeoutMs: Math.min(10_000, Math.max(2000, 2 * this.o.intervalMs)), maxBytes: MAX_METRICS_BYTES });
+      t = now(); // when the answer came (the agent computes it once its main thread is free)
       const parsed = parsePromText(Buffer.from(bytes).toString('utf8'));
       if (!parsed.families.has(GC_METRIC) && !parsed.families.has('nodejs_heap_space_size_used_bytes')) {
         error = `${this.url}: no GC metrics (${GC_METRIC}) in the answer — is it the leakscope agent or a prom-client /metrics?`;

@@ -61,8 +61,11 @@ export interface GcData {
   pauseMs: Record<string, (number | null)[]>;
   /** per kind, per scrape: pauses since the previous scrape */
   pauses: Record<string, (number | null)[]>;
-  /** per scrape: all kinds' pause seconds since the previous scrape / the wall seconds between them */
+  /** per scrape: all kinds' pause seconds over the trailing window (at least `shareWindowMs`, at
+   * least one interval) / the wall seconds of that window. A window of several scrapes evens out
+   * pauses counted a scrape late (the runtime reports GC entries in batches) */
   share: (number | null)[];
+  shareWindowMs: number;
   /** scrape indices whose counters started again (a restarted process) */
   restarts: number[];
   /** heap spaces seen with some bytes in them, and each one's bytes used per scrape */
@@ -110,7 +113,8 @@ export function histogramQuantile(q: number, le: number[], cumulative: number[])
 }
 
 /** The GC view's data from scrapes in time order (a failed scrape is simply absent). */
-export function gcData(scrapes: GcScrape[]): GcData {
+export function gcData(scrapes: GcScrape[], o: { shareWindowMs?: number } = {}): GcData {
+  const shareWindowMs = o.shareWindowMs ?? 5000;
   const times = scrapes.map((s) => s.timeMs);
   const kindSet = new Set<string>();
   for (const s of scrapes) for (const k of s.pauses.keys()) kindSet.add(k);
@@ -140,6 +144,9 @@ export function gcData(scrapes: GcScrape[]): GcData {
     countBy[k] = 0;
   }
   const share: (number | null)[] = [null];
+  /** per interval: pause seconds (all kinds) and wall seconds */
+  const ds: number[] = [0];
+  const dts: number[] = [0];
   const restarts: number[] = [];
   let pauseSeconds = 0;
   let wallSeconds = 0;
@@ -169,7 +176,17 @@ export function gcData(scrapes: GcScrape[]): GcData {
       for (let j = 0; j < le.length; j++) w[j]! += Math.max(0, cumAt(y, le[j]!) - cumAt(x, le[j]!));
     }
     const dt = (b.timeMs - a.timeMs) / 1000;
-    share.push(dt > 0 ? intervalSeconds / dt : null);
+    ds.push(intervalSeconds);
+    dts.push(Math.max(0, dt));
+    // the trailing window: back from this scrape until it spans shareWindowMs
+    let p = 0;
+    let w = 0;
+    for (let j = i; j >= 1; j--) {
+      p += ds[j]!;
+      w += dts[j]!;
+      if (b.timeMs - scrapes[j - 1]!.timeMs >= shareWindowMs) break;
+    }
+    share.push(w > 0 ? p / w : null);
     if (dt > 0) {
       pauseSeconds += intervalSeconds;
       wallSeconds += dt;
@@ -213,6 +230,7 @@ export function gcData(scrapes: GcScrape[]): GcData {
     pauseMs,
     pauses,
     share,
+    shareWindowMs,
     restarts,
     spaces,
     spaceUsed,

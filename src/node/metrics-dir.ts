@@ -142,12 +142,13 @@ export function splitMetrics(profiles: string | undefined): { profiles: string |
  * the run directory; a failure is kept as a failed scrape (it never stops the watch).
  */
 export async function scrapeInto(log: MetricsLog, base: string, o: { token?: string; timeoutMs: number; maxBytes?: number; signal: AbortSignal }): Promise<void> {
-  const t = Date.now();
   try {
     const bytes = await fetchBytes(`${base}/metrics`, { token: o.token, timeoutMs: o.timeoutMs, maxBytes: Math.min(o.maxBytes ?? 16 * 1024 * 1024, 16 * 1024 * 1024), signal: o.signal });
-    await log.record(t, { text: Buffer.from(bytes).toString('utf8') });
+    // the time the answer came: the agent computes it when its main thread is free (after a
+    // GC that was running), so the answer's end is nearer the values' time than the request's start
+    await log.record(Date.now(), { text: Buffer.from(bytes).toString('utf8') });
   } catch (e) {
     if (o.signal.aborted) return;
-    await log.record(t, { error: (e as Error).message });
+    await log.record(Date.now(), { error: (e as Error).message });
   }
 }

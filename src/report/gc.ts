@@ -109,7 +109,7 @@ export function gcView(d: GcData, o: { title: string; source: string; live: bool
   });
   charts.push({
     id: 'gc-share',
-    title: 'GC’s share of wall time (pause seconds / seconds, per interval)',
+    title: `GC’s share of wall time (pause seconds / seconds, over the last ${d.shareWindowMs / 1000}s or interval)`,
     unit: 'percent',
     type: 'lines',
     xs,
