@@ -6,6 +6,7 @@
 import { LeakscopeError } from '../core/errors.js';
 import type { CliIO } from './io.js';
 import { parseDuration } from './commands/watch.js';
+import { exportRunDir, exportSnapshots } from './web-export.js';
 import { isMetricsSource, LiveGc, RunDirGc, withGc } from './web-gc.js';
 import { isRunDir, RunDirView } from './web-rundir.js';
 import { areSnapshots, SnapshotsView } from './web-snapshots.js';
@@ -18,7 +19,7 @@ export async function runWebMode(sources: string[], v: { http?: string; export?:
   else if (sources.length === 1 && isMetricsSource(sources[0]!) && !v.base?.length && !v['diff-base']?.length) mode = 'gc';
   else return undefined;
   if (mode === 'gc' && v.export !== undefined) throw new LeakscopeError('E_USAGE', 'web: --export is not supported for a live service (its GC view updates as it runs); serve it, or export a watch run directory');
-  if (v.export !== undefined) throw new LeakscopeError('E_USAGE', `web: --export is not supported for ${mode === 'timeline' ? 'a run directory' : 'heap snapshots'} yet; serve it instead (drop --export)`);
+  if (v.export !== undefined) return mode === 'timeline' ? exportRunDir(sources[0]!, v.export, io) : exportSnapshots(sources, v.export, io);
   const token = v.token ?? process.env.LEAKSCOPE_TOKEN;
   let route: UiRoute;
   let live: LiveGc | undefined;

@@ -8,7 +8,7 @@
 import uPlot from 'uplot';
 import { scaledLabel } from '../core/units.js';
 import type { TimelineData, TimelineKind, TimelineSuspect } from '../report/timeline.js';
-import { apiGet, el, pageLink, takeOverPage } from './api.js';
+import { apiGet, bakedData, el, pageLink, takeOverPage } from './api.js';
 import { mountGc, type GcAnswer } from './gc-view.js';
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
@@ -91,7 +91,7 @@ export async function timelineView(): Promise<void> {
   // a run with metrics (watch --profiles …,metrics): the GC view below
   const gcBox = el('div', { id: 'gc-box', hidden: '' });
   root.append(errorsLine, controls, hover, charts, suspectsBox, gcBox);
-  void mountGc(gcBox, (known) => apiGet<GcAnswer>(`api/gc?known=${known}`));
+  void mountGc(gcBox, (known) => apiGet<GcAnswer>(`api/gc?known=${known}`), { once: bakedData() !== undefined });
   const typeSelect = el('select', { id: 'timeline-type' });
   controls.append(el('label', {}, 'heap sample type ', typeSelect));
 
@@ -411,6 +411,7 @@ export async function timelineView(): Promise<void> {
   // quickly while the analysis is on its way, then at a live view's pace
   for (;;) {
     await poll();
+    if (bakedData()) return; // an export does not change
     await new Promise((r) => setTimeout(r, data?.pending ? 250 : POLL_MS));
   }
 }
