@@ -96,7 +96,8 @@ export async function exportRunDir(dir: string, file: string, io: CliIO, budget 
     routes,
     missing: `not in this export (it carries the flame graphs of ${shipped} of ${total} samples, to stay under ${Math.round(budget / 1048576)} MB; serve the run directory with leakscope web for all)`,
   };
-  return write(file, 'timeline', JSON.stringify(baked), io, `${d.kinds.length} kinds, ${d.suspects.length} suspects, ${shipped} of ${total} samples' flame graphs${gc ? `, GC (${gc.scrapes} scrapes)` : ''}`);
+  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+  return write(file, 'timeline', JSON.stringify(baked), io, `${n(d.kinds.length, 'kind')}, ${n(d.suspects.length, 'suspect')}, ${shipped} of ${total} samples' flame graphs${gc ? `, GC (${n(gc.scrapes, 'scrape')})` : ''}`);
 }
 
 export async function exportSnapshots(sources: string[], file: string, io: CliIO, max = EXPORT_RETAINERS): Promise<number> {
