@@ -282,7 +282,7 @@ async function main(): Promise<void> {
     st.fn = fn;
     writeState(st);
     for (const tr of document.querySelectorAll<HTMLElement>('#top-body tr')) tr.classList.toggle('selected', tr.dataset.key === name);
-    void showDetail(src.fetchJson, api.pprof, filterQuery(st.si, st.filters), name, fn, (n) => openDetail(n, n.split(' ')[0]!));
+    void showDetail(src.fetchJson, api.pprof, filterQuery(st.si, st.filters), name, fn, (n) => openDetail(n, n.split(' ')[0]!), data?.flame);
   }
   $('detail-find').onclick = (ev) => {
     ev.preventDefault();
