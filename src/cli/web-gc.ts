@@ -166,7 +166,9 @@ export class RunDirGc {
       this.reported.add(e);
       this.io.stderr(`leakscope web: ${this.dir}/${e}\n`);
     }
-    return gcView(gcData(m.scrapes), { title: basename(this.dir), source: this.dir, live: this.live, gaps: m.gaps, errors: m.errors, version });
+    // every scrape failed (a Go target has no /debug/pprof/metrics): say why, once
+    const errors = m.scrapes.length === 0 && m.gaps.length > 0 ? [...m.errors, `no metrics scraped: ${m.gaps[m.gaps.length - 1]!.error}`] : m.errors;
+    return gcView(gcData(m.scrapes), { title: basename(this.dir), source: this.dir, live: this.live, gaps: m.gaps, errors, version });
   }
 
   readonly route: UiRoute = async (url: URL): Promise<RouteResult | undefined> => {

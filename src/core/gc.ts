@@ -73,8 +73,9 @@ export interface GcData {
   spaceUsed: Record<string, (number | null)[]>;
   heapUsed: (number | null)[];
   /** the pause histogram: upper bounds (seconds, +Inf last) and per kind the pauses in each bucket
-   * (not cumulative) over the window — or since the process started when there is one scrape */
-  histogram: { le: number[]; counts: Record<string, number[]>; window: 'scrapes' | 'process' };
+   * (not cumulative) over the window — or, with one scrape, all its counters hold (since the
+   * exporter began counting: the leakscope agent begins at its first scrape) */
+  histogram: { le: number[]; counts: Record<string, number[]>; window: 'scrapes' | 'one-scrape' };
   totals: {
     /** seconds of pause over the window (all kinds) */
     pauseSeconds: number;
@@ -192,10 +193,10 @@ export function gcData(scrapes: GcScrape[], o: { shareWindowMs?: number } = {}):
       wallSeconds += dt;
     }
   }
-  let window: 'scrapes' | 'process' = 'scrapes';
+  let window: 'scrapes' | 'one-scrape' = 'scrapes';
   if (scrapes.length === 1) {
-    // one scrape: everything since the process started
-    window = 'process';
+    // one scrape: everything its counters hold
+    window = 'one-scrape';
     const s = scrapes[0]!;
     for (const k of kinds) {
       const h = s.pauses.get(k);
@@ -204,7 +205,8 @@ export function gcData(scrapes: GcScrape[], o: { shareWindowMs?: number } = {}):
       countBy[k] = h?.count ?? 0;
       pauseSeconds += h?.sum ?? 0;
     }
-    if (s.startS !== undefined) wallSeconds = Math.max(0, s.timeMs / 1000 - s.startS);
+    // no wall time: the counters run since the exporter began counting, which is not the
+    // process's start (the leakscope agent begins at its first scrape), so no share either
   }
   const byKind: Record<string, GcKindTotals> = {};
   const counts: Record<string, number[]> = {};

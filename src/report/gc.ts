@@ -88,7 +88,7 @@ export function gcView(d: GcData, o: { title: string; source: string; live: bool
   // the histogram: one bar group per bucket, empty leading/trailing buckets kept (the bounds are the exporter's)
   charts.push({
     id: 'gc-histogram',
-    title: `GC pauses by duration and kind (${d.histogram.window === 'process' ? 'since the process started' : 'pauses during the window'})`,
+    title: `GC pauses by duration and kind (${d.histogram.window === 'one-scrape' ? 'all the counters hold: one scrape so far' : 'pauses during the window'})`,
     unit: 'count',
     type: 'bars',
     xs: d.histogram.le.map((_, j) => j),
@@ -136,7 +136,7 @@ export function gcView(d: GcData, o: { title: string; source: string; live: bool
   });
   const n = d.times.length;
   const count = rows.reduce((a, r) => a + r.count, 0);
-  const over = d.histogram.window === 'process' ? 'since the process started' : `over ${t.wallSeconds.toFixed(t.wallSeconds < 10 ? 1 : 0)}s`;
+  const over = d.histogram.window === 'one-scrape' ? 'counted before the first scrape' : `over ${t.wallSeconds.toFixed(t.wallSeconds < 10 ? 1 : 0)}s`;
   const summary =
     n === 0
       ? 'no metrics scraped yet'
