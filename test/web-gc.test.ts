@@ -122,14 +122,28 @@ let runDir = '';
 test('watch --profiles heap,metrics keeps the scrapes; web <run-dir> shows GC pauses by kind with their numbers', { skip }, async () => {
   const svc = await startService();
   runDir = join(dir, 'run');
-  const w = spawn(process.execPath, [cliPath, 'watch', '--profiles', 'heap,metrics', '--interval', '400ms', '--duration', '5s', '-o', runDir, '--json', `${svc.agent}/debug/pprof`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const w = spawn(process.execPath, [cliPath, 'watch', '--profiles', 'heap,metrics', '--interval', '400ms', '--duration', '6s', '--http', '127.0.0.1:0', '-o', runDir, '--json', `${svc.agent}/debug/pprof`], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(w);
   let wout = '';
   let werr = '';
   w.stdout!.on('data', (b: Buffer) => (wout += b.toString()));
   w.stderr!.on('data', (b: Buffer) => (werr += b.toString()));
   const done = new Promise<number | null>((r) => w.on('exit', r));
-  await load(svc, 30);
+  // watch --http: the live page's GC section gets new scrapes without a reload
+  const deadline = Date.now() + 20_000;
+  while (!/live view at (http:\/\/\S+)/.test(werr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const liveUrl = /live view at (http:\/\/\S+)/.exec(werr)![1]!;
+  const loaded = load(svc, 30);
+  // opened as soon as the URL is out: perhaps before the first scrape is written
+  const live = { page: await browser!.newPage({ viewport: { width: 1200, height: 900 } }) };
+  await live.page.goto(liveUrl);
+  await live.page.evaluate(() => (window.__same = true));
+  await live.page.waitForFunction(() => window.__leakscopeGc?.data !== undefined, undefined, { timeout: 30_000, polling: 200 });
+  const n0 = await live.page.evaluate(() => window.__leakscopeGc.data.scrapes);
+  await live.page.waitForFunction((n) => window.__leakscopeGc.data.scrapes > n, n0, { timeout: 20_000, polling: 200 });
+  assert.equal(await live.page.evaluate(() => window.__same), true, 'no reload');
+  await live.page.close();
+  await loaded;
   assert.equal(await done, 0, werr);
   assert.ok(JSON.parse(wout).samples >= 2, wout);
   const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file?: string; timeMs: number });

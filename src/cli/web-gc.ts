@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 import { parsePromText } from '../core/gc-prom.js';
 import { gcData, gcScrape, GC_METRIC, type GcScrape } from '../core/gc.js';
-import { loadMetricsDir, metricsStamp } from '../node/metrics-dir.js';
+import { loadMetricsDir, MAX_SCRAPE_BYTES, metricsStamp } from '../node/metrics-dir.js';
 import { fetchBytes } from '../node/source.js';
 import { gcView, type GcViewData } from '../report/gc.js';
 import type { CliIO } from './io.js';
@@ -17,7 +17,6 @@ import type { RouteResult, UiRoute } from './web-server.js';
 
 /** scrapes a live view keeps (an hour at the default 2s) */
 export const MAX_SCRAPES = 1800;
-const MAX_METRICS_BYTES = 16 * 1024 * 1024;
 
 /**
  * A source that names a service rather than a profile: `http://host:port`, `…/debug/pprof[/]`
@@ -74,7 +73,7 @@ export class LiveGc {
     let t = now();
     let error: string | undefined;
     try {
-      const bytes = await fetchBytes(this.url, { token: this.o.token, timeoutMs: Math.min(10_000, Math.max(2000, 2 * this.o.intervalMs)), maxBytes: MAX_METRICS_BYTES });
+      const bytes = await fetchBytes(this.url, { token: this.o.token, timeoutMs: Math.min(10_000, Math.max(2000, 2 * this.o.intervalMs)), maxBytes: MAX_SCRAPE_BYTES });
       t = now(); // when the answer came (the agent computes it once its main thread is free)
       const parsed = parsePromText(Buffer.from(bytes).toString('utf8'));
       if (!parsed.families.has(GC_METRIC) && !parsed.families.has('nodejs_heap_space_size_used_bytes')) {
@@ -174,7 +173,8 @@ export class RunDirGc {
   readonly route: UiRoute = async (url: URL): Promise<RouteResult | undefined> => {
     if (url.pathname !== '/api/gc') return undefined;
     const v = await this.view();
-    if (!v) return { body: '{"none":true,"version":0}' };
+    // none (yet): a live run may still write its first scrape, so the page keeps asking
+    if (!v) return { body: `{"none":true,"version":0,"live":${this.live}}` };
     return answer(v, url);
   };
 }

@@ -16,6 +16,8 @@ import { writeAtomic } from './run-dir.js';
 import { fetchBytes } from './source.js';
 
 export const METRICS_INDEX = 'metrics.jsonl';
+/** the most one scrape may weigh, fetched or read back (the agent's is a few kB) */
+export const MAX_SCRAPE_BYTES = 16 * 1024 * 1024;
 
 export interface MetricsEntry {
   seq: number;
@@ -103,6 +105,11 @@ export async function loadMetricsDir(dir: string, cache: Map<string, GcScrape> =
     if (!s) {
       let body: string;
       try {
+        const size = statSync(join(dir, e.file)).size;
+        if (size > MAX_SCRAPE_BYTES) {
+          errors.push(`${e.file}: ${size} bytes, more than a scrape may hold (${MAX_SCRAPE_BYTES}; skipped)`);
+          continue;
+        }
         body = await readFile(join(dir, e.file), 'utf8');
       } catch (err) {
         errors.push(`${e.file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; skipped)`);
@@ -143,7 +150,7 @@ export function splitMetrics(profiles: string | undefined): { profiles: string |
  */
 export async function scrapeInto(log: MetricsLog, base: string, o: { token?: string; timeoutMs: number; maxBytes?: number; signal: AbortSignal }): Promise<void> {
   try {
-    const bytes = await fetchBytes(`${base}/metrics`, { token: o.token, timeoutMs: o.timeoutMs, maxBytes: Math.min(o.maxBytes ?? 16 * 1024 * 1024, 16 * 1024 * 1024), signal: o.signal });
+    const bytes = await fetchBytes(`${base}/metrics`, { token: o.token, timeoutMs: o.timeoutMs, maxBytes: Math.min(o.maxBytes ?? MAX_SCRAPE_BYTES, MAX_SCRAPE_BYTES), signal: o.signal });
     // the time the answer came: the agent computes it when its main thread is free (after a
     // GC that was running), so the answer's end is nearer the values' time than the request's start
     await log.record(Date.now(), { text: Buffer.from(bytes).toString('utf8') });

@@ -12,7 +12,7 @@ import { apiGet, el, takeOverPage } from './api.js';
 
 const POLL_MS = 1000;
 
-export type GcAnswer = GcViewData | { version: number; unchanged: true } | { none: true; version: number };
+export type GcAnswer = GcViewData | { version: number; unchanged: true } | { none: true; version: number; live?: boolean };
 
 function fmt(v: number | null | undefined, unit: GcChart['unit']): string {
   if (v === null || v === undefined) return '–';
@@ -169,7 +169,10 @@ export async function mountGc(box: HTMLElement, get: (known: number) => Promise<
         box.hidden = true;
         o.onNone?.();
         api.ready = true;
-        return;
+        // a run that kept no metrics; a live one (watch --http) may write its first scrape soon
+        if (!a.live || o.once) return;
+        await new Promise((r) => setTimeout(r, 3 * POLL_MS));
+        continue;
       }
       if (!('unchanged' in a)) {
         box.hidden = false;
