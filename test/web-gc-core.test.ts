@@ -37,6 +37,8 @@ test('parsePromText: types, help, labels with escapes, +Inf/NaN, timestamps; bad
     'no_value',
     '1bad 2',
     'x_total 1e3',
+    'with_exemplar_bucket{le="1"} 4 # {trace_id="abc"} 0.5',
+    '# EOF',
     '',
   ].join('\n');
   const t = parsePromText(text);
@@ -50,6 +52,7 @@ test('parsePromText: types, help, labels with escapes, +Inf/NaN, timestamps; bad
   assert.ok(Number.isNaN(w.value));
   assert.equal(promValue(t, 'temperature'), -Infinity);
   assert.equal(promValue(t, 'x_total'), 1000);
+  assert.equal(promValue(t, 'with_exemplar_bucket', { le: '1' }), 4, 'an OpenMetrics exemplar is left aside');
   assert.equal(t.badLines, 3);
   assert.equal(t.firstBad, 'broken{unclosed="x" 1');
   const h = promHistograms(t, 'nodejs_gc_duration_seconds', 'kind').get('minor')!;

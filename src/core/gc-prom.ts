@@ -138,7 +138,9 @@ export function parsePromText(text: string): PromText {
       labels = l.labels;
       i = l.end;
     }
-    const rest = line.slice(i).trim().split(/\s+/);
+    // an OpenMetrics exemplar (`… value # {trace_id="x"} 1.0`) is not part of the sample
+    const hash = line.indexOf(' # ', i);
+    const rest = (hash < 0 ? line.slice(i) : line.slice(i, hash)).trim().split(/\s+/);
     const value = rest.length >= 1 && rest.length <= 2 ? parsePromValue(rest[0]!) : undefined;
     if (value === undefined || (rest.length === 2 && !/^-?\d+$/.test(rest[1]!))) {
       bad(line);

@@ -141,7 +141,8 @@ go tool pprof -http; focus/ignore/hide/show and the granularity can be changed i
   --token T              required on every request (header "Authorization: Bearer T" or ?token=T);
                          needed when ADDR is not loopback (or LEAKSCOPE_TOKEN); also sent to agent URLs
   --export FILE.html     write one self-contained page (data, script, styles inlined; works from
-                         file:// without network) instead of serving
+                         file:// without network) instead of serving; for a profile, a watch
+                         run directory (with its samples' flame graphs and GC) or snapshots
   --open                 open the page in a browser (xdg-open, chromium…) when one is found
   --interval D           GC view of a service URL: time between metric scrapes (default 2s)
 Sources that fail to load are reported (on stderr and in the page); the rest are served.
