@@ -87,7 +87,10 @@ function chart(c: GcChart, holder: HTMLElement, width: number): uPlot {
     title: c.title,
     width,
     height: bars ? 220 : 200,
-    scales: bars ? { x: { time: false, range: (_u, lo, hi) => [lo - 0.5, hi + 0.5] }, y: { range: (_u, _lo, hi) => [0, Math.max(1, Math.ceil(hi * 1.1))] } } : { x: { time: true } },
+    // y from zero: pause time, share and bytes read against nothing, not against their minimum
+    scales: bars
+      ? { x: { time: false, range: (_u, lo, hi) => [lo - 0.5, hi + 0.5] }, y: { range: (_u, _lo, hi) => [0, Math.max(1, Math.ceil(hi * 1.1))] } }
+      : { x: { time: true }, y: { range: (_u, _lo, hi) => [0, hi > 0 ? hi * 1.08 : 1] } },
     series: [
       bars ? { label: 'bucket', value: (_u: uPlot, v: number | null) => (v === null ? '' : (c.xLabels?.[v] ?? '')) } : { label: 'time' },
       ...c.series.map((s, i) => ({
