@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { cliPath, repoRoot } from './helpers/paths.js';
 import { leakyProgram, runNode } from './helpers/snapshot-node.js';
-import { samplePriority } from '../src/cli/web-export.js';
+import { exportRunDir, samplePriority } from '../src/cli/web-export.js';
 
 declare const window: any;
 declare const document: any;
@@ -186,6 +186,23 @@ test('web --export <run-dir>: from file:// with the network blocked, the numbers
   await page.screenshot({ path: join(shots, 'web-export-diff.png') });
   assert.deepEqual(blocked, [], 'the export asked for nothing beyond its file');
   assert.deepEqual(errors, []);
+
+  // over its size budget an export leaves samples out (never the suspects' diffs), and says so when one is clicked
+  const small = join(dir, 'small.html');
+  const io = { stdout: () => {}, stderr: () => {}, isTTY: false } as unknown as Parameters<typeof exportRunDir>[2];
+  assert.equal(await exportRunDir(run, small, io, 1), 0);
+  await page.goto(`file://${small}`);
+  await timelineNumbers(page);
+  const pt3 = await page.evaluate(() => window.__leakscopeTimeline.pointAt('heap', 2));
+  await page.mouse.click(pt3.x, pt3.y);
+  await page.waitForFunction(() => /not in this export/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 30_000 });
+  const said = await page.evaluate(() => [document.getElementById('status').className, document.getElementById('status').textContent]);
+  assert.equal(said[0], 'error');
+  assert.match(said[1], /^api\/meta: not in this export \(it carries the flame graphs of 0 of \d+ samples, to stay under 0 MB; serve the run directory with leakscope web for all\)$/);
+  await page.goto(`file://${small}`);
+  await timelineNumbers(page);
+  await page.click('#suspects-table tr.suspect >> nth=0');
+  assert.deepEqual(await flameNumbers(page), aDiff, 'the suspects\' diffs are always carried');
   await ctx.close();
 });
 
