@@ -151,7 +151,12 @@ test('histogramQuantile: Prometheus rules (interpolation, first bucket from 0, +
 test('report/gc: chart layouts as data (bucket labels, one series per kind, percent share, spaces), summary line', () => {
   assert.deepEqual(bucketLabels([0.0001, 0.0005, 0.001, 0.05, 1, 5, Infinity]), ['≤100µs', '100µs–500µs', '500µs–1ms', '1ms–50ms', '50ms–1s', '1s–5s', '>5s']);
   const v = gcView(gcData(scrapes), { title: 't', source: 'run', live: false, gaps: [{ timeMs: T0 + 90_000, error: 'refused' }], errors: [], version: 3 });
-  assert.deepEqual(v.charts.map((c) => c.id), ['gc-histogram', 'gc-pauses', 'gc-share', 'gc-spaces']);
+  assert.deepEqual(v.charts.map((c) => c.id), ['gc-histogram', 'gc-pauses', 'gc-share', 'gc-spaces'], 'no event-loop delay chart without its metrics');
+  // with prom-client's event-loop delay gauges: their chart, in ms
+  const lag = (t: number, p99: number, max: number) => gcScrape(t, parsePromText(`nodejs_eventloop_lag_p99_seconds ${p99}\nnodejs_eventloop_lag_max_seconds ${max}\nnodejs_eventloop_lag_min_seconds NaN\n`));
+  const withLag = gcView(gcData([lag(T0, 0.012, 0.05), lag(T0 + 1000, 0.2, 0.31)]), { title: 't', source: 's', live: true, gaps: [], errors: [], version: 1 });
+  const lc = withLag.charts.find((c) => c.id === 'gc-lag')!;
+  assert.deepEqual(lc.series.map((x) => [x.label, x.values]), [['p99', [12, 200]], ['max', [50, 310]]]);
   const hist = v.charts[0]!;
   assert.equal(hist.type, 'bars');
   assert.equal(hist.xLabels!.length, 11);

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 import { parsePromText } from '../core/gc-prom.js';
 import { gcData, gcScrape, GC_METRIC, type GcScrape } from '../core/gc.js';
-import { loadMetricsDir, MAX_SCRAPE_BYTES, metricsStamp } from '../node/metrics-dir.js';
+import { loadMetricsDir, MAX_SCRAPE_BYTES, metricsStamp, type CachedScrape } from '../node/metrics-dir.js';
 import { fetchBytes } from '../node/source.js';
 import { gcView, type GcViewData } from '../report/gc.js';
 import type { CliIO } from './io.js';
@@ -57,6 +57,7 @@ export class LiveGc {
   private version = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastError = '';
+  private lastText = '';
   private cached: GcViewData | undefined;
   private stopped = false;
 
@@ -75,10 +76,15 @@ export class LiveGc {
     try {
       const bytes = await fetchBytes(this.url, { token: this.o.token, timeoutMs: Math.min(10_000, Math.max(2000, 2 * this.o.intervalMs)), maxBytes: MAX_SCRAPE_BYTES });
       t = now(); // when the answer came (the agent computes it once its main thread is free)
-      const parsed = parsePromText(Buffer.from(bytes).toString('utf8'));
+      const text = Buffer.from(bytes).toString('utf8');
+      const parsed = parsePromText(text);
       if (!parsed.families.has(GC_METRIC) && !parsed.families.has('nodejs_heap_space_size_used_bytes')) {
         error = `${this.url}: no GC metrics (${GC_METRIC}) in the answer — is it the leakscope agent or a prom-client /metrics?`;
+      } else if (text === this.lastText) {
+        // the agent answers scrapes within a second of one collection with that collection: not a new measurement
+        return;
       } else {
+        this.lastText = text;
         this.scrapes.push(gcScrape(t, parsed));
         if (this.scrapes.length > MAX_SCRAPES) this.scrapes.splice(0, this.scrapes.length - MAX_SCRAPES);
         if (this.lastError) this.o.io.stderr(`leakscope web: ${this.url} answers again\n`);
@@ -131,7 +137,7 @@ export class LiveGc {
 
 /** The scrapes a watch run kept (metrics.jsonl), re-read when it changes. */
 export class RunDirGc {
-  private readonly cache = new Map<string, GcScrape>();
+  private readonly cache = new Map<string, CachedScrape>();
   private stamp: string | undefined = 'unread';
   private version = 0;
   private current: Promise<GcViewData | undefined> | undefined;

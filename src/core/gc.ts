@@ -23,6 +23,9 @@ export interface GcScrape {
   spaces: Record<string, number>;
   heapUsed?: number;
   rss?: number;
+  /** event-loop delay p99 and max (seconds; prom-client measures them anew between scrapes) */
+  lagP99?: number;
+  lagMax?: number;
 }
 
 export function gcScrape(timeMs: number, t: PromText): GcScrape {
@@ -31,6 +34,9 @@ export function gcScrape(timeMs: number, t: PromText): GcScrape {
   const startS = promValue(t, START);
   const heapUsed = promValue(t, 'nodejs_heap_size_used_bytes');
   const rss = promValue(t, 'process_resident_memory_bytes');
+  const lagP99 = promValue(t, 'nodejs_eventloop_lag_p99_seconds');
+  const lagMax = promValue(t, 'nodejs_eventloop_lag_max_seconds');
+  const finite = (v: number | undefined) => v !== undefined && Number.isFinite(v);
   return {
     timeMs,
     ...(startS !== undefined ? { startS } : {}),
@@ -38,6 +44,8 @@ export function gcScrape(timeMs: number, t: PromText): GcScrape {
     spaces,
     ...(heapUsed !== undefined ? { heapUsed } : {}),
     ...(rss !== undefined ? { rss } : {}),
+    ...(finite(lagP99) ? { lagP99 } : {}),
+    ...(finite(lagMax) ? { lagMax } : {}),
   };
 }
 
@@ -72,6 +80,10 @@ export interface GcData {
   spaces: string[];
   spaceUsed: Record<string, (number | null)[]>;
   heapUsed: (number | null)[];
+  /** per scrape: the event loop's delay since the previous scrape, p99 and max, in ms (what the
+   * pauses cost the requests: a pause delays every callback waiting behind it) */
+  lagP99Ms: (number | null)[];
+  lagMaxMs: (number | null)[];
   /** the pause histogram: upper bounds (seconds, +Inf last) and per kind the pauses in each bucket
    * (not cumulative) over the window — or, with one scrape, all its counters hold (since the
    * exporter began counting: the leakscope agent begins at its first scrape) */
@@ -237,6 +249,8 @@ export function gcData(scrapes: GcScrape[], o: { shareWindowMs?: number } = {}):
     spaces,
     spaceUsed,
     heapUsed: scrapes.map((s) => s.heapUsed ?? null),
+    lagP99Ms: scrapes.map((s) => (s.lagP99 === undefined ? null : s.lagP99 * 1000)),
+    lagMaxMs: scrapes.map((s) => (s.lagMax === undefined ? null : s.lagMax * 1000)),
     histogram: { le, counts, window },
     totals: { pauseSeconds, wallSeconds, share: wallSeconds > 0 ? pauseSeconds / wallSeconds : null, byKind },
   };

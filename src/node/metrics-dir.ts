@@ -70,7 +70,20 @@ export interface LoadedMetrics {
  * Reads a run directory's scrapes (none when it has no metrics.jsonl). `cache` keeps parsed
  * scrapes by file name across calls (a live view re-reads only new files).
  */
-export async function loadMetricsDir(dir: string, cache: Map<string, GcScrape> = new Map()): Promise<LoadedMetrics> {
+/** what a loaded scrape file was: its scrape (null: a repeat of the one before) and its text's key */
+export interface CachedScrape {
+  scrape: GcScrape | null;
+  key: string;
+}
+
+/** a text's key: its length and FNV-1a hash (telling a repeated answer without keeping its text) */
+function textKey(t: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
+  return `${t.length}:${(h >>> 0).toString(16)}`;
+}
+
+export async function loadMetricsDir(dir: string, cache: Map<string, CachedScrape> = new Map()): Promise<LoadedMetrics> {
   let text: string;
   try {
     text = await readFile(join(dir, METRICS_INDEX), 'utf8');
@@ -80,6 +93,14 @@ export async function loadMetricsDir(dir: string, cache: Map<string, GcScrape> =
   }
   const scrapes: GcScrape[] = [];
   const gaps: LoadedMetrics['gaps'] = [];
+  /** the previous kept scrape's text: the agent answers scrapes within a second of one collection
+   * with that collection, so a repeat is not a new measurement (dropped, not timed again) */
+  let previous = '';
+  const keep = (file: string, c: CachedScrape): void => {
+    cache.set(file, c);
+    previous = c.key;
+    if (c.scrape) scrapes.push(c.scrape);
+  };
   const errors: string[] = [];
   let lineNo = 0;
   for (const line of text.split('\n')) {
@@ -101,8 +122,9 @@ export async function loadMetricsDir(dir: string, cache: Map<string, GcScrape> =
       errors.push(`${METRICS_INDEX}:${lineNo}: bad file name (skipped)`);
       continue;
     }
-    let s = cache.get(e.file);
-    if (!s) {
+    const hit = cache.get(e.file);
+    if (hit) keep(e.file, hit);
+    else {
       let body: string;
       try {
         const size = statSync(join(dir, e.file)).size;
@@ -120,15 +142,18 @@ export async function loadMetricsDir(dir: string, cache: Map<string, GcScrape> =
         errors.push(`${e.file}: torn (it ends mid-line; skipped)`);
         continue;
       }
+      const key = textKey(body);
+      if (key === previous) {
+        keep(e.file, { scrape: null, key });
+        continue;
+      }
       const parsed = parsePromText(body);
       if (!parsed.families.has(GC_METRIC) && !parsed.families.has('nodejs_heap_space_size_used_bytes')) {
         errors.push(`${e.file}: no GC or heap-space metrics in it${parsed.badLines > 0 ? ` (${parsed.badLines} lines unreadable, first: ${parsed.firstBad})` : ''} (skipped)`);
         continue;
       }
-      s = gcScrape(e.timeMs, parsed);
-      cache.set(e.file, s);
+      keep(e.file, { scrape: gcScrape(e.timeMs, parsed), key });
     }
-    scrapes.push(s);
   }
   scrapes.sort((a, b) => a.timeMs - b.timeMs);
   return { scrapes, gaps, errors };

@@ -15,7 +15,7 @@ export interface GcChartSeries {
 }
 
 export interface GcChart {
-  id: 'gc-histogram' | 'gc-pauses' | 'gc-share' | 'gc-spaces';
+  id: 'gc-histogram' | 'gc-pauses' | 'gc-share' | 'gc-lag' | 'gc-spaces';
   title: string;
   unit: GcUnit;
   /** `bars`: x is the bucket index and xLabels name the buckets; `lines`: x is time in seconds */
@@ -117,6 +117,21 @@ export function gcView(d: GcData, o: { title: string; source: string; live: bool
     gaps,
     restarts,
   });
+  if (d.lagP99Ms.some((v) => v !== null) || d.lagMaxMs.some((v) => v !== null)) {
+    charts.push({
+      id: 'gc-lag',
+      title: 'event-loop delay between scrapes (p99 and max): what the pauses cost callbacks',
+      unit: 'ms',
+      type: 'lines',
+      xs,
+      series: [
+        { label: 'p99', values: d.lagP99Ms.slice(), color: '#1f77b4' },
+        { label: 'max', values: d.lagMaxMs.slice(), color: '#c62828' },
+      ],
+      gaps,
+      restarts,
+    });
+  }
   const spaceSeries: GcChartSeries[] = d.spaces.map((s, i) => ({ label: s, values: d.spaceUsed[s]!.slice(), color: PALETTE[(i + 3) % PALETTE.length]! }));
   if (d.heapUsed.some((v) => v !== null)) spaceSeries.unshift({ label: 'heap used (all spaces)', values: d.heapUsed.slice(), color: '#222' });
   charts.push({ id: 'gc-spaces', title: 'V8 heap spaces over time (bytes used)', unit: 'bytes', type: 'lines', xs, series: spaceSeries, gaps, restarts });
