@@ -34,7 +34,10 @@ export interface GcApi {
 }
 
 /** Draws GC data into `box` (replacing what was there). */
-function drawGc(box: HTMLElement, d: GcViewData, api: GcApi, plots: uPlot[]): void {
+/** seconds: the time span the charts share (the heap-over-time charts' when the GC view is below them) */
+type XRange = () => [number, number] | undefined;
+
+function drawGc(box: HTMLElement, d: GcViewData, api: GcApi, plots: uPlot[], xRange?: XRange): void {
   const t0 = performance.now();
   for (const p of plots) p.destroy();
   plots.length = 0;
@@ -71,14 +74,14 @@ function drawGc(box: HTMLElement, d: GcViewData, api: GcApi, plots: uPlot[]): vo
     if (c.series.length === 0) continue;
     const holder = el('div', { class: 'chart', 'data-chart': c.id });
     box.append(holder);
-    plots.push(chart(c, holder, width));
+    plots.push(chart(c, holder, width, xRange?.()));
     api.charts[c.id] = c.series.map((s) => s.label);
   }
   api.drawMs = performance.now() - t0;
   performance.mark('leakscope:gc-drawn');
 }
 
-function chart(c: GcChart, holder: HTMLElement, width: number): uPlot {
+function chart(c: GcChart, holder: HTMLElement, width: number, span?: [number, number]): uPlot {
   const bars = c.type === 'bars';
   const n = c.series.length;
   // an empty bucket draws no bar (not a flat line on the axis)
@@ -90,7 +93,7 @@ function chart(c: GcChart, holder: HTMLElement, width: number): uPlot {
     // y from zero: pause time, share and bytes read against nothing, not against their minimum
     scales: bars
       ? { x: { time: false, range: (_u, lo, hi) => [lo - 0.5, hi + 0.5] }, y: { range: (_u, _lo, hi) => [0, Math.max(1, Math.ceil(hi * 1.1))] } }
-      : { x: { time: true }, y: { range: (_u, _lo, hi) => [0, hi > 0 ? hi * 1.08 : 1] } },
+      : { x: { time: true, ...(span ? { range: (_u: uPlot, lo: number, hi: number) => [Math.min(lo, span[0]), Math.max(hi, span[1])] as [number, number] } : {}) }, y: { range: (_u, _lo, hi) => [0, hi > 0 ? hi * 1.08 : 1] } },
     series: [
       bars ? { label: 'bucket', value: (_u: uPlot, v: number | null) => (v === null ? '' : (c.xLabels?.[v] ?? '')) } : { label: 'time' },
       ...c.series.map((s, i) => ({
@@ -156,14 +159,14 @@ function chart(c: GcChart, holder: HTMLElement, width: number): uPlot {
  * Keeps `box` showing the GC data `get` answers, polling; resolves never (a live view).
  * `onNone` is called when the source has no metrics (a run directory without them).
  */
-export async function mountGc(box: HTMLElement, get: (known: number) => Promise<GcAnswer>, o: { onNone?: () => void; once?: boolean } = {}): Promise<void> {
+export async function mountGc(box: HTMLElement, get: (known: number) => Promise<GcAnswer>, o: { onNone?: () => void; once?: boolean; xRange?: XRange } = {}): Promise<void> {
   const plots: uPlot[] = [];
   const api: GcApi = { ready: false, version: -1, data: undefined, drawMs: 0, charts: {} };
   Object.defineProperty(window, '__leakscopeGc', { value: api, writable: false, configurable: true });
   let resizeTimer: number | undefined;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
-    resizeTimer = window.setTimeout(() => api.data && drawGc(box, api.data, api, plots), 100);
+    resizeTimer = window.setTimeout(() => api.data && drawGc(box, api.data, api, plots, o.xRange), 100);
   });
   for (;;) {
     try {
@@ -181,7 +184,7 @@ export async function mountGc(box: HTMLElement, get: (known: number) => Promise<
         box.hidden = false;
         api.data = a;
         api.version = a.version;
-        drawGc(box, a, api, plots);
+        drawGc(box, a, api, plots, o.xRange);
       }
       api.ready = true;
       if (o.once) return;

@@ -91,7 +91,12 @@ export async function timelineView(): Promise<void> {
   // a run with metrics (watch --profiles …,metrics): the GC view below
   const gcBox = el('div', { id: 'gc-box', hidden: '' });
   root.append(errorsLine, controls, hover, charts, suspectsBox, gcBox);
-  void mountGc(gcBox, (known) => apiGet<GcAnswer>(`api/gc?known=${known}`), { once: bakedData() !== undefined });
+  // the GC charts span the heap charts' time too, so a pause and a heap sample line up
+  const span = (): [number, number] | undefined => {
+    const ts = data?.kinds.flatMap((k) => k.points.map((p) => p.timeMs / 1000)) ?? [];
+    return ts.length > 0 ? [Math.min(...ts), Math.max(...ts)] : undefined;
+  };
+  void mountGc(gcBox, (known) => apiGet<GcAnswer>(`api/gc?known=${known}`), { once: bakedData() !== undefined, xRange: span });
   const typeSelect = el('select', { id: 'timeline-type' });
   controls.append(el('label', {}, 'heap sample type ', typeSelect));
 
