@@ -143,7 +143,7 @@ test('watch --profiles heap,metrics keeps the scrapes; web <run-dir> shows GC pa
   w.stderr!.on('data', (b: Buffer) => (werr += b.toString()));
   const done = new Promise<number | null>((r) => w.on('exit', r));
   // watch --http: the live page's GC section gets new scrapes without a reload
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 30_000;
   while (!/live view at (http:\/\/\S+)/.test(werr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const liveUrl = /live view at (http:\/\/\S+)/.exec(werr)![1]!;
   const loaded = load(svc, 30);
@@ -252,7 +252,7 @@ test('the agent on Node 22 and 24: the same GC view (kinds, heap spaces)', async
     const web = await startWeb(['--interval', '200ms', svc.agent]);
     await load(svc, 20);
     let d: { rows: { kind: string; count: number }[]; scrapes: number; charts: { id: string; series: { label: string }[] }[] } | undefined;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 40_000;
     while (Date.now() < deadline) {
       d = (await (await fetch(new URL('api/gc', web.url))).json()) as typeof d;
       if (d!.scrapes >= 3 && d!.rows.some((r) => r.kind === 'minor' && r.count > 0)) break;
