@@ -96,7 +96,7 @@ log(`load: ${rate} requests/s with autocannon`);
 // 3. watch (the live view when stdout is a terminal)
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 const out = values.out ?? join(root, 'leakscope-runs', `demo-${stamp}`);
-const args = [cli, 'watch', ready.agent, '--interval', `${intervalS}s`, '--duration', `${durationS}s`, '--profiles', 'heap,async', '--out', out];
+const args = [cli, 'watch', ready.agent, '--interval', `${intervalS}s`, '--duration', `${durationS}s`, '--profiles', 'heap,async,metrics', '--out', out];
 if (values.json) args.push('--json');
 if (values.snapshots) args.push('--snapshots');
 if (values.quiet) args.push('--quiet');
@@ -111,5 +111,5 @@ cleanup();
 const shown = relative(process.cwd(), out) || out;
 log(`run directory: ${shown} (re-analyze with: node dist/src/cli/main.js analyze ${shown})`);
 // the last line: the same run as pictures (heap over time, suspects, flame graphs) in a browser
-log(`see it in a browser: node dist/src/cli/main.js web ${shown}`);
+log(`see it in a browser: node dist/src/cli/main.js web ${shown}  (or one file: … web --export demo.html ${shown})`);
 process.exitCode = code;

@@ -11,7 +11,7 @@ import { checkRequest, parseAllowedHosts, type GuardPolicy } from '../core/http-
 import { pageHtml, parseListen } from './commands/web.js';
 import type { CliIO } from './io.js';
 
-export type UiMode = 'timeline' | 'snapshots';
+export type UiMode = 'timeline' | 'snapshots' | 'gc';
 
 export interface RouteResult {
   status?: number;
@@ -50,9 +50,9 @@ export function checkListen(addr: string, token: string | undefined): { host: st
   return listen;
 }
 
-/** The page of a mode: the UI bundle, told by a <meta> tag which view to start. */
-export function modePage(mode: UiMode): { html: string; scriptHash: string } {
-  const p = pageHtml();
+/** The page of a mode: the UI bundle, told by a <meta> tag which view to start (with its data inlined, for an export). */
+export function modePage(mode: UiMode, data?: string): { html: string; scriptHash: string } {
+  const p = pageHtml(data);
   return { html: p.html.replace('<head>', `<head>\n<meta name="leakscope-mode" content="${mode}">`), scriptHash: p.scriptHash };
 }
 

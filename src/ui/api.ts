@@ -1,5 +1,32 @@
-/** GET a JSON endpoint of the leakscope server, with the page's token when it has one. */
+import { routeKey, type Baked } from './types.js';
+
+let baked: Baked | null | undefined;
+/** the answers an exported page carries (undefined when served) */
+export function bakedData(): Baked | undefined {
+  if (baked === undefined) {
+    const el = document.getElementById('leakscope-data');
+    const d = el ? (JSON.parse(el.textContent ?? 'null') as Partial<Baked> | null) : null;
+    baked = d && d.baked === true ? (d as Baked) : null;
+  }
+  return baked ?? undefined;
+}
+
+/** An exported page's answer to a request, as the server would give it (`unchanged` when the
+ * page already has this version). */
+export function bakedGet<T>(b: Baked, path: string): T {
+  const key = routeKey(path);
+  if (!(key in b.routes)) throw new Error(`${key.split('?')[0]}: ${b.missing}`);
+  const v = b.routes[key] as { version?: number };
+  const known = new URLSearchParams(path.split('?')[1] ?? '').get('known');
+  if (known !== null && v && typeof v === 'object' && v.version !== undefined && String(v.version) === known) return { version: v.version, unchanged: true } as T;
+  return v as T;
+}
+
+/** GET a JSON endpoint of the leakscope server, with the page's token when it has one (or the
+ * answer an exported page carries). */
 export async function apiGet<T>(path: string): Promise<T> {
+  const b = bakedData();
+  if (b) return bakedGet<T>(b, path);
   const token = new URLSearchParams(location.search).get('token');
   const u = new URL(path, location.href);
   u.hash = '';
@@ -30,7 +57,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
 
 /** hides the flame graph's own controls and sections, and gives a view its own section */
 export function takeOverPage(id: string, title: string): HTMLElement {
-  for (const s of ['nav', 'label:has(#sample-type)', 'label:has(#search)', '#search-result', '#flame-view', '#top-view']) {
+  for (const s of ['nav', 'label:has(#sample-type)', 'label:has(#search)', '#search-result', '#flame-view', '#top-view', '#filters']) {
     for (const e of document.querySelectorAll<HTMLElement>(s)) e.hidden = true;
   }
   document.getElementById('title')!.textContent = title;

@@ -9,6 +9,7 @@ import { draw, frameName, hitTest, ROW, searchMatches, visibleFrames, type Drawn
 import { exactRe, filterQuery, GraphTab, readFilters, showDetail, wireFilterBoxes, writeFilters, type Fetcher, type PprofApi } from './pprof-views.js';
 import type { Embedded, Meta, ViewData, ViewFilters } from './types.js';
 import { forwardedParams, startExtraView } from './views.js';
+import { bakedData, bakedGet } from './api.js';
 
 type View = 'flame' | 'top' | 'graph';
 
@@ -38,6 +39,15 @@ interface Source {
 function embeddedSource(): Source | undefined {
   const el = document.getElementById('leakscope-data');
   if (!el) return undefined;
+  const b = bakedData();
+  if (b) {
+    // an exported run directory: the sample (?p=, ?b=) whose layouts the export carries
+    const pb = forwardedParams().map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    return {
+      meta: async () => bakedGet<Meta>(b, `api/meta?${pb}`),
+      view: async (si) => bakedGet<ViewData>(b, `api/view?${pb}&si=${encodeURIComponent(si)}`),
+    };
+  }
   const data = JSON.parse(el.textContent ?? '') as Embedded;
   return {
     meta: async () => data.meta,
@@ -272,7 +282,7 @@ async function main(): Promise<void> {
     st.fn = fn;
     writeState(st);
     for (const tr of document.querySelectorAll<HTMLElement>('#top-body tr')) tr.classList.toggle('selected', tr.dataset.key === name);
-    void showDetail(src.fetchJson, api.pprof, filterQuery(st.si, st.filters), name, fn, (n) => openDetail(n, n.split(' ')[0]!));
+    void showDetail(src.fetchJson, api.pprof, filterQuery(st.si, st.filters), name, fn, (n) => openDetail(n, n.split(' ')[0]!), data?.flame);
   }
   $('detail-find').onclick = (ev) => {
     ev.preventDefault();

@@ -4,7 +4,8 @@
  * graph, and the detail pane of a table row (sandwich and source). main.ts wires them in.
  */
 import { GraphView } from './graph-view.js';
-import { renderSandwich } from './sandwich-view.js';
+import type { FlameLayout } from '../report/flame.js';
+import { renderSandwich, renderSandwichTrees } from './sandwich-view.js';
 import { renderSource } from './source-view.js';
 import type { GraphData, SandwichData, SourceData, ViewFilters } from './types.js';
 
@@ -125,7 +126,7 @@ export class GraphTab {
 }
 
 /** The detail pane of a table row: its sandwich and its source. */
-export async function showDetail(fetchJson: Fetcher | undefined, api: PprofApi, q: URLSearchParams, name: string, fn: string, onPick: (name: string) => void): Promise<void> {
+export async function showDetail(fetchJson: Fetcher | undefined, api: PprofApi, q: URLSearchParams, name: string, fn: string, onPick: (name: string) => void, layout?: FlameLayout): Promise<void> {
   const pane = $('detail');
   pane.hidden = false;
   $('detail-title').textContent = name;
@@ -135,8 +136,12 @@ export async function showDetail(fetchJson: Fetcher | undefined, api: PprofApi, 
   api.source = undefined;
   api.detailError = undefined;
   if (!fetchJson) {
-    sw.textContent = 'callers and callees come from the server: run leakscope web (an exported page has none)';
-    src.textContent = '';
+    // an exported page: the step-by-step trees from the flame graph's layout (no peek numbers, no source)
+    sw.textContent = '';
+    sw.className = '';
+    if (layout) renderSandwichTrees(sw, layout, fn, layout.unit);
+    else sw.textContent = 'callers and callees come from the server: run leakscope web';
+    src.textContent = 'the source comes from the server: run leakscope web';
     return;
   }
   sw.textContent = 'loading…';
@@ -149,6 +154,7 @@ export async function showDetail(fetchJson: Fetcher | undefined, api: PprofApi, 
   if ($('detail-title').textContent !== name) return; // another row was clicked meanwhile
   if (a.status === 'fulfilled') {
     renderSandwich(sw, a.value, onPick);
+    if (layout) renderSandwichTrees(sw, layout, fn, a.value.unit);
     api.sandwich = a.value;
   } else {
     sw.textContent = (a.reason as Error).message;

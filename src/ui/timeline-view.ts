@@ -8,7 +8,8 @@
 import uPlot from 'uplot';
 import { scaledLabel } from '../core/units.js';
 import type { TimelineData, TimelineKind, TimelineSuspect } from '../report/timeline.js';
-import { apiGet, el, pageLink, takeOverPage } from './api.js';
+import { apiGet, bakedData, el, pageLink, takeOverPage } from './api.js';
+import { mountGc, type GcAnswer } from './gc-view.js';
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 const SUSPECT = '#c62828';
@@ -87,7 +88,15 @@ export async function timelineView(): Promise<void> {
   const charts = el('div', { id: 'timeline-charts' });
   const hover = el('div', { id: 'timeline-hover', class: 'muted' }, 'click a point to open that sample’s flame graph; click a suspect for its diff flame graph');
   const suspectsBox = el('div', { id: 'timeline-suspects' });
-  root.append(errorsLine, controls, hover, charts, suspectsBox);
+  // a run with metrics (watch --profiles …,metrics): the GC view below
+  const gcBox = el('div', { id: 'gc-box', hidden: '' });
+  root.append(errorsLine, controls, hover, charts, suspectsBox, gcBox);
+  // the GC charts span the heap charts' time too, so a pause and a heap sample line up
+  const span = (): [number, number] | undefined => {
+    const ts = data?.kinds.flatMap((k) => k.points.map((p) => p.timeMs / 1000)) ?? [];
+    return ts.length > 0 ? [Math.min(...ts), Math.max(...ts)] : undefined;
+  };
+  void mountGc(gcBox, (known) => apiGet<GcAnswer>(`api/gc?known=${known}`), { once: bakedData() !== undefined, xRange: span });
   const typeSelect = el('select', { id: 'timeline-type' });
   controls.append(el('label', {}, 'heap sample type ', typeSelect));
 
@@ -407,6 +416,7 @@ export async function timelineView(): Promise<void> {
   // quickly while the analysis is on its way, then at a live view's pace
   for (;;) {
     await poll();
+    if (bakedData()) return; // an export does not change
     await new Promise((r) => setTimeout(r, data?.pending ? 250 : POLL_MS));
   }
 }

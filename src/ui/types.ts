@@ -78,3 +78,25 @@ export interface SourceData {
   text: string;
   functions: { name: string; file: string; flat: number; cum: number; lines: { line: number; flat: number; cum: number; text?: string }[]; sourceFound: boolean }[];
 }
+
+/**
+ * An exported run directory or snapshot series (`web --export`): the page's API answers baked in,
+ * by request (routeKey), so the same views run from file:// with no server. A request the export
+ * does not hold (a sample left out to bound the size) is answered with `missing`'s message.
+ */
+export interface Baked {
+  baked: true;
+  routes: Record<string, unknown>;
+  /** why a request may not be in the export */
+  missing: string;
+}
+
+/** A request's key in Baked.routes: its path (no leading ./ or /) and its parameters sorted, the
+ * token and the polling version (`known`) left out. */
+export function routeKey(path: string): string {
+  const q = path.indexOf('?');
+  const p = (q < 0 ? path : path.slice(0, q)).replace(/^\.?\/+/, '');
+  const params = new URLSearchParams(q < 0 ? '' : path.slice(q + 1));
+  const kept = [...params].filter(([k]) => k !== 'token' && k !== 'known').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return kept.length === 0 ? p : `${p}?${new URLSearchParams(kept).toString()}`;
+}

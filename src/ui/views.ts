@@ -1,9 +1,11 @@
 /**
  * Which view the page starts: the server names its mode in <meta name="leakscope-mode"> —
  * `timeline` (a watch run directory; `?p=FILE[&b=BASE]` opens one sample's flame graph or a
- * segment's diff through the ordinary flame view) or `snapshots`. Without it, the flame graph.
+ * segment's diff through the ordinary flame view), `snapshots` or `gc` (a live service's GC view).
+ * Without it, the flame graph.
  */
 import { pageLink } from './api.js';
+import { gcPage } from './gc-view.js';
 import { snapshotView } from './snapshot-view.js';
 import { timelineView } from './timeline-view.js';
 
@@ -26,6 +28,10 @@ export async function startExtraView(): Promise<boolean> {
   }
   if (mode === 'snapshots') {
     await snapshotView();
+    return true;
+  }
+  if (mode === 'gc') {
+    await gcPage();
     return true;
   }
   return false;

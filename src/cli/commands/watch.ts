@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { startLiveView } from '../web-live.js';
 import { checkListen } from '../web-server.js';
 import { isFleetInvocation, type FleetFlags } from '../fleet-args.js';
+import { MetricsLog, scrapeInto, splitMetrics } from '../../node/metrics-dir.js';
 
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async', 'promises'];
 /** the census with promises=1 walks the heap after full GCs (the service pauses): at most every
@@ -101,7 +102,7 @@ export function parseKinds(v: string | undefined, def: LeakKind[]): LeakKind[] {
   if (v === undefined) return def;
   const out: LeakKind[] = [];
   for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!KINDS.includes(part as LeakKind)) throw new LeakscopeError('E_USAGE', `--profiles: unknown profile "${part}" (heap, goroutine, async, promises)`);
+    if (!KINDS.includes(part as LeakKind)) throw new LeakscopeError('E_USAGE', `--profiles: unknown profile "${part}" (heap, goroutine, async, promises, metrics)`);
     if (!out.includes(part as LeakKind)) out.push(part as LeakKind);
   }
   if (out.length === 0) throw new LeakscopeError('E_USAGE', '--profiles is empty');
@@ -272,7 +273,8 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   const intervalMs = parseDuration(flags.interval ?? '10s', 'interval');
   if (intervalMs < 100) throw new LeakscopeError('E_USAGE', '--interval must be at least 100ms');
   const durationMs = flags.duration !== undefined ? parseDuration(flags.duration, 'duration') : undefined;
-  const kinds = parseKinds(flags.profiles, ['heap', 'goroutine']);
+  const asked = splitMetrics(flags.profiles); // `metrics`: the agent's Prometheus text, kept for the GC view
+  const kinds = parseKinds(asked.profiles, ['heap', 'goroutine']);
   const sensitivity = parseSensitivity(flags.sensitivity);
   const minSamples = intOption(flags['min-samples'], 'min-samples', 3, 10000);
   const token = flags.token ?? process.env.LEAKSCOPE_TOKEN;
@@ -281,6 +283,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   const started = Date.now();
   const outDir = flags.out ?? join('leakscope-runs', defaultRunDirName(base, new Date(started)));
   const run = await RunDir.create(outDir, { target: url, url: base, startedAt: new Date(started).toISOString(), intervalMs, profiles: kinds, tool: 'leakscope watch' });
+  const metricsLog = asked.metrics ? new MetricsLog(run.dir) : undefined;
   const ui = flags.http !== undefined ? await startLiveView(run.dir, { http: flags.http, token, sensitivity, minSamples }, io) : undefined;
   const live = io.isTTY && !flags.json && !flags.markdown && !flags.quiet;
   const logs = !live && !flags.quiet;
@@ -344,6 +347,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
         results.push({ kind, error: (e as Error).message, time });
       }
     }
+    if (metricsLog && !signal.aborted) await scrapeInto(metricsLog, base, { token, timeoutMs: fetchTimeout, maxBytes, signal });
     for (const k of kinds) {
       const every = pollEvery(fetchCost.get(k) ?? 0, intervalMs);
       if (every > (k === 'promises' ? PROMISES_EVERY : 1) && !slowNoted.has(k)) {
@@ -510,7 +514,8 @@ export const watchCommand: CommandSpec = {
   --duration D          stop after D (default: until Ctrl-C)
   --profiles LIST       heap,goroutine (default); for the Node agent async (its census) and promises
                         (pending promises: polled every 3rd interval or less often, the count walks
-                        the heap and pauses the service)
+                        the heap and pauses the service); metrics (the agent's Prometheus text,
+                        kept for the GC view of leakscope web <run-dir>)
   --token T             bearer token for the leakscope agent (or LEAKSCOPE_TOKEN)
   -o, --out DIR         run directory (default ./leakscope-runs/<target>-<time>/)
   --sensitivity S       low | normal (default) | high

@@ -33,12 +33,15 @@ const spec = {
   http: { type: 'string' },
   export: { type: 'string' },
   open: { type: 'boolean' },
+  interval: { type: 'string' },
 } as const;
 
 export interface WebValues extends ReportFlagValues {
   http?: string;
   export?: string;
   open?: boolean;
+  /** the GC view of a live service: time between metric scrapes */
+  interval?: string;
 }
 
 /** The profiles behind the views: `top` reads `report` (as `top` would); the flame graph reads
@@ -130,6 +133,7 @@ export const webCommand: CommandSpec = {
   usage: `usage: leakscope web [flags] <profile|url>...
        leakscope web [--http ADDR] <watch-run-dir>            heap over time, suspects, gaps, restarts
        leakscope web [--http ADDR] S1.heapsnapshot [S2 S3…]   snapshot leak groups (3+), or summary (1)
+       leakscope web [--interval D] http://host:port          GC view of a live Node agent (its metrics)
 Serves the flame graph, the top table (a row opens its callers, callees and source) and the call
 graph of the profile (merged when several; a diff with --diff-base/--base) in a browser, like
 go tool pprof -http; focus/ignore/hide/show and the granularity can be changed in the page. Prints the URL on stdout; Ctrl-C stops.
@@ -137,8 +141,10 @@ go tool pprof -http; focus/ignore/hide/show and the granularity can be changed i
   --token T              required on every request (header "Authorization: Bearer T" or ?token=T);
                          needed when ADDR is not loopback (or LEAKSCOPE_TOKEN); also sent to agent URLs
   --export FILE.html     write one self-contained page (data, script, styles inlined; works from
-                         file:// without network) instead of serving
+                         file:// without network) instead of serving; for a profile, a watch
+                         run directory (with its samples' flame graphs and GC) or snapshots
   --open                 open the page in a browser (xdg-open, chromium…) when one is found
+  --interval D           GC view of a service URL: time between metric scrapes (default 2s)
 Sources that fail to load are reported (on stderr and in the page); the rest are served.
 The flags below set the initial state (sample type, granularity, filters), as for top.
 ${reportFlagHelp}`,
