@@ -4,6 +4,7 @@
  * `/metrics`; plus the RSS of the process group soak started (Linux /proc) when the metrics carry
  * none. Pure reduction in core/soak-figures.ts.
  */
+import { setMaxListeners } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import { sampleFromExpvar, sampleFromPrometheus, type MetricsSample } from '../core/soak-figures.js';
 
@@ -75,6 +76,7 @@ export interface MetricsReader {
 /** Reads every `everyMs` until stopped; t is measured from `t0` (Date.now()). */
 export function readMetrics(opts: { pprofBase?: string; token?: string; pgid?: number; everyMs: number; t0: number }): MetricsReader {
   const ctrl = new AbortController();
+  setMaxListeners(0, ctrl.signal); // AbortSignal.any() per request listens to it
   const samples: MetricsSample[] = [];
   let source: Source | undefined;
   let prevNumGC: number | undefined;

@@ -8,11 +8,12 @@
  *   per minute.
  * - Significance: a one-sided Mann–Whitney U test of the per-round figures (exact distribution for
  *   small samples, normal approximation with tie correction beyond), "current worse than baseline".
- * - A regression is a change worse than its threshold AND significant (p < alpha). A shift inside
- *   the rounds' spread is not one, however large its point estimate.
  * - The detectable change: the half-width of a bootstrap 90% interval of the change (resampling the
  *   rounds of both runs, seeded: the same figures give the same answer), or the threshold when that
  *   is larger. A change smaller than it cannot be told from the noise of these rounds.
+ * - A regression is a change worse than the detectable change (so worse than its threshold and
+ *   outside the rounds' spread) AND significant (p < alpha). A noisy run does not cry wolf: it
+ *   says how large a change it could have caught.
  */
 import { LeakscopeError } from './errors.js';
 
@@ -321,7 +322,8 @@ export function compareRuns(baseline: Figures, current: Figures, thresholds: rea
     const detectable = Math.max(t.value, Number.isFinite(half) ? half : Infinity);
     let skipped: string | undefined;
     if (mw.minP >= alpha) skipped = `${a.rounds.length} and ${b.rounds.length} rounds cannot reach p < ${alpha} (use --rounds 4 or more)`;
-    const regression = !skipped && worse > t.value && p < alpha;
+    // worse than the limit, beyond what these rounds can tell from noise, and significant
+    const regression = !skipped && worse > detectable && p < alpha;
     metrics.push({ ...base, worse, interval, p, detectable: skipped ? Infinity : detectable, regression, ...(skipped ? { skipped } : {}) });
   }
   if (metrics.some((m) => m.skipped?.includes('rounds'))) notes.push('too few rounds for a significant comparison: no regression can be declared');

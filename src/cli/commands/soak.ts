@@ -191,7 +191,9 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       log(`starting ${argv.join(' ')} (PORT=${port}${env.LEAKSCOPE_ADDR ? `, agent on ${env.LEAKSCOPE_ADDR}` : ''})`);
       svc = startService(argv, env, flags['echo-service'] ? (s) => io.stderr(s) : () => {});
     }
-    const waited = await waitListening(url, 'the service', svc, startTimeoutMs, signal);
+    // a service soak did not start is there or not: a short wait unless --start-timeout says more
+    const firstWait = svc || flags['start-timeout'] !== undefined ? startTimeoutMs : 2000;
+    const waited = await waitListening(url, svc ? 'the service' : url, svc, firstWait, signal);
     if (pprof) await waitListening(pprof, env.LEAKSCOPE_ADDR ? 'the injected leakscope agent' : 'the pprof endpoint', svc, Math.max(2000, startTimeoutMs - waited), signal);
     log(`listening after ${(waited / 1000).toFixed(1)}s; warm-up ${(warmupMs / 1000).toFixed(1)}s, then ${rounds} rounds over ${(durationMs / 1000).toFixed(1)}s`);
 
