@@ -8,9 +8,12 @@
  *   per minute.
  * - Significance: a one-sided Mann–Whitney U test of the per-round figures (exact distribution for
  *   small samples, normal approximation with tie correction beyond), "current worse than baseline".
- * - The detectable change: the half-width of a bootstrap 90% interval of the change (resampling the
- *   rounds of both runs, seeded: the same figures give the same answer), or the threshold when that
- *   is larger. A change smaller than it cannot be told from the noise of these rounds.
+ * - The detectable change: what noise alone makes of the change between two runs like these (the
+ *   rounds of both runs centred on their medians — on a log scale for relative metrics — pooled
+ *   and resampled into two pseudo-runs: the 95th percentile of the change between their medians;
+ *   seeded, so the same figures give the same answer), or the threshold when that is larger. A
+ *   change smaller than it cannot be told from the noise of these rounds. The report also gives a
+ *   bootstrap 90% interval of the change itself.
  * - A regression is a change worse than the detectable change (so worse than its threshold and
  *   outside the rounds' spread) AND significant (p < alpha). A noisy run does not cry wolf: it
  *   says how large a change it could have caught.
@@ -273,7 +276,7 @@ export interface MetricComparison {
   /** signed change, positive = worse: a share for relative metrics, a share (0.01 = 1pp) for the
    *  error share, bytes per minute for slopes */
   worse: number;
-  /** bootstrap 90% interval of `worse` */
+  /** bootstrap 90% interval of the change (signed as `worse`) */
   interval: { lo: number; hi: number };
   /** one-sided Mann–Whitney p-value of "the current rounds are worse" */
   p: number;
@@ -289,6 +292,40 @@ export interface GateResult {
   metrics: MetricComparison[];
   alpha: number;
   notes: string[];
+}
+
+/**
+ * The change that noise alone produces between runs like these: both runs' rounds are centred on
+ * their medians (on a log scale for relative metrics, so that a slow round counts by its ratio),
+ * pooled, and resampled into two pseudo-runs of the same sizes; the 95th percentile of the change
+ * between their medians, in the metric's unit. It does not grow with the effect being measured.
+ */
+export function noiseLevel(t: Threshold, a: readonly number[], b: readonly number[], iterations = 2000, seed = 4242): number {
+  const rel = t.unit === 'relative';
+  if (rel && [...a, ...b].some((v) => !(v > 0))) {
+    // zeros: no log scale; the spread relative to the baseline's median
+    const m = Math.abs(medianOf(a)) || 1;
+    return noiseLevel({ ...t, unit: 'pp' }, a.map((v) => v / m), b.map((v) => v / m), iterations, seed);
+  }
+  const tr = (v: number) => (rel ? Math.log(v) : v);
+  const ta = a.map(tr);
+  const tb = b.map(tr);
+  const ma = medianOf(ta);
+  const mb = medianOf(tb);
+  const pooled = [...ta.map((v) => v - ma), ...tb.map((v) => v - mb)];
+  if (pooled.length < 2) return NaN;
+  const next = rng(seed);
+  const diffs: number[] = [];
+  for (let i = 0; i < iterations; i++) diffs.push(Math.abs(medianOf(pick(pooled, ta.length, next)) - medianOf(pick(pooled, tb.length, next))));
+  diffs.sort((x, y) => x - y);
+  const q = quantileSorted(diffs, 0.95);
+  return rel ? Math.exp(q) - 1 : q;
+}
+
+function pick(x: readonly number[], n: number, next: () => number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = x[Math.floor(next() * x.length)]!;
+  return out;
 }
 
 function changeOf(metric: GateMetric, baseline: number, current: number): number {
@@ -318,8 +355,8 @@ export function compareRuns(baseline: Figures, current: Figures, thresholds: rea
     const mw = mannWhitney(a.rounds, b.rounds);
     const p = higherIsWorse(t.metric) ? mw.pGreater : mw.pLess;
     const interval = bootstrapInterval(a.rounds, b.rounds, (ra, rb) => (slope ? medianOf(rb) - medianOf(ra) : changeOf(t.metric, medianOf(ra), medianOf(rb))));
-    const half = (interval.hi - interval.lo) / 2;
-    const detectable = Math.max(t.value, Number.isFinite(half) ? half : Infinity);
+    const noise = noiseLevel(t, a.rounds, b.rounds);
+    const detectable = Math.max(t.value, Number.isFinite(noise) ? noise : Infinity);
     let skipped: string | undefined;
     if (mw.minP >= alpha) skipped = `${a.rounds.length} and ${b.rounds.length} rounds cannot reach p < ${alpha} (use --rounds 4 or more)`;
     // worse than the limit, beyond what these rounds can tell from noise, and significant
