@@ -17,6 +17,7 @@
 #   SOAK_PATH      the path the load requests (default /)
 #   SOAK_REQUESTS  a requests file instead of SOAK_PATH (one "[WEIGHT] METHOD /path" a line)
 #   SOAK_RATE      requests per second (default 200)   SOAK_DURATION  measured load (default 60s)
+#   SOAK_CONNECTIONS  concurrent connections (default 50)
 #   SOAK_WARMUP    warm-up (default 10s)               SOAK_ROUNDS    rounds (default 6)
 #   SOAK_LIMITS    --max-regression (default: leakscope's, p99=10%,rps=5%,errors=0.5pp,rss-slope=1MiB/min)
 #   LEAKSCOPE      how to run leakscope (default: the pull request's PR_DIR/node_modules/.bin/leakscope,
@@ -25,7 +26,7 @@ set -euo pipefail
 base=$(cd "$1" && pwd); pr=$(cd "$2" && pwd); mkdir -p "$3"; out=$(cd "$3" && pwd)
 cmd=${SOAK_CMD:-node dist/server.js}
 leakscope=${LEAKSCOPE:-$pr/node_modules/.bin/leakscope}
-flags=(--url "http://127.0.0.1:{port}${SOAK_PATH:-/}" --rate "${SOAK_RATE:-200}" --duration "${SOAK_DURATION:-60s}"
+flags=(--url "http://127.0.0.1:{port}${SOAK_PATH:-/}" --rate "${SOAK_RATE:-200}" --connections "${SOAK_CONNECTIONS:-50}" --duration "${SOAK_DURATION:-60s}"
        --warmup "${SOAK_WARMUP:-10s}" --rounds "${SOAK_ROUNDS:-6}")
 [ -n "${SOAK_REQUESTS:-}" ] && flags+=(--requests "$SOAK_REQUESTS")
 [ -n "${SOAK_LIMITS:-}" ] && flags+=(--max-regression "$SOAK_LIMITS")
