@@ -27,7 +27,8 @@ interface Run {
 function soak(args: string[], env: Record<string, string> = {}, onStderr?: (s: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [cliPath, 'soak', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // in the temp dir: the run directories of the watch land there
+    const child = spawn(process.execPath, [cliPath, 'soak', ...args], { cwd: tmp, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));

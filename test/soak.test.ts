@@ -298,7 +298,7 @@ describe('soak on the example Node service', { concurrency: 1 }, () => {
   });
 
   test('leaks off: exit 0, text report and a saved baseline', async () => {
-    const r = await soak([...SHORT, '--save', base, '--', process.execPath, nodeServer], { LEAKS: 'off' });
+    const r = await soak([...SHORT, '--save', base, '-o', join(tmp, 'run-clean'), '--', process.execPath, nodeServer], { LEAKS: 'off' });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^leakscope soak: PASS: no leak suspect\n/);
     assert.match(r.stdout, /\n {2}latency p50 [\d.]+ms {3}p90 [\d.]+ms {3}p99 [\d.]+m?s {3}max [\d.]+m?s/);
@@ -311,7 +311,7 @@ describe('soak on the example Node service', { concurrency: 1 }, () => {
 
   test('the same build against the baseline (A/A): exit 0, markdown', async (t) => {
     if (!existsSync(base)) return t.skip('no baseline (the previous test failed)');
-    const r = await soak([...SHORT, '--baseline', base, '--markdown', '--', process.execPath, nodeServer], { LEAKS: 'off' });
+    const r = await soak([...SHORT, '--baseline', base, '--markdown', '-o', join(tmp, 'run-aa'), '--', process.execPath, nodeServer], { LEAKS: 'off' });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^### ✅ leakscope soak: PASS: no leak suspect, no regression against the baseline/);
     assert.match(r.stdout, /\n\| metric \| baseline \| current \| worse by \| limit \| detectable \| p \| verdict \|\n/);
@@ -321,7 +321,7 @@ describe('soak on the example Node service', { concurrency: 1 }, () => {
   test('a build with a 500 ms delay on /api: exit 4 on p99', async (t) => {
     if (!existsSync(base)) return t.skip('no baseline (the previous test failed)');
     const junit = join(tmp, 'slow.xml');
-    const r = await soak([...SHORT, '--baseline', base, '--json', '--junit', junit, '--', process.execPath, nodeServer], { LEAKS: 'off', DELAY_MS: '500' });
+    const r = await soak([...SHORT, '--baseline', base, '--json', '--junit', junit, '-o', join(tmp, 'run-slow'), '--', process.execPath, nodeServer], { LEAKS: 'off', DELAY_MS: '500' });
     assert.equal(r.code, 4, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.verdict, 'regression');
