@@ -6,7 +6,8 @@
 //   3. RUNS runs of a build with DELAY_MS added to every answer compare with it: each should fail
 //      the gate (exit 4) on p99.
 // Prints how often each passed, and the p99 change and detectable change of every run.
-// Usage: node bench/soak-aa.mjs [--runs 5] [--rate 200] [--connections 50] [--duration 5s] [--rounds 5] [--delay 100]
+// Usage: node bench/soak-aa.mjs [--runs 5] [--rate 100] [--connections 100] [--duration 5s] [--rounds 5] [--delay 500]
+// (the settings of test/soak.test.ts)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/src/cli/main.js');
 const server = join(root, 'dist/examples/node-service/server.js');
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, rate: { type: 'string', default: '200' }, duration: { type: 'string', default: '5s' }, rounds: { type: 'string', default: '5' }, delay: { type: 'string', default: '100' }, connections: { type: 'string', default: '50' }, warmup: { type: 'string', default: '2s' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, rate: { type: 'string', default: '100' }, duration: { type: 'string', default: '5s' }, rounds: { type: 'string', default: '5' }, delay: { type: 'string', default: '500' }, connections: { type: 'string', default: '100' }, warmup: { type: 'string', default: '2s' } } });
 const RUNS = Number(values.runs);
 const dir = mkdtempSync(join(tmpdir(), 'leakscope-bench-soak-'));
 const baseline = join(dir, 'baseline.json');
@@ -43,7 +44,8 @@ try {
   console.log(`baseline: exit ${b.code}, p99 ${b.j.load.latencyMs.p99}ms, rps ${b.j.load.rps.toFixed(1)}, ${(b.ms / 1000).toFixed(1)}s`);
   const show = (label, r) => {
     const regs = r.j.gate.regressions.join(',') || '-';
-    console.log(`${label}: exit ${r.code}  p99 ${r.p99.change} (detectable ${r.p99.detectableChange}, p=${r.p99.p.toFixed(3)})  regressions ${regs}  verdict ${r.j.verdict}`);
+    const sus = r.j.leaks?.suspects.map((s) => `${s.profile} ${s.name} ${s.file.split('/').pop()}:${s.line}`).join('; ');
+    console.log(`${label}: exit ${r.code}  p99 ${r.p99.change} (detectable ${r.p99.detectableChange}, p=${r.p99.p.toFixed(3)})  regressions ${regs}  verdict ${r.j.verdict}${sus ? ` (suspects: ${sus})` : ''}`);
   };
   let aaPass = 0;
   for (let i = 0; i < RUNS; i++) {

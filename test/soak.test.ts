@@ -335,7 +335,7 @@ describe('soak on the example Node service', { concurrency: 1 }, () => {
 });
 
 describe('soak on other runtimes', { concurrency: 2 }, () => {
-  test('the example Go service (net/http/pprof, expvar): leaks on, exit 3', { timeout: 150_000 }, async (t) => {
+  test('the example Go service (net/http/pprof, expvar): leaks on, exit 3; leaks off, exit 0', { timeout: 150_000 }, async (t) => {
     const go = spawnSync('go', ['version'], { encoding: 'utf8' });
     if (go.status !== 0) return t.skip('go is not on the PATH: Go example service not soaked');
     const cache = join(tmpdir(), 'leakscope-gocache');
@@ -355,6 +355,10 @@ describe('soak on other runtimes', { concurrency: 2 }, () => {
     assert.ok(j.runtime.gcPauses > 0 && j.runtime.gcP99Ms > 0 && j.runtime.gcP99Bound === undefined, JSON.stringify(j.runtime));
     assert.ok(j.runtime.rssEnd > 1e6);
     assert.ok(j.leaks.suspects.some((s: { profile: string; file: string }) => s.profile === 'goroutine' && s.file.endsWith('main.go')), JSON.stringify(j.leaks.suspects));
+    // the same service with its leaks off passes
+    const clean = await soak(['--url', 'http://127.0.0.1:{port}/api', '--pprof', 'http://127.0.0.1:{port}', '--rate', '300', '--duration', '5s', '--warmup', '2s', '--json', '-o', join(tmp, 'run-go-clean'), '--', bin, '-addr', '127.0.0.1:{port}', '-memprofilerate', '8192'], { LEAKS: 'off' });
+    assert.equal(clean.code, 0, clean.stdout.slice(0, 3000) + clean.stderr);
+    assert.equal(JSON.parse(clean.stdout).verdict, 'pass');
   });
 
   for (const v of ['22', '24']) {
