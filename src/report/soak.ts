@@ -180,7 +180,7 @@ function verdictLine(d: SoakData): string {
   const v = verdictOf(d);
   let s = VERDICT_LINE[v];
   if (v === 'pass' && d.gate) s += ', no regression against the baseline';
-  if (v === 'pass' && !d.leaks) s = 'PASS: no regression (no leak verdict: see below)';
+  if (v === 'pass' && !d.leaks) s = d.gate ? 'PASS: no regression against the baseline (no leak verdict: see below)' : 'PASS: the load ran (no leak verdict: see below; no --baseline to compare with)';
   if (d.leaks && d.leaks.analysis.suspects.length > 0) s += ` (${d.leaks.analysis.suspects.map((x) => x.name).slice(0, 3).join(', ')}${d.leaks.analysis.suspects.length > 3 ? ', …' : ''})`;
   if (d.gate && d.gate.result.regressions.length > 0) s += ` [${d.gate.result.regressions.map((m) => `${m.metric} ${formatChange(m)}`).join(', ')}]`;
   return `leakscope soak: ${s}`;

@@ -218,7 +218,7 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
     if (pprof) {
       watchP = runWatch(pprof, { interval: intervalFlag, duration: `${totalMs}ms`, quiet: true, out: flags.out, profiles: flags.profiles, sensitivity: flags.sensitivity, 'min-samples': flags['min-samples'], snapshots: flags.snapshots, token: flags.token ?? process.env.LEAKSCOPE_TOKEN, 'max-bytes': flags['max-bytes'] }, watchIo, run.signal);
       watchP.catch(() => {}); // awaited below
-    } else notes.push('no pprof endpoint (--pprof, or a Node command for the injected agent): no leak verdict');
+    }
     const metrics = readMetrics({ pprofBase: pprof, token: flags.token ?? process.env.LEAKSCOPE_TOKEN, pgid: svc?.pid, everyMs: Math.max(250, Math.min(1000, durationMs / rounds / 8)), t0: loadStart });
 
     const load: LoadOptions = { url, connections, ...(rate ? { rate } : {}), ...(requests ? { requests } : {}), timeoutSec: requestTimeout };
@@ -256,7 +256,7 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       } catch (e) {
         leaksUnavailable = `watch failed: ${(e as Error).message}`;
       }
-    } else leaksUnavailable = 'no pprof endpoint to watch';
+    } else leaksUnavailable = 'no pprof endpoint to watch: give --pprof, or a Node command for the injected agent';
     await metrics.stop();
     signal.removeEventListener('abort', stopRun);
     if (crashed) throw new LeakscopeError('E_FETCH', crashed);
