@@ -1,8 +1,8 @@
 /**
  * leakscope/test under vitest and jest (issue 12, part 1): test/runners/leak.vitest.mjs and
  * leak.jest.mjs import `leakscope/test` as a user would and are run by the real runners (installed
- * as devDependencies) on Node 20 and 22 (and 24 with LEAKSCOPE_RUNNERS_NODE24=1). In each runner's own JSON report: the bounded cache
- * and the cleared timer pass; the leaking workload fails with its class (CartSession) and the
+ * as devDependencies) on Node 20 and 22 (and 24 with LEAKSCOPE_RUNNERS_NODE24=1). In each
+ * runner's own JSON report: the bounded cache and the cleared timer pass; the leaking workload fails with its class (CartSession) and the
  * file; the forgotten interval fails with the line that created it.
  */
 import assert from 'node:assert/strict';
