@@ -2,7 +2,8 @@
  * leakscope soak on other runtimes (issue 12): the example Go service (net/http/pprof, expvar) —
  * leaks on: exit 3 with a goroutine leak in main.go, GC figures from expvar's pause ring, RSS of the
  * process group; leaks off: exit 0. A Node 22 and a Node 24 service get the agent injected, with
- * weighted requests from a file (3 of 4 to /api, 1 of 4 answered 404: the non-2xx share).
+ * weighted requests from a file (3 of 4 to /api, 1 of 4 answered 404: the non-2xx share). A
+ * service already running is soaked through --url and --pprof and left running.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -76,5 +77,34 @@ describe('soak on other runtimes', { concurrency: 2 }, () => {
       assert.ok(share > 0.2 && share < 0.3, `non-2xx share ${share}`);
       assert.equal(j.load.errorShare, share);
     });
+  }
+});
+
+test('a service that is already running: --url and --pprof, nothing started or stopped', { timeout: 60_000 }, async () => {
+  const svc = spawn(process.execPath, [nodeServer], { env: { ...process.env, LEAKS: 'off', PORT: '0', AGENT_PORT: '0' }, stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const ready = await new Promise<{ url: string; agent: string }>((resolve, reject) => {
+      let s = '';
+      svc.stdout!.on('data', (d: Buffer) => {
+        s += d;
+        const line = s.split('\n').find((l) => l.startsWith('{'));
+        if (line) resolve(JSON.parse(line) as { url: string; agent: string });
+      });
+      svc.on('exit', (code) => reject(new Error(`the service exited (${code})`)));
+    });
+    const r = await soak(['--url', `${ready.url}api`, '--pprof', ready.agent, '--rate', '100', '--duration', '3s', '--warmup', '1s', '--rounds', '3', '--json', '-q', '-o', join(tmp, 'run-running')]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.settings.command, undefined);
+    assert.equal(j.settings.pprof, ready.agent.replace(/\/$/, ''));
+    assert.match(j.runtime.source, /^the leakscope agent's /);
+    assert.ok(j.leaks.samples >= 2);
+    // soak did not stop a service it did not start
+    assert.equal(svc.exitCode, null);
+    const res = await fetch(`${ready.url}api`);
+    assert.equal(res.status, 200);
+    await res.text();
+  } finally {
+    svc.kill('SIGTERM');
   }
 });
