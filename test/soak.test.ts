@@ -212,6 +212,15 @@ describe('runtime figures', () => {
     assert.ok(g['rss-slope']!.rounds.every((v) => Math.abs(v - 60 * 1048576) < 1));
   });
 
+  test('a long soak is thinned before Theil–Sen (bounded memory and time)', () => {
+    const samples: MetricsSample[] = [];
+    for (let i = 0; i < 200_000; i++) samples.push({ t: i * 250, rss: 1e8 + i * 1000 });
+    const t0 = performance.now();
+    const f = runtimeFigures(samples, 0, 'test');
+    assert.ok(performance.now() - t0 < 5000);
+    assert.ok(Math.abs(f.rssSlopePerMin! - 240_000) < 1, String(f.rssSlopePerMin));
+  });
+
   test('a baseline file is checked', () => {
     const ok = parseBaseline(JSON.stringify({ format: 'leakscope-soak-baseline', version: 1, savedAt: 'x', settings: { url: 'u', connections: 1, warmupMs: 0, durationMs: 1, rounds: 1 }, figures: { p99: { value: 1, rounds: [1] } } }), 'b.json');
     assert.deepEqual(ok.figures.p99, { value: 1, rounds: [1] });

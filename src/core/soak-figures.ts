@@ -135,9 +135,16 @@ export interface RuntimeFigures {
   samples: number;
 }
 
+/** Theil–Sen's pairs grow with the square of the points: a long soak is thinned to this many */
+const MAX_SLOPE_POINTS = 600;
+
 function slopePerMin(samples: MetricsSample[], key: 'rss' | 'heap'): number | undefined {
-  const pts = samples.filter((s) => typeof s[key] === 'number');
+  let pts = samples.filter((s) => typeof s[key] === 'number');
   if (pts.length < 3) return undefined;
+  if (pts.length > MAX_SLOPE_POINTS) {
+    const step = pts.length / MAX_SLOPE_POINTS;
+    pts = Array.from({ length: MAX_SLOPE_POINTS }, (_, i) => pts[Math.floor(i * step)]!);
+  }
   const r = theilSen(
     pts.map((s) => s.t / 60000),
     pts.map((s) => s[key]!),
