@@ -7,11 +7,14 @@
 //	go run . -addr 127.0.0.1:8080
 //
 // When ready it prints one JSON line: {"ready":true,"url":"http://ADDR/","pprof":"http://ADDR/debug/pprof"}
+// expvar's /debug/vars serves the memstats. LEAKS=off runs only the steps that are not leaks;
+// DELAY_MS=N delays every /api answer by N ms (a slower build, for the regression gate).
 package main
 
 import (
 	"container/list"
 	"encoding/json"
+	_ "expvar"
 	"flag"
 	"fmt"
 	"log"
@@ -20,6 +23,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,6 +194,8 @@ var pipeline = []func(*requestContext){createSession, cacheProduct, subscribeUpd
 
 var seq int64
 
+var delay time.Duration
+
 func handleAPI(w http.ResponseWriter, r *http.Request) {
 	id := atomic.AddInt64(&seq, 1)
 	q := r.URL.Query()
@@ -203,6 +209,9 @@ func handleAPI(w http.ResponseWriter, r *http.Request) {
 	for _, step := range pipeline {
 		step(ctx)
 	}
+	if delay > 0 {
+		time.Sleep(delay)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(ctx.body)
 }
@@ -213,6 +222,12 @@ func main() {
 	flag.Parse()
 	if *rate > 0 {
 		runtime.MemProfileRate = *rate
+	}
+	if os.Getenv("LEAKS") == "off" {
+		pipeline = []func(*requestContext){lruLookup, handleChurn}
+	}
+	if ms, err := strconv.Atoi(os.Getenv("DELAY_MS")); err == nil && ms > 0 {
+		delay = time.Duration(ms) * time.Millisecond
 	}
 	http.HandleFunc("/api", handleAPI)
 	ln, err := net.Listen("tcp", *addr)

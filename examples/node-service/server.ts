@@ -8,11 +8,18 @@
  *   {"ready":true,"url":"http://127.0.0.1:…/","agent":"http://127.0.0.1:…/debug/pprof/"}
  * LEAKSCOPE_TOKEN protects the agent; LEAKSCOPE_HEAP_INTERVAL sets its sampling interval
  * (default here 131072 bytes: finer than the agent's default, fine for a demo).
+ * LEAKS=off runs only the steps that are not leaks (a clean build); DELAY_MS=N delays every answer
+ * of DELAY_PATH (default /api) by N ms (a slower build, for the regression gate). Started with
+ * `node --import leakscope/register` (as `leakscope soak` does), it uses that agent.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startAgent } from '../../src/agent/index.js';
-import { pipeline, publishPrice, type RequestContext } from './leaks.js';
+import { getAgent, startAgent, type Agent } from '../../src/agent/index.js';
+import { NOT_LEAKS, pipeline, publishPrice, type RequestContext } from './leaks.js';
+
+const steps = process.env.LEAKS === 'off' ? pipeline.filter((s) => (NOT_LEAKS as readonly string[]).includes(s.name)) : pipeline;
+const delayMs = Number(process.env.DELAY_MS ?? 0);
+const delayPath = process.env.DELAY_PATH ?? '/api';
 
 let seq = 0;
 
@@ -34,16 +41,27 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     productId: num(url.searchParams.get('product'), id),
     body: {},
   };
-  for (const step of pipeline) step(ctx);
+  for (const step of steps) step(ctx);
   const text = JSON.stringify(ctx.body);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  const send = () => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  if (delayMs > 0 && url.pathname === delayPath) setTimeout(send, delayMs);
+  else send();
+}
+
+/** the agent of `--import leakscope/register`, once it is up (it starts beside the application) */
+async function injectedAgent(): Promise<Agent | undefined> {
+  if (!process.execArgv.some((a) => /leakscope\/register$|[\\/]register\.js$/.test(a))) return undefined;
+  for (let i = 0; i < 100 && !getAgent(); i++) await new Promise((r) => setTimeout(r, 50));
+  return getAgent();
 }
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 0);
   const agentPort = Number(process.env.AGENT_PORT ?? 0);
-  const agent = await startAgent({
+  const agent = (await injectedAgent()) ?? await startAgent({
     host: '127.0.0.1',
     port: agentPort,
     token: process.env.LEAKSCOPE_TOKEN || undefined,

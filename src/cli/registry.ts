@@ -25,6 +25,7 @@ export const commands: Record<string, CommandEntry> = {
   convert: { summary: 'convert profiles to collapsed stacks, speedscope JSON or gzip\'d pprof', load: async () => (await import('./commands/convert.js')).convertCommand },
   snapshot: { summary: 'V8 heap snapshots: summary, diff, retainers, leaks across a series', load: async () => (await import('./commands/snapshot.js')).snapshotCommand },
   watch: { summary: 'poll a service\'s heap/goroutine/async profiles over time and name the leak', load: async () => (await import('./commands/watch.js')).watchCommand },
+  soak: { summary: 'start or reach a service, load it in rounds, watch it: one leak verdict and a regression gate', load: async () => (await import('./commands/soak.js')).soakCommand },
   analyze: { summary: 'the leak report of a watch run directory or a series of profiles, offline', load: async () => (await import('./commands/analyze.js')).analyzeCommand },
   shell: { summary: 'go tool pprof\'s interactive shell on a profile loaded once (also: leakscope <profile|url>...)', load: async () => (await import('./commands/shell.js')).shellCommand },
 };

@@ -9,7 +9,8 @@ export class LeakAssertionError<D = unknown> extends AssertionError {
   /** what the assertion measured (LeakCheckResult or AsyncLeakResult) */
   readonly details: D;
   constructor(message: string, details: D, stackStartFn?: (...args: never[]) => unknown) {
-    super({ message, stackStartFn: stackStartFn as ((...args: unknown[]) => unknown) | undefined });
+    // operator 'fail': jest prints the message alone (no empty Expected/Received diff)
+    super({ message, operator: 'fail', stackStartFn: stackStartFn as ((...args: unknown[]) => unknown) | undefined });
     this.details = details;
   }
 }
