@@ -9,6 +9,7 @@ import type { Profile } from '../core/profile.js';
 import { compileGoRegex } from '../core/regex.js';
 import { sampleIndex } from '../core/select.js';
 import type { Granularity } from '../core/graph.js';
+import { scaledLabel } from '../core/units.js';
 
 export interface ReportOptions {
   sampleIndex?: string | number;
@@ -30,6 +31,8 @@ export interface ReportOptions {
   noInlines?: boolean;
   trimPath?: string;
   sourcePath?: string;
+  /** pprof's -divide_by: every printed value is divided by this (default 1) */
+  divideBy?: number;
 }
 
 export interface Prepared {
@@ -43,6 +46,16 @@ export interface Prepared {
   /** filters that matched nothing, as pprof warns: "Focus expression matched no samples" etc. */
   warnings: string[];
   granularity: Granularity;
+}
+
+/**
+ * pprof's rpt.formatValue: the value times 1/divide_by (truncated, as Go's int64 conversion),
+ * scaled from the sample unit to `outputUnit`.
+ */
+export function formatter(prep: Prepared, o: ReportOptions, outputUnit: string): (v: number) => string {
+  const ratio = o.divideBy !== undefined ? 1 / o.divideBy : 1;
+  if (ratio > 0 && ratio !== 1) return (v: number) => scaledLabel(Math.trunc(v * ratio), prep.sampleUnit, outputUnit);
+  return (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
 }
 
 /** computeTotal from pprof's report package. */
