@@ -46,6 +46,10 @@ export interface Prepared {
   /** filters that matched nothing, as pprof warns: "Focus expression matched no samples" etc. */
   warnings: string[];
   granularity: Granularity;
+  /** units of numeric labels, from the profile before filtering (pprof's NumLabelUnits) */
+  numLabelUnits?: Map<string, string>;
+  /** -mean_delay: the sample type each value is divided by (pprof divides by value[0]) */
+  meanDivisorIndex?: number;
 }
 
 /**
@@ -56,6 +60,26 @@ export function formatter(prep: Prepared, o: ReportOptions, outputUnit: string):
   const ratio = o.divideBy !== undefined ? 1 / o.divideBy : 1;
   if (ratio > 0 && ratio !== 1) return (v: number) => scaledLabel(Math.trunc(v * ratio), prep.sampleUnit, outputUnit);
   return (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
+}
+
+/**
+ * pprof's Profile.NumLabelUnits: per numeric label key, the first unit any sample gives it;
+ * for a key no sample gives a unit, `bytes` for `alignment` and `request`, else the key itself
+ * (so a `bytes` label is in bytes).
+ */
+export function numLabelUnits(p: Profile): Map<string, string> {
+  const t = p.samples;
+  const units = new Map<string, string>();
+  const seen = new Set<string>();
+  for (let i = 0; i < t.labelStart[t.count]!; i++) {
+    if (t.labelStr[i] !== 0 || (t.labelNum[i] === 0 && t.labelUnit[i] === 0)) continue;
+    const key = p.strings[t.labelKey[i]!]!;
+    seen.add(key);
+    const unit = p.strings[t.labelUnit[i]!]!;
+    if (unit !== '' && !units.has(key)) units.set(key, unit);
+  }
+  for (const key of seen) if (!units.has(key)) units.set(key, key === 'alignment' || key === 'request' ? 'bytes' : key);
+  return units;
 }
 
 /** computeTotal from pprof's report package. */
@@ -109,6 +133,7 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
     activeFilters: active,
     warnings,
     granularity: o.granularity ?? 'functions',
+    numLabelUnits: numLabelUnits(input),
   };
 }
 
