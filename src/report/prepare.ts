@@ -33,6 +33,17 @@ export interface ReportOptions {
   sourcePath?: string;
   /** pprof's -divide_by: every printed value is divided by this (default 1) */
   divideBy?: number;
+  /** pprof's -relative_percentages: the total (and percentages) of what the filters keep */
+  relativePercentages?: boolean;
+  /** pprof's -compact_labels: top and tree print no profile header (File:, Type:, Time: …) */
+  compactLabels?: boolean;
+  /** pprof's -all_frames: ignore the profile's drop_frames / keep_frames */
+  allFrames?: boolean;
+  /**
+   * pprof's -call_tree: a location reached by different paths is a different node. pprof honours
+   * it only in graph output; the text reports (top, tree, peek, list, traces) ignore it as pprof does.
+   */
+  callTree?: boolean;
 }
 
 export interface Prepared {
@@ -99,10 +110,11 @@ export function computeTotal(p: Profile, vi: number): number {
 }
 
 export function prepareReport(input: Profile, o: ReportOptions): Prepared {
-  const pruned = removeUninteresting(simplifyFunctionNames(input));
+  const simplified = simplifyFunctionNames(input);
+  const pruned = o.allFrames ? simplified : removeUninteresting(simplified);
   const vi = sampleIndex(pruned, o.sampleIndex);
   const st = pruned.sampleTypes[vi]!;
-  const total = computeTotal(pruned, vi);
+  let total = computeTotal(pruned, vi);
   const filters: NameFilters = {};
   const active: string[] = [];
   const names: [keyof NameFilters, string | undefined, string][] = [
@@ -118,6 +130,8 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
     active.push(`${label}=${val}`);
   }
   const { profile, matched } = filterByName(pruned, filters);
+  // pprof focuses before it computes the total when percentages are relative
+  if (o.relativePercentages) total = computeTotal(profile, vi);
   const warnings: string[] = [];
   if (filters.focus && !matched.focus) warnings.push('Focus expression matched no samples');
   if (filters.ignore && !matched.ignore) warnings.push('Ignore expression matched no samples');

@@ -4,8 +4,8 @@
  */
 import { buildEdges, type Edge } from '../core/graph.js';
 import { LeakscopeError } from '../core/errors.js';
-import { padLeft, percentage, scaledLabel } from '../core/units.js';
-import type { Prepared, ReportOptions } from './prepare.js';
+import { padLeft, percentage } from '../core/units.js';
+import { formatter, type Prepared, type ReportOptions } from './prepare.js';
 import { profileLabels, selectOutputUnit, trimmedGraph } from './top.js';
 
 const SEPARATOR = '----------------------------------------------------------+-------------';
@@ -22,8 +22,8 @@ export interface TreeNodeJson {
 export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): { text: string; nodes: TreeNodeJson[] } {
   const opts: ReportOptions = symbol ? { ...o, nodeCount: 0, nodeFraction: 0 } : o;
   const { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum } = trimmedGraph(prep, opts, 80);
-  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total);
-  const fmt = (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
+  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total, o.divideBy);
+  const fmt = formatter(prep, o, outputUnit);
   const gopt = { valueIndex: prep.valueIndex, granularity: prep.granularity, noInlines: o.noInlines, trimPath: o.trimPath, sourcePath: o.sourcePath };
   const shown = new Uint8Array(table.infos.length);
   for (const id of order) shown[id] = 1;
@@ -59,7 +59,7 @@ export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): {
       return b.weight - a.weight;
     });
 
-  const lines: string[] = [...profileLabels(prep.profile, prep, fmt)];
+  const lines: string[] = o.compactLabels ? [] : [...profileLabels(prep.profile, prep, fmt)];
   if (prep.activeFilters.length > 0) {
     lines.push('Active filters:');
     for (const f of prep.activeFilters) lines.push('   ' + (f.length > 80 ? f.slice(0, 80) + '…' : f));
