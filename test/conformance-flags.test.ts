@@ -1,7 +1,8 @@
 /**
  * The pprof flags leakscope used to refuse, now accepted with pprof's meaning and checked byte for
  * byte against go tool pprof at run time (skipped without go): -relative_percentages,
- * -divide_by, -compact_labels, -call_tree (ignored by text reports, as pprof does) and
+ * -divide_by, -compact_labels, -mean and -mean_delay, -call_tree (ignored by text reports, as
+ * pprof does) and
  * -all_frames (Go 1.19's pprof predates it: checked against pprof on the same profile without its
  * drop_frames, which is what the flag means).
  */
@@ -94,7 +95,7 @@ test('-call_tree: accepted; the text reports ignore it as pprof does; graph refu
   same(['-traces', '-call_tree', 'profiles/goroutine.pb.gz']);
   const r = run(process.execPath, [cliPath, 'graph', '-call_tree', HEAP], TD);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /^leakscope graph: --call-tree and --divide-by are not supported by graph/);
+  assert.match(r.stderr, /^leakscope graph: --call-tree, --divide-by and --mean are not supported by graph/);
 });
 
 let dir = '';
@@ -119,4 +120,25 @@ test('-all_frames: the profile\'s drop_frames ignored', { skip: skipGo }, () => 
     assert.equal(all, pprof([mode, plain], dir), `${mode} -all_frames`);
     assert.notEqual(all, pruned, `${mode}: drop_frames changes the report`);
   }
+});
+
+test('-mean and -mean_delay: node values are means (sums over counts), trimming and edges on sums', { skip: skipGo }, () => {
+  for (const mode of ['-top', '-tree', '-peek=main', '-traces', '-list=main']) same([mode, '-mean', CPU]);
+  same(['-top', '-mean', '-nodefraction=0', '-cum', CPU]);
+  same(['-top', '-mean', '-nodecount=3', '-sample_index=alloc_space', HEAP]);
+  same(['-tree', '-mean', '-sample_index=alloc_space', HEAP]);
+  same(['-top', '-mean', '-diff_base=profiles/heap.base.pb.gz', HEAP]);
+  same(['-tree', '-mean', '-diff_base=profiles/heap.base.pb.gz', HEAP]);
+  // a contention profile (the CPU profile's samples/cpu renamed contentions/delay)
+  const p = decodeProfile(gunzipSync(readFileSync(join(TD, CPU))));
+  const block = join(dir, 'block.pb');
+  writeFileSync(block, encodeProfile({ ...p, sampleTypes: [{ type: 'contentions', unit: 'count' }, { type: 'delay', unit: 'nanoseconds' }], periodType: { type: 'contentions', unit: 'count' }, defaultSampleType: '' }));
+  for (const mode of ['-top', '-tree', '-traces']) {
+    const out = same([mode, '-mean_delay', block], dir);
+    assert.match(out, /^Type: mean_delay$/m);
+    same([mode, '-total_delay', block], dir);
+    same([mode, '-contentions', block], dir);
+  }
+  const r = run(process.execPath, [cliPath, 'graph', '-mean', CPU], TD);
+  assert.equal(r.status, 2);
 });

@@ -39,6 +39,7 @@ export const reportFlagSpec = {
   'all-frames': { type: 'boolean' },
   'divide-by': { type: 'string' },
   'compact-labels': { type: 'boolean' },
+  mean: { type: 'boolean' },
 } as const;
 
 export interface ReportFlagValues {
@@ -71,6 +72,7 @@ export interface ReportFlagValues {
   'all-frames'?: boolean;
   'divide-by'?: string;
   'compact-labels'?: boolean;
+  mean?: boolean;
 }
 
 export const reportFlagHelp = `  --sample-index X       sample type by name or 0-based index (pprof -sample_index; also -inuse_space, -alloc_objects…)
@@ -94,6 +96,8 @@ export const reportFlagHelp = `  --sample-index X       sample type by name or 0
   --relative-percentages percentages of what the filters keep, not of the whole profile
   --divide-by X          divide every printed value by X (pprof -divide_by)
   --compact-labels       top/tree: no profile header lines (File:, Type:, Time: …)
+  --mean                 each value divided by its samples' count (pprof -mean; -mean_delay is
+                         -mean -sample_index=delay)
   --all-frames           ignore the profile's drop_frames/keep_frames
   --call-tree            a location reached by different paths is a separate node (graph only,
                          as in pprof; the text reports ignore it as pprof does)
@@ -128,6 +132,7 @@ export function reportOptionsFrom(v: ReportFlagValues): ReportOptions {
   if (v['compact-labels']) o.compactLabels = true;
   if (v['all-frames']) o.allFrames = true;
   if (v['call-tree']) o.callTree = true;
+  if (v.mean) o.mean = true;
   const div = floatOption(v['divide-by'], 'divide-by');
   if (div !== undefined) {
     if (div === 0) throw new LeakscopeError('E_USAGE', '--divide-by: zero divisor specified');

@@ -37,6 +37,8 @@ export interface ReportOptions {
   relativePercentages?: boolean;
   /** pprof's -compact_labels: top and tree print no profile header (File:, Type:, Time: …) */
   compactLabels?: boolean;
+  /** pprof's -mean (and -mean_delay): each value divided by the samples' first value (the count) */
+  mean?: boolean;
   /** pprof's -all_frames: ignore the profile's drop_frames / keep_frames */
   allFrames?: boolean;
   /**
@@ -94,19 +96,31 @@ export function numLabelUnits(p: Profile): Map<string, string> {
 }
 
 /** computeTotal from pprof's report package. */
-export function computeTotal(p: Profile, vi: number): number {
+export function computeTotal(p: Profile, vi: number, meanIndex?: number): number {
   const nt = p.sampleTypes.length;
   let total = 0;
   let diffTotal = 0;
+  let div = 0;
+  let diffDiv = 0;
   const v = p.samples.values;
   let hasBaseLabel = false;
   for (const s of p.strings) if (s === 'pprof::base') hasBaseLabel = true;
   for (let s = 0; s < p.samples.count; s++) {
     const x = Math.abs(v[s * nt + vi]!);
+    const d = meanIndex !== undefined ? v[s * nt + meanIndex]! : 0;
     total += x;
-    if (hasBaseLabel && isDiffBaseSample(p, s)) diffTotal += x;
+    div += d;
+    if (hasBaseLabel && isDiffBaseSample(p, s)) {
+      diffTotal += x;
+      diffDiv += d;
+    }
   }
-  return diffTotal > 0 ? diffTotal : total;
+  if (diffTotal > 0) {
+    total = diffTotal;
+    div = diffDiv;
+  }
+  // -mean: the total's mean (Go's integer division)
+  return div !== 0 ? Math.trunc(total / div) : total;
 }
 
 export function prepareReport(input: Profile, o: ReportOptions): Prepared {
@@ -114,7 +128,8 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
   const pruned = o.allFrames ? simplified : removeUninteresting(simplified);
   const vi = sampleIndex(pruned, o.sampleIndex);
   const st = pruned.sampleTypes[vi]!;
-  let total = computeTotal(pruned, vi);
+  const meanIndex = o.mean ? 0 : undefined;
+  let total = computeTotal(pruned, vi, meanIndex);
   const filters: NameFilters = {};
   const active: string[] = [];
   const names: [keyof NameFilters, string | undefined, string][] = [
@@ -131,7 +146,7 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
   }
   const { profile, matched } = filterByName(pruned, filters);
   // pprof focuses before it computes the total when percentages are relative
-  if (o.relativePercentages) total = computeTotal(profile, vi);
+  if (o.relativePercentages) total = computeTotal(profile, vi, meanIndex);
   const warnings: string[] = [];
   if (filters.focus && !matched.focus) warnings.push('Focus expression matched no samples');
   if (filters.ignore && !matched.ignore) warnings.push('Ignore expression matched no samples');
@@ -141,13 +156,14 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
   return {
     profile,
     valueIndex: vi,
-    sampleType: st.type,
+    sampleType: o.mean ? 'mean_' + st.type : st.type,
     sampleUnit: st.unit,
     total,
     activeFilters: active,
     warnings,
     granularity: o.granularity ?? 'functions',
     numLabelUnits: numLabelUnits(input),
+    ...(meanIndex !== undefined ? { meanDivisorIndex: meanIndex } : {}),
   };
 }
 

@@ -62,6 +62,8 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
   const nodeFraction = o.nodeFraction ?? 0.005;
   const nodeCutoff = Math.abs(Math.trunc(flatSum * nodeFraction));
   let droppedNodes = 0;
+  // the kept set of the last rebuild (undefined: the graph of all nodes)
+  let lastKept: Uint8Array | undefined;
   if (nodeCutoff > 0) {
     const kept = new Uint8Array(table.infos.length);
     let keptCount = 0;
@@ -74,6 +76,7 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
     if (keptCount !== g.nodes.length) {
       droppedNodes = g.nodes.length - keptCount;
       g = buildGraph(p, table, gopt, kept, groups);
+      lastKept = kept;
     }
   }
   const origCount = g.nodes.length;
@@ -83,13 +86,23 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
     const kept = new Uint8Array(table.infos.length);
     for (const id of order.slice(0, nodeCount)) kept[id] = 1;
     g = buildGraph(p, table, gopt, kept, groups);
+    lastKept = kept;
     order = sortNodes(g, Boolean(o.cum), names);
   }
   // pprof trims edges below edgeFraction × (flat sum of the complete graph) before it reads the
   // inline flags off the remaining in-edges
   const edgeCutoff = Math.abs(Math.trunc(flatSum * (o.edgeFraction ?? 0.001)));
   g.inline = inlineLabels(table.infos.length, g.inEdges, edgeCutoff);
-  return { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum };
+  // -mean / -mean_delay: pprof trims and sorts on the sums, and shows each node's sum divided by
+  // the sum of its samples' first values (Node.FlatValue / CumValue, Go's integer division)
+  let shownFlat = g.flat;
+  let shownCum = g.cum;
+  if (prep.meanDivisorIndex !== undefined) {
+    const dg = buildGraph(p, table, { ...gopt, valueIndex: prep.meanDivisorIndex }, lastKept, groupStacks(p, prep.meanDivisorIndex));
+    shownFlat = g.flat.map((v, i) => (dg.flat[i] !== 0 ? Math.trunc(v / dg.flat[i]!) : v));
+    shownCum = g.cum.map((v, i) => (dg.cum[i] !== 0 ? Math.trunc(v / dg.cum[i]!) : v));
+  }
+  return { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum, shownFlat, shownCum };
 }
 
 /**
@@ -161,8 +174,8 @@ export function profileLabels(p: Profile, prep: Prepared, fmt: (v: number) => st
 }
 
 export function topReport(prep: Prepared, o: ReportOptions, defaultNodeCount = 0): TopReport {
-  const { g, order, names, droppedNodes, origCount, nodeFraction } = trimmedGraph(prep, o, defaultNodeCount);
-  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total, o.divideBy);
+  const { g, order, names, droppedNodes, origCount, nodeFraction, shownFlat, shownCum } = trimmedGraph(prep, o, defaultNodeCount);
+  const outputUnit = selectOutputUnit({ ...g, flat: shownFlat, cum: shownCum }, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total, o.divideBy);
   const fmt = formatter(prep, o, outputUnit);
   const rows: TopRow[] = order.map((id) => {
     const info: NodeInfo = g.infos[id]!;
@@ -171,8 +184,8 @@ export function topReport(prep: Prepared, o: ReportOptions, defaultNodeCount = 0
       name: info.name !== '' ? info.name : names[id]!,
       inline: inl !== 0,
       inlineLabel: inl === 1 ? 'inline' : inl === 2 ? 'partial-inline' : '',
-      flat: g.flat[id]!,
-      cum: g.cum[id]!,
+      flat: shownFlat[id]!,
+      cum: shownCum[id]!,
       printable: names[id]!,
     };
     if (prep.granularity !== 'functions' && info.file !== '') row.file = info.file;

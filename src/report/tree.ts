@@ -21,8 +21,8 @@ export interface TreeNodeJson {
 
 export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): { text: string; nodes: TreeNodeJson[] } {
   const opts: ReportOptions = symbol ? { ...o, nodeCount: 0, nodeFraction: 0 } : o;
-  const { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum } = trimmedGraph(prep, opts, 80);
-  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total, o.divideBy);
+  const { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum, shownFlat, shownCum } = trimmedGraph(prep, opts, 80);
+  const outputUnit = selectOutputUnit({ ...g, flat: shownFlat, cum: shownCum }, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total, o.divideBy);
   const fmt = formatter(prep, o, outputUnit);
   const gopt = { valueIndex: prep.valueIndex, granularity: prep.granularity, noInlines: o.noInlines, trimPath: o.trimPath, sourcePath: o.sourcePath };
   const shown = new Uint8Array(table.infos.length);
@@ -33,7 +33,7 @@ export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): {
   const rebuilt = droppedNodes > 0 || (nodeCount > 0 && origCount > nodeCount);
   const kept = rebuilt ? shown : undefined;
   let flatTotal = 0;
-  for (const id of order) flatTotal += g.flat[id]!;
+  for (const id of order) flatTotal += shownFlat[id]!;
   // pprof's edge cutoff comes from the flat sum of the complete (untrimmed) graph
   const edgeCutoff = symbol ? 0 : Math.abs(Math.trunc(fullFlatSum * (o.edgeFraction ?? 0.001)));
   const ins = new Map<number, Edge[]>();
@@ -75,8 +75,9 @@ export function treeReport(prep: Prepared, o: ReportOptions, symbol?: RegExp): {
   let matched = 0;
   for (const id of order) {
     const name = names[id]!;
-    const flat = g.flat[id]!;
-    const cum = g.cum[id]!;
+    // node values are -mean's means; edge weights stay sums, as pprof prints them
+    const flat = shownFlat[id]!;
+    const cum = shownCum[id]!;
     if (symbol && !symbol.test(name)) continue;
     matched++;
     lines.push(SEPARATOR);
