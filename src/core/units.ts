@@ -175,7 +175,11 @@ export function goFixed(x: number, prec: number): string {
   if (!Number.isFinite(x)) return String(x);
   const neg = x < 0 || Object.is(x, -0);
   if (x === 0) return (neg ? '-' : '') + (prec > 0 ? '0.' + '0'.repeat(prec) : '0');
-  const d = roundDigits(decimalDigits(x), decimalDigits(x).dp + prec);
+  // An exact tie at the last digit needs x × 2^(prec+1) to be an integer (x = odd / (2·10^prec)
+  // in lowest terms); otherwise toFixed's rounding (nearest, exact) is Go's, without the garbage.
+  if (Math.abs(x) < 1e21 && prec <= 20 && !Number.isInteger(x * 2 ** (prec + 1))) return x.toFixed(prec);
+  const dd = decimalDigits(x);
+  const d = roundDigits(dd, dd.dp + prec);
   // build integer and fraction parts
   let intPart = '';
   let frac = '';
