@@ -1,5 +1,5 @@
 /**
- * goFixed (every value and percentage pprof prints goes through Go's %.Nf) against Go's own fmt,
+ * goFixed and goG (every value and percentage pprof prints goes through Go's %.Nf or %.Ng) against Go's own fmt,
  * run at test time (skipped without go): random magnitudes, memory sizes in kB/MB, and the exact
  * ties where Go rounds half to even and JavaScript's toFixed would not.
  */
@@ -10,13 +10,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasGo, SKIP_NO_GO } from './helpers/tools.js';
-import { goFixed } from '../src/core/units.js';
+import { goFixed, goG } from '../src/core/units.js';
 
-test('goFixed equals Go\'s %.2f, %.1f and %.0f', { skip: hasGo() ? false : SKIP_NO_GO }, () => {
+test('goFixed and goG equal Go\'s %.2f, %.1f, %.0f, %.2g, %.3g and %.1g', { skip: hasGo() ? false : SKIP_NO_GO }, () => {
   const xs: number[] = [];
   let seed = 7;
   const r = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let i = 0; i < 3000; i++) xs.push((r() - 0.3) * 10 ** Math.floor(r() * 12 - 4));
+  for (let i = 1; i < 400; i++) xs.push(i / 1e4, (2 * i + 1) / 2e4, (2 * i + 1) / 2 ** 12, 5 * 10 ** -i, 2.5e-5 * i);
   for (let i = 0; i < 1500; i++) xs.push(Math.floor(r() * 1e7) / 1024, Math.floor(r() * 1e6) / 1000, -Math.floor(r() * 1e5) / 1e3, 0.125 * i, -0.125 * i, 0.005 + i, (2 * i + 1) / 200, (2 * i + 1) / 8);
   // (-0 prints as "0" in the input: left out)
   for (let i = xs.length - 1; i >= 0; i--) if (Object.is(xs[i], -0)) xs.splice(i, 1);
@@ -24,7 +25,7 @@ test('goFixed equals Go\'s %.2f, %.1f and %.0f', { skip: hasGo() ? false : SKIP_
   try {
     writeFileSync(
       join(dir, 'main.go'),
-      'package main\nimport ("bufio";"fmt";"os";"strconv")\nfunc main(){ s:=bufio.NewScanner(os.Stdin); for s.Scan(){ f,_:=strconv.ParseFloat(s.Text(),64); fmt.Printf("%.2f %.1f %.0f\\n", f, f, f) } }\n',
+      'package main\nimport ("bufio";"fmt";"os";"strconv")\nfunc main(){ s:=bufio.NewScanner(os.Stdin); for s.Scan(){ f,_:=strconv.ParseFloat(s.Text(),64); fmt.Printf("%.2f %.1f %.0f %.2g %.3g %.1g\\n", f, f, f, f, f, f) } }\n',
     );
     const go = spawnSync('go', ['run', join(dir, 'main.go')], { input: xs.map((x) => String(x)).join('\n') + '\n', encoding: 'utf8', env: { ...process.env, GOFLAGS: '-mod=mod', GO111MODULE: 'off' } });
     assert.equal(go.status, 0, go.stderr);
@@ -33,7 +34,7 @@ test('goFixed equals Go\'s %.2f, %.1f and %.0f', { skip: hasGo() ? false : SKIP_
     let ties = 0;
     xs.forEach((x, i) => {
       if (Number.isInteger(x * 8)) ties++;
-      assert.equal(`${goFixed(x, 2)} ${goFixed(x, 1)} ${goFixed(x, 0)}`, want[i], `goFixed(${x})`);
+      assert.equal(`${goFixed(x, 2)} ${goFixed(x, 1)} ${goFixed(x, 0)} ${goG(x, 2)} ${goG(x, 3)} ${goG(x, 1)}`, want[i], `goFixed/goG(${x})`);
     });
     assert.ok(ties > 1000, 'exact ties are among the cases');
   } finally {
