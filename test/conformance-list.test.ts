@@ -105,6 +105,14 @@ test('list on the project profiles: sources found by -trim_path/-source_path, or
   const missing = same('main', [HEAP], src);
   assert.match(missing, /Error: could not find file example\.com\/gogen\/main\.go on path /);
   assert.doesNotMatch(missing, /func newSession/);
+  // --json keeps the sampled lines (no text) and pprof's error when the source is missing
+  const json = JSON.parse(run(process.execPath, [cliPath, 'list', '--json', 'newSession', HEAP], src).stdout) as {
+    functions: { name: string; sourceFound: boolean; error?: string; lines: { line: number; flat: number; text?: string }[] }[];
+  };
+  const fn = json.functions.find((f) => f.name === 'main.newSession')!;
+  assert.equal(fn.sourceFound, false);
+  assert.match(fn.error!, /^could not find file example\.com\/gogen\/main\.go on path /);
+  assert.ok(fn.lines.length > 0 && fn.lines.every((l) => l.text === undefined && l.flat !== 0));
   same('newSession', [`-source_path=${join(dir, 'nowhere')}:${src}`, HEAP], dir);
   same('newSession', [trim, `-source_path=${join(dir, 'nowhere')}:${src}`, HEAP], dir);
   // no match: pprof's error and a failure

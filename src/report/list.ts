@@ -46,12 +46,18 @@ export function listReport(prep: Prepared, o: ReportOptions, symbol: RegExp, rea
   }
   // group line nodes by function name, then by file (nodes without a file are set apart)
   const byName = new Map<string, Map<string, number[]>>();
+  const noFile = new Map<string, number[]>();
   for (const id of g.nodes) {
     const info = g.infos[id]!;
     if (!symbol.test(info.name)) continue;
     let files = byName.get(info.name);
     if (!files) byName.set(info.name, (files = new Map()));
-    if (info.file === '') continue;
+    if (info.file === '') {
+      const ids = noFile.get(info.name);
+      if (ids) ids.push(id);
+      else noFile.set(info.name, [id]);
+      continue;
+    }
     const ids = files.get(info.file);
     if (ids) ids.push(id);
     else files.set(info.file, [id]);
@@ -66,6 +72,20 @@ export function listReport(prep: Prepared, o: ReportOptions, symbol: RegExp, rea
     const files = byName.get(name)!;
     if (files.size === 0) {
       out.push(`No source information for ${name}`);
+      // the JSON keeps its numbers (per line when the profile has lines)
+      const ids = noFile.get(name) ?? [];
+      const byLine = new Map<number, { flat: number; cum: number }>();
+      const fn: ListFunction = { name, file: '', flat: 0, cum: 0, lines: [], sourceFound: false, error: `no source information for ${name}` };
+      for (const id of ids) {
+        const e = byLine.get(g.infos[id]!.line) ?? { flat: 0, cum: 0 };
+        e.flat += g.flat[id]!;
+        e.cum += g.cum[id]!;
+        byLine.set(g.infos[id]!.line, e);
+        fn.flat += g.flat[id]!;
+        fn.cum += g.cum[id]!;
+      }
+      fn.lines = [...byLine.keys()].sort((a, b) => a - b).map((line) => ({ line, ...byLine.get(line)! }));
+      functions.push(fn);
       continue;
     }
     for (const file of [...files.keys()].sort(byStr)) {
@@ -86,6 +106,8 @@ export function listReport(prep: Prepared, o: ReportOptions, symbol: RegExp, rea
       out.push(`${padLeft(fmt(flat), 10)} ${padLeft(fmt(cum), 10)} (flat, cum) ${percentage(cum, prep.total)} of Total`);
       const fn: ListFunction = { name, file, flat, cum, lines: [], sourceFound: false };
       functions.push(fn);
+      // without the source, the JSON (and the web UI) still has the lines that carry samples
+      const sampled = () => [...byLine.keys()].sort((a, b) => a - b).map((line) => ({ line, ...byLine.get(line)! }));
       // pprof's getSourceFromFile window: from the function's start line (or MARGIN before the
       // first node) to MARGIN after the last, in node order, as pprof grows it
       const startLine = startLines.get(`${name}\u0000${file}`) ?? 0;
@@ -103,12 +125,19 @@ export function listReport(prep: Prepared, o: ReportOptions, symbol: RegExp, rea
       // an empty window (a start line past the samples) reads nothing: pprof then reports only
       // an error it met reading the same file for an earlier function
       let src = looked.get(file);
-      if (start > end && src === undefined) continue;
+      if (start > end && src === undefined) {
+        fn.lines = sampled();
+        continue;
+      }
       if (src === undefined) looked.set(file, (src = readSource(file) ?? null));
-      if (start > end && Array.isArray(src)) continue;
+      if (start > end && Array.isArray(src)) {
+        fn.lines = sampled();
+        continue;
+      }
       if (!Array.isArray(src)) {
         fn.error = src === null ? `could not find file ${file}` : src.error;
         out.push(` Error: ${fn.error}`);
+        fn.lines = sampled();
         continue;
       }
       fn.sourceFound = true;
