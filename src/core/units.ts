@@ -51,10 +51,19 @@ const GCU: UnitType = {
 };
 const UNIT_TYPES = [BYTES, TIME, GCU];
 
+const sniffCache = new Map<UnitType, Map<string, Unit | null>>();
+
 function sniff(ut: UnitType, unit: string): Unit | undefined {
+  // called for every printed value: remembered per unit name
+  let cache = sniffCache.get(ut);
+  if (!cache) sniffCache.set(ut, (cache = new Map()));
+  const hit = cache.get(unit);
+  if (hit !== undefined) return hit ?? undefined;
   let u = unit.toLowerCase();
   if (u.length > 2 && u.endsWith('s')) u = u.slice(0, -1);
-  return ut.units.find((x) => x.aliases.includes(u));
+  const found = ut.units.find((x) => x.aliases.includes(u));
+  if (cache.size < 256) cache.set(unit, found ?? null);
+  return found;
 }
 
 function autoScale(ut: UnitType, v: number): [number, string] | undefined {
