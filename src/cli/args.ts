@@ -21,6 +21,7 @@ const PPROF_ALIASES: Record<string, string[]> = {
   alloc_space: ['--sample-index', 'alloc_space'],
   alloc_objects: ['--sample-index', 'alloc_objects'],
   total_delay: ['--sample-index', 'delay'],
+  mean_delay: ['--sample-index', 'delay', '--mean'],
   contentions: ['--sample-index', 'contentions'],
   cum: ['--cum'],
   flat: ['--flat'],

@@ -34,6 +34,12 @@ export const reportFlagSpec = {
   noinlines: { type: 'boolean' },
   'trim-path': { type: 'string' },
   'source-path': { type: 'string' },
+  'relative-percentages': { type: 'boolean' },
+  'call-tree': { type: 'boolean' },
+  'all-frames': { type: 'boolean' },
+  'divide-by': { type: 'string' },
+  'compact-labels': { type: 'boolean' },
+  mean: { type: 'boolean' },
 } as const;
 
 export interface ReportFlagValues {
@@ -61,6 +67,12 @@ export interface ReportFlagValues {
   noinlines?: boolean;
   'trim-path'?: string;
   'source-path'?: string;
+  'relative-percentages'?: boolean;
+  'call-tree'?: boolean;
+  'all-frames'?: boolean;
+  'divide-by'?: string;
+  'compact-labels'?: boolean;
+  mean?: boolean;
 }
 
 export const reportFlagHelp = `  --sample-index X       sample type by name or 0-based index (pprof -sample_index; also -inuse_space, -alloc_objects…)
@@ -81,6 +93,14 @@ export const reportFlagHelp = `  --sample-index X       sample type by name or 0
   --noinlines            attribute inlined frames to their outermost caller
   --trim-path P          prefixes to trim from file names (colon-separated)
   --source-path P        where to find source files (list); also used to trim file names
+  --relative-percentages percentages of what the filters keep, not of the whole profile
+  --divide-by X          divide every printed value by X (pprof -divide_by)
+  --compact-labels       top/tree: no profile header lines (File:, Type:, Time: …)
+  --mean                 each value divided by its samples' count (pprof -mean; -mean_delay is
+                         -mean -sample_index=delay)
+  --all-frames           ignore the profile's drop_frames/keep_frames
+  --call-tree            a location reached by different paths is a separate node (graph only,
+                         as in pprof; the text reports ignore it as pprof does)
   --json                 machine-readable output
   --seconds N            for URLs: profile duration (adds seconds=N)
   --timeout S            for URLs: give up after S seconds (default 60; the whole answer)
@@ -108,6 +128,16 @@ export function reportOptionsFrom(v: ReportFlagValues): ReportOptions {
   if (v.noinlines) o.noInlines = true;
   if (v['trim-path'] !== undefined) o.trimPath = v['trim-path'];
   if (v['source-path'] !== undefined) o.sourcePath = v['source-path'];
+  if (v['relative-percentages']) o.relativePercentages = true;
+  if (v['compact-labels']) o.compactLabels = true;
+  if (v['all-frames']) o.allFrames = true;
+  if (v['call-tree']) o.callTree = true;
+  if (v.mean) o.mean = true;
+  const div = floatOption(v['divide-by'], 'divide-by');
+  if (div !== undefined) {
+    if (div === 0) throw new LeakscopeError('E_USAGE', '--divide-by: zero divisor specified');
+    o.divideBy = div;
+  }
   return o;
 }
 

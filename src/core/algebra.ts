@@ -252,12 +252,56 @@ export function totals(p: Profile): number[] {
   return out;
 }
 
-/** Scales `p` so that each sample type's total equals the base's (pprof's Normalize). */
+/** Go's math.Round: half away from zero. */
+function goRound(x: number): number {
+  return x < 0 ? -Math.round(-x) || 0 : Math.round(x);
+}
+
+/**
+ * pprof's ScaleN: each value whose ratio is not 1 becomes round(v × ratio) (Go's math.Round),
+ * and a sample keeps its place only when one of those scaled values is non-zero.
+ */
+export function scaleProfileRounded(p: Profile, ratios: number[]): Profile {
+  const nt = p.sampleTypes.length;
+  if (ratios.length !== nt) throw new LeakscopeError('E_USAGE', `scale: ${ratios.length} ratios for ${nt} sample types`);
+  if (ratios.every((r) => r === 1)) return p;
+  const t = p.samples;
+  const b = new SampleTableBuilder(nt, t.count);
+  for (let s = 0; s < t.count; s++) {
+    let keep = false;
+    for (let k = 0; k < nt; k++) {
+      const idx = s * nt + k;
+      const r = ratios[k]!;
+      if (r === 1) {
+        const big = t.bigValues?.get(idx);
+        if (big !== undefined) b.setBigValue(k, big);
+        else b.setValue(k, t.values[idx]!);
+      } else {
+        const v = goRound(t.values[idx]! * r);
+        b.setValue(k, v);
+        if (v !== 0) keep = true;
+      }
+    }
+    if (!keep) {
+      b.abortSample();
+      continue;
+    }
+    for (let i = t.stackStart[s]!; i < t.stackStart[s + 1]!; i++) b.pushLocation(t.stack[i]!);
+    for (let i = t.labelStart[s]!; i < t.labelStart[s + 1]!; i++) b.pushLabel(t.labelKey[i]!, t.labelStr[i]!, t.labelNum[i]!, t.labelUnit[i]!);
+    b.endSample();
+  }
+  return { ...p, samples: b.build() };
+}
+
+/**
+ * Scales `p` so that each sample type's total equals the base's (pprof's Normalize): ratio
+ * base total / source total per type (0 when the source's is 0), applied as pprof's ScaleN does.
+ */
 export function normalizeProfile(p: Profile, base: Profile): Profile {
   checkCompatible(p, base);
   const bt = totals(base);
   const st = totals(p);
-  return scaleProfile(
+  return scaleProfileRounded(
     p,
     bt.map((b, i) => (st[i] === 0 ? 0 : b / st[i]!)),
   );

@@ -51,10 +51,19 @@ const GCU: UnitType = {
 };
 const UNIT_TYPES = [BYTES, TIME, GCU];
 
+const sniffCache = new Map<UnitType, Map<string, Unit | null>>();
+
 function sniff(ut: UnitType, unit: string): Unit | undefined {
+  // called for every printed value: remembered per unit name
+  let cache = sniffCache.get(ut);
+  if (!cache) sniffCache.set(ut, (cache = new Map()));
+  const hit = cache.get(unit);
+  if (hit !== undefined) return hit ?? undefined;
   let u = unit.toLowerCase();
   if (u.length > 2 && u.endsWith('s')) u = u.slice(0, -1);
-  return ut.units.find((x) => x.aliases.includes(u));
+  const found = ut.units.find((x) => x.aliases.includes(u));
+  if (cache.size < 256) cache.set(unit, found ?? null);
+  return found;
 }
 
 function autoScale(ut: UnitType, v: number): [number, string] | undefined {
@@ -175,7 +184,11 @@ export function goFixed(x: number, prec: number): string {
   if (!Number.isFinite(x)) return String(x);
   const neg = x < 0 || Object.is(x, -0);
   if (x === 0) return (neg ? '-' : '') + (prec > 0 ? '0.' + '0'.repeat(prec) : '0');
-  const d = roundDigits(decimalDigits(x), decimalDigits(x).dp + prec);
+  // An exact tie at the last digit needs x × 2^(prec+1) to be an integer (x = odd / (2·10^prec)
+  // in lowest terms); otherwise toFixed's rounding (nearest, exact) is Go's, without the garbage.
+  if (Math.abs(x) < 1e21 && prec <= 20 && !Number.isInteger(x * 2 ** (prec + 1))) return x.toFixed(prec);
+  const dd = decimalDigits(x);
+  const d = roundDigits(dd, dd.dp + prec);
   // build integer and fraction parts
   let intPart = '';
   let frac = '';
@@ -194,13 +207,33 @@ export function goFixed(x: number, prec: number): string {
   return (neg ? '-' : '') + intPart + (prec > 0 ? '.' + frac : '');
 }
 
+/**
+ * |x| rounded to `prec` significant digits as strconv does. An exact tie needs x to be an odd
+ * multiple of half a unit of the last kept digit, so x × 2^m is an integer for m = 1 − (that
+ * digit's exponent) (m ≥ 1); when it is not (checked with a few bits to spare), toExponential's
+ * rounding is exact and equal, without the 61-digit expansion.
+ */
+function gDigits(x: number, prec: number): { digits: string; dp: number } {
+  const ax = Math.abs(x);
+  if (ax > 0 && ax < 1e21 && prec <= 21) {
+    const q = Math.floor(Math.log10(ax)) - prec + 1;
+    const m = Math.max(1, 1 - q) + 4;
+    if (m <= 1000 && !Number.isInteger(ax * 2 ** m)) {
+      const [mant, exp] = ax.toExponential(prec - 1).split('e') as [string, string];
+      const digits = mant.replace('.', '').replace(/0+$/, '');
+      return { digits: digits === '' ? '0' : digits, dp: Number(exp) + 1 };
+    }
+  }
+  return roundDigits(decimalDigits(x), prec);
+}
+
 /** Go's fmt "%.{prec}g" (no # flag). */
 export function goG(x: number, prec: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (x === 0) return '0';
   const neg = x < 0;
   if (prec === 0) prec = 1;
-  const d = roundDigits(decimalDigits(x), prec);
+  const d = gDigits(x, prec);
   const nd = d.digits.length;
   let eprec = prec;
   if (eprec > nd && nd >= d.dp) eprec = nd;

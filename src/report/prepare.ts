@@ -9,6 +9,7 @@ import type { Profile } from '../core/profile.js';
 import { compileGoRegex } from '../core/regex.js';
 import { sampleIndex } from '../core/select.js';
 import type { Granularity } from '../core/graph.js';
+import { scaledLabel } from '../core/units.js';
 
 export interface ReportOptions {
   sampleIndex?: string | number;
@@ -30,6 +31,21 @@ export interface ReportOptions {
   noInlines?: boolean;
   trimPath?: string;
   sourcePath?: string;
+  /** pprof's -divide_by: every printed value is divided by this (default 1) */
+  divideBy?: number;
+  /** pprof's -relative_percentages: the total (and percentages) of what the filters keep */
+  relativePercentages?: boolean;
+  /** pprof's -compact_labels: top and tree print no profile header (File:, Type:, Time: …) */
+  compactLabels?: boolean;
+  /** pprof's -mean (and -mean_delay): each value divided by the samples' first value (the count) */
+  mean?: boolean;
+  /** pprof's -all_frames: ignore the profile's drop_frames / keep_frames */
+  allFrames?: boolean;
+  /**
+   * pprof's -call_tree: a location reached by different paths is a different node. pprof honours
+   * it only in graph output; the text reports (top, tree, peek, list, traces) ignore it as pprof does.
+   */
+  callTree?: boolean;
 }
 
 export interface Prepared {
@@ -43,29 +59,77 @@ export interface Prepared {
   /** filters that matched nothing, as pprof warns: "Focus expression matched no samples" etc. */
   warnings: string[];
   granularity: Granularity;
+  /** units of numeric labels, from the profile before filtering (pprof's NumLabelUnits) */
+  numLabelUnits?: Map<string, string>;
+  /** -mean_delay: the sample type each value is divided by (pprof divides by value[0]) */
+  meanDivisorIndex?: number;
+}
+
+/**
+ * pprof's rpt.formatValue: the value times 1/divide_by (truncated, as Go's int64 conversion),
+ * scaled from the sample unit to `outputUnit`.
+ */
+export function formatter(prep: Prepared, o: ReportOptions, outputUnit: string): (v: number) => string {
+  const ratio = o.divideBy !== undefined ? 1 / o.divideBy : 1;
+  if (ratio > 0 && ratio !== 1) return (v: number) => scaledLabel(Math.trunc(v * ratio), prep.sampleUnit, outputUnit);
+  return (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
+}
+
+/**
+ * pprof's Profile.NumLabelUnits: per numeric label key, the first unit any sample gives it;
+ * for a key no sample gives a unit, `bytes` for `alignment` and `request`, else the key itself
+ * (so a `bytes` label is in bytes).
+ */
+export function numLabelUnits(p: Profile): Map<string, string> {
+  const t = p.samples;
+  const units = new Map<string, string>();
+  const seen = new Set<string>();
+  for (let i = 0; i < t.labelStart[t.count]!; i++) {
+    if (t.labelStr[i] !== 0 || (t.labelNum[i] === 0 && t.labelUnit[i] === 0)) continue;
+    const key = p.strings[t.labelKey[i]!]!;
+    seen.add(key);
+    const unit = p.strings[t.labelUnit[i]!]!;
+    if (unit !== '' && !units.has(key)) units.set(key, unit);
+  }
+  for (const key of seen) if (!units.has(key)) units.set(key, key === 'alignment' || key === 'request' ? 'bytes' : key);
+  return units;
 }
 
 /** computeTotal from pprof's report package. */
-export function computeTotal(p: Profile, vi: number): number {
+export function computeTotal(p: Profile, vi: number, meanIndex?: number): number {
   const nt = p.sampleTypes.length;
   let total = 0;
   let diffTotal = 0;
+  let div = 0;
+  let diffDiv = 0;
   const v = p.samples.values;
   let hasBaseLabel = false;
   for (const s of p.strings) if (s === 'pprof::base') hasBaseLabel = true;
   for (let s = 0; s < p.samples.count; s++) {
     const x = Math.abs(v[s * nt + vi]!);
+    const d = meanIndex !== undefined ? v[s * nt + meanIndex]! : 0;
     total += x;
-    if (hasBaseLabel && isDiffBaseSample(p, s)) diffTotal += x;
+    div += d;
+    if (hasBaseLabel && isDiffBaseSample(p, s)) {
+      diffTotal += x;
+      diffDiv += d;
+    }
   }
-  return diffTotal > 0 ? diffTotal : total;
+  if (diffTotal > 0) {
+    total = diffTotal;
+    div = diffDiv;
+  }
+  // -mean: the total's mean (Go's integer division)
+  return div !== 0 ? Math.trunc(total / div) : total;
 }
 
 export function prepareReport(input: Profile, o: ReportOptions): Prepared {
-  const pruned = removeUninteresting(simplifyFunctionNames(input));
+  const simplified = simplifyFunctionNames(input);
+  const pruned = o.allFrames ? simplified : removeUninteresting(simplified);
   const vi = sampleIndex(pruned, o.sampleIndex);
   const st = pruned.sampleTypes[vi]!;
-  const total = computeTotal(pruned, vi);
+  const meanIndex = o.mean ? 0 : undefined;
+  let total = computeTotal(pruned, vi, meanIndex);
   const filters: NameFilters = {};
   const active: string[] = [];
   const names: [keyof NameFilters, string | undefined, string][] = [
@@ -81,6 +145,8 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
     active.push(`${label}=${val}`);
   }
   const { profile, matched } = filterByName(pruned, filters);
+  // pprof focuses before it computes the total when percentages are relative
+  if (o.relativePercentages) total = computeTotal(profile, vi, meanIndex);
   const warnings: string[] = [];
   if (filters.focus && !matched.focus) warnings.push('Focus expression matched no samples');
   if (filters.ignore && !matched.ignore) warnings.push('Ignore expression matched no samples');
@@ -90,12 +156,14 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
   return {
     profile,
     valueIndex: vi,
-    sampleType: st.type,
+    sampleType: o.mean ? 'mean_' + st.type : st.type,
     sampleUnit: st.unit,
     total,
     activeFilters: active,
     warnings,
     granularity: o.granularity ?? 'functions',
+    numLabelUnits: numLabelUnits(input),
+    ...(meanIndex !== undefined ? { meanDivisorIndex: meanIndex } : {}),
   };
 }
 

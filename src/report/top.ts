@@ -15,7 +15,7 @@ import {
 } from '../core/graph.js';
 import type { Profile } from '../core/profile.js';
 import { padLeft, percentage, scaledLabel, scaleValue } from '../core/units.js';
-import type { Prepared, ReportOptions } from './prepare.js';
+import { formatter, type Prepared, type ReportOptions } from './prepare.js';
 
 export interface TopRow {
   name: string;
@@ -40,6 +40,8 @@ export interface TopReport {
   outputUnit: string;
   droppedNodes: number;
   origCount: number;
+  /** -divide_by: printed values are divided by this (rows keep the profile's values) */
+  divideBy?: number;
 }
 
 export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount: number) {
@@ -60,6 +62,8 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
   const nodeFraction = o.nodeFraction ?? 0.005;
   const nodeCutoff = Math.abs(Math.trunc(flatSum * nodeFraction));
   let droppedNodes = 0;
+  // the kept set of the last rebuild (undefined: the graph of all nodes)
+  let lastKept: Uint8Array | undefined;
   if (nodeCutoff > 0) {
     const kept = new Uint8Array(table.infos.length);
     let keptCount = 0;
@@ -72,6 +76,7 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
     if (keptCount !== g.nodes.length) {
       droppedNodes = g.nodes.length - keptCount;
       g = buildGraph(p, table, gopt, kept, groups);
+      lastKept = kept;
     }
   }
   const origCount = g.nodes.length;
@@ -81,20 +86,30 @@ export function trimmedGraph(prep: Prepared, o: ReportOptions, defaultNodeCount:
     const kept = new Uint8Array(table.infos.length);
     for (const id of order.slice(0, nodeCount)) kept[id] = 1;
     g = buildGraph(p, table, gopt, kept, groups);
+    lastKept = kept;
     order = sortNodes(g, Boolean(o.cum), names);
   }
   // pprof trims edges below edgeFraction × (flat sum of the complete graph) before it reads the
   // inline flags off the remaining in-edges
   const edgeCutoff = Math.abs(Math.trunc(flatSum * (o.edgeFraction ?? 0.001)));
   g.inline = inlineLabels(table.infos.length, g.inEdges, edgeCutoff);
-  return { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum };
+  // -mean / -mean_delay: pprof trims and sorts on the sums, and shows each node's sum divided by
+  // the sum of its samples' first values (Node.FlatValue / CumValue, Go's integer division)
+  let shownFlat = g.flat;
+  let shownCum = g.cum;
+  if (prep.meanDivisorIndex !== undefined) {
+    const dg = buildGraph(p, table, { ...gopt, valueIndex: prep.meanDivisorIndex }, lastKept, groupStacks(p, prep.meanDivisorIndex));
+    shownFlat = g.flat.map((v, i) => (dg.flat[i] !== 0 ? Math.trunc(v / dg.flat[i]!) : v));
+    shownCum = g.cum.map((v, i) => (dg.cum[i] !== 0 ? Math.trunc(v / dg.cum[i]!) : v));
+  }
+  return { g, table, order, names, droppedNodes, origCount, nodeFraction, fullFlatSum: flatSum, shownFlat, shownCum };
 }
 
 /**
  * pprof's selectOutputUnit for unit=minimum (as in Go 1.19's pprof): the unit of the smallest
  * non-zero node value, or of 100× it when the total needs a larger unit.
  */
-export function selectOutputUnit(g: Graph, ids: number[], sampleUnit: string, unitOpt: string, total: number): string {
+export function selectOutputUnit(g: Graph, ids: number[], sampleUnit: string, unitOpt: string, total: number, divideBy?: number): string {
   if (unitOpt !== 'minimum' || ids.length === 0) return unitOpt;
   let minValue = 0;
   for (const id of ids) {
@@ -102,8 +117,13 @@ export function selectOutputUnit(g: Graph, ids: number[], sampleUnit: string, un
     if (nodeMin === 0) nodeMin = Math.abs(g.cum[id]!);
     if (nodeMin > 0 && (minValue === 0 || nodeMin < minValue)) minValue = nodeMin;
   }
-  const maxValue = total;
+  let maxValue = total;
   if (minValue === 0) minValue = maxValue;
+  // -divide_by: the unit is chosen for the divided values
+  if (divideBy !== undefined && 1 / divideBy > 0 && divideBy !== 1) {
+    minValue = Math.trunc(minValue * (1 / divideBy));
+    maxValue = Math.trunc(maxValue * (1 / divideBy));
+  }
   const [, minUnit] = scaleValue(minValue, sampleUnit, 'minimum');
   const [, maxUnit] = scaleValue(maxValue, sampleUnit, 'minimum');
   let unit = minUnit;
@@ -154,9 +174,9 @@ export function profileLabels(p: Profile, prep: Prepared, fmt: (v: number) => st
 }
 
 export function topReport(prep: Prepared, o: ReportOptions, defaultNodeCount = 0): TopReport {
-  const { g, order, names, droppedNodes, origCount, nodeFraction } = trimmedGraph(prep, o, defaultNodeCount);
-  const outputUnit = selectOutputUnit(g, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total);
-  const fmt = (v: number) => scaledLabel(v, prep.sampleUnit, outputUnit);
+  const { g, order, names, droppedNodes, origCount, nodeFraction, shownFlat, shownCum } = trimmedGraph(prep, o, defaultNodeCount);
+  const outputUnit = selectOutputUnit({ ...g, flat: shownFlat, cum: shownCum }, order, prep.sampleUnit, o.unit ?? 'minimum', prep.total, o.divideBy);
+  const fmt = formatter(prep, o, outputUnit);
   const rows: TopRow[] = order.map((id) => {
     const info: NodeInfo = g.infos[id]!;
     const inl = g.inline[id]!;
@@ -164,8 +184,8 @@ export function topReport(prep: Prepared, o: ReportOptions, defaultNodeCount = 0
       name: info.name !== '' ? info.name : names[id]!,
       inline: inl !== 0,
       inlineLabel: inl === 1 ? 'inline' : inl === 2 ? 'partial-inline' : '',
-      flat: g.flat[id]!,
-      cum: g.cum[id]!,
+      flat: shownFlat[id]!,
+      cum: shownCum[id]!,
       printable: names[id]!,
     };
     if (prep.granularity !== 'functions' && info.file !== '') row.file = info.file;
@@ -174,7 +194,7 @@ export function topReport(prep: Prepared, o: ReportOptions, defaultNodeCount = 0
   });
   let flatSum = 0;
   for (const r of rows) flatSum += r.flat;
-  const labels = profileLabels(prep.profile, prep, fmt);
+  const labels = o.compactLabels ? [] : profileLabels(prep.profile, prep, fmt);
   if (prep.activeFilters.length > 0) {
     labels.push('Active filters:');
     for (const f of prep.activeFilters) labels.push('   ' + (f.length > 80 ? f.slice(0, 80) + '…' : f));
@@ -186,11 +206,14 @@ export function topReport(prep: Prepared, o: ReportOptions, defaultNodeCount = 0
     }
     if (rows.length > 0 && rows.length < origCount) labels.push(`Showing top ${rows.length} nodes out of ${origCount}`);
   }
-  return { sampleType: prep.sampleType, unit: prep.sampleUnit, total: prep.total, rows, labels, outputUnit, droppedNodes, origCount };
+  const report: TopReport = { sampleType: prep.sampleType, unit: prep.sampleUnit, total: prep.total, rows, labels, outputUnit, droppedNodes, origCount };
+  if (o.divideBy !== undefined && o.divideBy !== 1) report.divideBy = o.divideBy;
+  return report;
 }
 
 export function renderTopText(r: TopReport): string {
-  const fmt = (v: number) => scaledLabel(v, r.unit, r.outputUnit);
+  const ratio = r.divideBy !== undefined ? 1 / r.divideBy : 1;
+  const fmt = ratio > 0 && ratio !== 1 ? (v: number) => scaledLabel(Math.trunc(v * ratio), r.unit, r.outputUnit) : (v: number) => scaledLabel(v, r.unit, r.outputUnit);
   const out: string[] = [...r.labels];
   out.push(`${padLeft('flat', 10)} ${padLeft('flat', 5)}% ${padLeft('sum', 5)}% ${padLeft('cum', 10)} ${padLeft('cum', 5)}%`);
   let sum = 0;

@@ -1,7 +1,9 @@
 /** pprof's `-traces` report: every sample with its labels, value and full stack (leaf first). */
 import { buildNodeTable, printableName } from '../core/graph.js';
-import { autoLabel, scaledLabel } from '../core/units.js';
-import type { Prepared } from './prepare.js';
+import { autoLabel } from '../core/units.js';
+import { formatter, numLabelUnits, type Prepared, type ReportOptions } from './prepare.js';
+
+export { numLabelUnits };
 import { profileLabels } from './top.js';
 
 const SEPARATOR = '-----------+-------------------------------------------------------';
@@ -13,11 +15,18 @@ export interface TraceJson {
   stack: { name: string; inline: boolean }[];
 }
 
-export function tracesReport(prep: Prepared): { text: string; traces: TraceJson[] } {
+const byStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * `o.unit` scales the values as in pprof (default: each on its own), `o.divideBy` divides them;
+ * `o.meanDelay` divides each sample's value by its count (pprof -mean_delay).
+ */
+export function tracesReport(prep: Prepared, o: ReportOptions = {}): { text: string; traces: TraceJson[] } {
   const p = prep.profile;
   const table = buildNodeTable(p, { valueIndex: prep.valueIndex, granularity: prep.granularity });
   const names = table.infos.map(printableName);
-  const fmt = (v: number) => scaledLabel(v, prep.sampleUnit, 'minimum');
+  const fmt = formatter(prep, o, o.unit ?? 'minimum');
+  const units = prep.numLabelUnits ?? numLabelUnits(p);
   const out: string[] = [...profileLabels(p, prep, fmt)];
   const traces: TraceJson[] = [];
   const t = p.samples;
@@ -34,21 +43,20 @@ export function tracesReport(prep: Prepared): { text: string; traces: TraceJson[
     out.push(SEPARATOR);
     const labels: Record<string, string[]> = {};
     const numLabels: Record<string, number[]> = {};
-    const numUnits: Record<string, string> = {};
     for (let i = t.labelStart[s]!; i < t.labelStart[s + 1]!; i++) {
       const key = p.strings[t.labelKey[i]!]!;
-      if (key === 'pprof::base') continue;
       if (t.labelStr[i] !== 0) (labels[key] ??= []).push(p.strings[t.labelStr[i]!]!);
-      else {
-        (numLabels[key] ??= []).push(t.labelNum[i]!);
-        const unit = p.strings[t.labelUnit[i]!]!;
-        numUnits[key] = unit || (key === 'bytes' ? 'bytes' : '');
-      }
+      // pprof's decoder keeps a numeric label only when its number or its unit is set
+      else if (t.labelNum[i] !== 0 || t.labelUnit[i] !== 0) (numLabels[key] ??= []).push(t.labelNum[i]!);
     }
     const strLines = Object.entries(labels).map(([k, vs]) => `${k.padStart(10)}:  ${vs.join(' ')}`);
-    const numLines = Object.entries(numLabels).map(([k, vs]) => `${k.padStart(10)}:  ${vs.map((v) => autoLabel(v, numUnits[k]!)).join(' ')}`);
-    out.push(...strLines.sort(), ...numLines.sort());
-    const v = t.values[s * nt + prep.valueIndex]!;
+    const numLines = Object.entries(numLabels).map(([k, vs]) => `${k.padStart(10)}:  ${vs.map((v) => autoLabel(v, units.get(k) ?? k)).join(' ')}`);
+    out.push(...strLines.sort(byStr), ...numLines.sort(byStr));
+    let v = t.values[s * nt + prep.valueIndex]!;
+    if (prep.meanDivisorIndex !== undefined) {
+      const d = t.values[s * nt + prep.meanDivisorIndex]!;
+      if (d !== 0) v = Math.trunc(v / d);
+    }
     stack.forEach((f, i) => out.push(`${(i === 0 ? fmt(v) : '').padStart(10)}   ${f.name}${f.inline ? ' (inline)' : ''}`));
     traces.push({ value: v, labels, numLabels, stack });
   }

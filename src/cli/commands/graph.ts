@@ -50,6 +50,7 @@ ${reportFlagHelp}`,
     const format = values.format ?? 'dot';
     if (format !== 'dot' && format !== 'svg') throw new LeakscopeError('E_USAGE', `--format must be dot or svg, got "${format}"`);
     const opts = reportOptionsFrom(values);
+    if (opts.callTree || opts.divideBy !== undefined || opts.mean) throw new LeakscopeError('E_USAGE', '--call-tree, --divide-by and --mean are not supported by graph (top, tree, peek, list and traces take --divide-by and --mean)');
     const profile = await loadReportInput(positionals, values, 'graph');
     const prep = prepareReport(profile, opts);
     for (const w of prep.warnings) io.stderr(`${w}\n`);

@@ -1,43 +1,26 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import type { CommandSpec } from '../io.js';
 import { LeakscopeError } from '../../core/errors.js';
 import { compileGoRegex } from '../../core/regex.js';
 import { parseCommandArgs } from '../args.js';
 import { loadReportInput, reportFlagHelp, reportFlagSpec, reportOptionsFrom, type ReportFlagValues } from '../report-flags.js';
 import { prepareReport } from '../../report/prepare.js';
-import { listReport } from '../../report/list.js';
+import { listReport, type SourceReader } from '../../report/list.js';
+import { pprofSourceReader } from '../../node/source-files.js';
 
-/** Finds a profile's file name on disk: as is, then under each source path, trying shorter suffixes. */
-export function sourceReader(sourcePath: string | undefined) {
-  const dirs = (sourcePath ?? process.cwd()).split(':').filter(Boolean);
-  const cache = new Map<string, string[] | undefined>();
-  const readIf = (p: string): string[] | undefined => {
-    try {
-      if (existsSync(p) && statSync(p).isFile() && statSync(p).size < 64 * 1024 * 1024) return readFileSync(p, 'utf8').split('\n');
-    } catch {
-      /* unreadable: treated as not found */
-    }
-    return undefined;
-  };
-  return (file: string): string[] | undefined => {
-    if (cache.has(file)) return cache.get(file);
-    let found: string[] | undefined;
-    if (isAbsolute(file)) found = readIf(file);
-    const parts = file.split('/').filter(Boolean);
-    for (const dir of dirs) {
-      for (let i = 0; !found && i < parts.length; i++) found = readIf(join(dir, ...parts.slice(i)));
-      if (found) break;
-    }
-    cache.set(file, found);
-    return found;
-  };
+/**
+ * The source reader `list` uses: pprof's rules (see node/source-files.ts): -trim_path and the
+ * -source_path heuristic, then each -source_path directory (default: the current one) and its parents.
+ */
+export function sourceReader(sourcePath: string | undefined, trimPath?: string): SourceReader {
+  return pprofSourceReader(sourcePath, trimPath);
 }
 
 export const listCommand: CommandSpec = {
   usage: `usage: leakscope list <regex> [flags] <profile|url>...
-Source files are looked up as recorded, then under --source-path (default: the current directory),
-trying shorter suffixes of the recorded path (so example.com/svc/main.go finds ./main.go).
+Source files are found as go tool pprof finds them: an absolute name as is; a relative one under each
+--source-path directory (default: the current directory) and its parents. When --trim-path is not
+given, a recorded name containing /<basename of a source-path dir>/ is cut after it
+(example.com/svc/main.go with --source-path ~/src/svc finds ~/src/svc/main.go).
 ${reportFlagHelp}`,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs<ReportFlagValues>(argv, reportFlagSpec, 'list');
@@ -47,7 +30,7 @@ ${reportFlagHelp}`,
     const opts = reportOptionsFrom(values);
     const prep = prepareReport(await loadReportInput(sources, values, 'list'), opts);
     for (const w of prep.warnings) io.stderr(`${w}\n`);
-    const r = listReport(prep, opts, symbol, sourceReader(values['source-path']));
+    const r = listReport(prep, opts, symbol, sourceReader(values['source-path'], values['trim-path']));
     io.stdout(values.json ? JSON.stringify({ sampleType: prep.sampleType, unit: prep.sampleUnit, total: prep.total, functions: r.functions }, null, 2) + '\n' : r.text);
     return 0;
   },

@@ -14,7 +14,7 @@ ${reportFlagHelp}`,
     // go tool pprof merges its input, so identical stacks show as one trace
     const prep = prepareReport(compactProfile(await loadReportInput(positionals, values, 'traces')), opts);
     for (const w of prep.warnings) io.stderr(`${w}\n`);
-    const r = tracesReport(prep);
+    const r = tracesReport(prep, opts);
     io.stdout(values.json ? JSON.stringify({ sampleType: prep.sampleType, unit: prep.sampleUnit, traces: r.traces }, null, 2) + '\n' : r.text);
     return 0;
   },

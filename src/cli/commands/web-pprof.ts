@@ -119,7 +119,7 @@ export function sandwichData(p: Profile, o: ReportOptions, name: string): Sandwi
 /** `list`'s output for one function: per-line flat/cum and the file's lines when --source-path finds them. */
 export function sourceData(p: Profile, o: ReportOptions, fn: string): SourceData {
   const prep = prepareReport(p, o);
-  const r = listReport(prep, o, exactName(fn), sourceReader(o.sourcePath));
+  const r = listReport(prep, o, exactName(fn), sourceReader(o.sourcePath, o.trimPath));
   return { name: fn, unit: prep.sampleUnit, total: prep.total, text: r.text, functions: r.functions };
 }
 
