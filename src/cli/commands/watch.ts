@@ -14,6 +14,7 @@ import type { Sensitivity } from '../../core/leak/verdict.js';
 import { fetchBytes, parseProfileBytes } from '../../node/source.js';
 import { RunDir, defaultRunDirName, downloadAtomic, profileTotals, writeAtomic, type IndexEntry } from '../../node/run-dir.js';
 import { maxBytesFor } from '../../node/limits.js';
+import { addConfiguredSites } from '../../node/leak-sources.js';
 import { leakReportJson, renderLeakMarkdown, renderLeakText, renderLiveView, renderLogLine, type ReportMeta, type SnapshotLeakGroup } from '../../report/watch.js';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -461,6 +462,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     throw new LeakscopeError('E_FETCH', `no profile could be fetched from ${base}${lastError ? ` (${lastError})` : ''}; run directory ${run.dir}`);
   }
   const final = analyzeLeaks(observations, { sensitivity, minSamples });
+  addConfiguredSites(final);
   // A suspect the live view showed is never dropped from the report without a word: the final
   // analysis lists those it finds confirmed earlier; any other gets a note with its end verdict.
   for (const [id, seen] of liveSeen) {

@@ -106,6 +106,13 @@ export interface Suspect {
   library?: FrameRef;
   /** the resource type of an async suspect (Timeout, TCPSocket, Promise…) */
   resource?: string;
+  /** the package the user frame calls into on the dominant stack, when the allocation happens in
+   *  a library: another package than `library`'s means the user's code reaches that library
+   *  through another one (see configured.ts) */
+  entryPackage?: string;
+  /** for a library reached through another library: where the user's code configures it (a call
+   *  of the package's export: `session({...})`), found in the user's source by the node layer */
+  configuredAt?: FrameRef & { also?: FrameRef[] };
   /** a leak inside a library fed from several places in the user's code: the other user frames
    *  that call into it (the suspect's own name/file/line is the one that grew most) */
   callers?: FrameRef[];
@@ -148,6 +155,9 @@ export interface KindSummary {
   totalSlopePerMinute: number;
   /** the materiality floor of the verdict at the last sample (unit of the kind) */
   floor: number;
+  /** files of the user's code seen in this kind's profiles (at most 200), for looking up where a
+   *  library is configured */
+  userFiles: string[];
 }
 
 export interface LeakAnalysis {
@@ -320,6 +330,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       totalVerdict: tv.reason,
       totalSlopePerMinute: Number.isFinite(tv.slope) ? tv.slope : olsSlope(x, totals),
       floor: Math.max(params.floor[unit], params.materialFraction * Math.max(0, lastTotal)),
+      userFiles: [],
     });
 
     const catalog: Catalog = { sites: new Map() };
@@ -329,6 +340,9 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       seenMaps.add(o.summary.sites);
       for (const [k, info] of o.summary.sites) if (!catalog.sites.has(k)) catalog.sites.set(k, info);
     }
+    const userFiles = new Set<string>();
+    for (const info of catalog.sites.values()) if (info.level === 'function' && info.origin === 'user' && info.file && userFiles.size < 200) userFiles.add(info.file);
+    kinds[kinds.length - 1]!.userFiles = [...userFiles];
     const series = (key: string, objects = false): Float64Array => {
       const y = new Float64Array(n);
       for (let i = 0; i < n; i++) {
@@ -431,6 +445,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         origin: info.origin,
         // the library named is the dominant stack's, so the headline and the stack shown agree
         ...((bestStack ?? lineInfo).library ? { library: (bestStack ?? lineInfo).library } : {}),
+        ...(bestStack?.entryPackage ? { entryPackage: bestStack.entryPackage } : {}),
         ...(info.resource ? { resource: info.resource } : {}),
         growthPerMinute: v.slope,
         unit,
@@ -494,6 +509,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
           stack: bestStack?.stack ?? [],
           origin: 'user',
           ...(lib ? { library: lib } : {}),
+          ...(bestStack?.entryPackage ? { entryPackage: bestStack.entryPackage } : {}),
           ...(callers.length > 1 ? { callers: callers.slice(1).map((c) => ({ name: c.line.name, file: c.line.file, line: c.line.line })) } : {}),
           growthPerMinute: v.slope,
           unit,
