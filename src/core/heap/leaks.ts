@@ -21,7 +21,8 @@
  *    modules load lazily, a few in each phase, without being leaks.
  * 5. Told apart from caches: a group whose container removes entries, fills a preallocated array,
  *    belongs to a bounded cache library, turns over (nothing older than S1, rises growing fast)
- *    or, over four or more snapshots, rises ever more slowly, is `possible-cache`, not a leak.
+ *    or, over four or more snapshots, rises ever more slowly than the other groups (their median
+ *    pace stands for the workload between snapshots), is `possible-cache`, not a leak.
  */
 import type { HeapAnalysis } from './analysis.js';
 import { presence, type IdHorizon } from './ids.js';
@@ -344,6 +345,26 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     pathTree = retainerTree(g, last.retaining, avoid);
   }
 
+  // The workload's pace per interval, from the groups themselves: interval s's rise over the
+  // first interval's, the median over the reported groups. Every leak driven by requests rises
+  // with the load, so when the load between snapshots drops (or the snapshots come closer
+  // together) every group's rise slows alike; a cache filling up slows against the others.
+  const paceRatios = (except: Acc | undefined): number[] => {
+    const ratios: number[] = [1];
+    for (let s = 2; s < k; s++) {
+      const r: number[] = [];
+      for (const acc of reported) {
+        if (acc === except) continue;
+        const d1 = acc.growth[1]! - acc.growth[0]!;
+        if (d1 > 0) r.push((acc.growth[s]! - acc.growth[s - 1]!) / d1);
+      }
+      r.sort((a, b) => a - b);
+      // with fewer than two other groups there is nothing to compare against: the raw rises
+      ratios.push(r.length >= 2 ? (r.length % 2 ? r[r.length >> 1]! : (r[r.length / 2 - 1]! + r[r.length / 2]!) / 2) : 1);
+    }
+    return ratios;
+  };
+
   const locations = new Locations(g);
   const sources = new SourceCache(opts.readSource);
   const out: LeakGroup[] = [];
@@ -469,13 +490,15 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
       const dl = acc.growth[k - 1]! - acc.growth[k - 2]!;
       if (dl >= 2 * d0) why.push(`its older objects are replaced (counts ${acc.growth.join(' → ')}: none from before the first snapshot)`);
     }
-    // counts whose rise slows in every interval (needs three intervals to tell from uneven load)
+    // counts whose rise slows in every interval (needs three intervals to tell from uneven load),
+    // measured against the pace of the other groups (a drop in load slows every leak alike)
     if (k >= 4) {
       let slows = true;
+      const pace = paceRatios(acc);
       const d0 = acc.growth[1]! - acc.growth[0]!;
       let prev = d0;
       for (let s = 2; s < k; s++) {
-        const d = acc.growth[s]! - acc.growth[s - 1]!;
+        const d = (acc.growth[s]! - acc.growth[s - 1]!) / Math.max(1e-9, pace[s - 1]!);
         if (d > prev) slows = false;
         prev = d;
       }
