@@ -29,7 +29,7 @@ import { presence, type IdHorizon } from './ids.js';
 import { Locations, formatLocation, isUserFile, type SourceLocation } from './locations.js';
 import { PathKeys, PathLabeler, pathTo, retainerTree, type PathStep } from './paths.js';
 import { arraySlots, boundedCachePackage, hashTableEntries } from './caches.js';
-import { enclosingFunction, storeLine } from './source-names.js';
+import { awaitLine, enclosingFunction, storeLine } from './source-names.js';
 
 /** The agent's classes are named so that its objects can be told apart in a snapshot. */
 export const OWN_CLASS_PREFIX = 'Leakscope';
@@ -511,8 +511,14 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
   }
 
   /** an anonymous closure is named by the event or property it is stored under and, with the
-   * source, by the function it is defined in */
+   * source, by the function it is defined in; a suspended async function by the function */
   function groupName(rep: number, label: string, steps: PathStep[]): string {
+    // a suspended async function or generator: by the function it runs
+    const gen = locations.generatorFunction(rep);
+    if (gen >= 0) {
+      const fn = g.name(gen);
+      if (fn) return `${fn}() suspended (${label})`;
+    }
     if (types[rep] !== t.closure) return label;
     let base = label;
     if (label === '(anonymous function)') {
@@ -537,6 +543,25 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
    */
   function groupLocation(rep: number, steps: PathStep[], ownerNode: number): SourceLocation | null {
     if (types[rep] === t.closure) return locations.of(rep);
+    // a suspended async function: where it is parked, the `await` of the promise its path comes
+    // through (`(module scope) → indexReady → Promise → … → Generator`: `await indexReady`), found
+    // in its source; else where the function starts
+    const gen = locations.generatorFunction(rep);
+    const genLoc = gen >= 0 ? locations.of(gen) : null;
+    if (genLoc && isUserFile(genLoc.file)) {
+      const src = sources.get(genLoc.file);
+      if (src) {
+        for (let i = steps.length - 2; i >= 1; i--) {
+          const e = steps[i]!.edge;
+          const ty = g.raw.edgeType[e];
+          if (ty !== t.eProperty && ty !== t.eContext) continue;
+          const line = awaitLine(src, genLoc.line, g.edgeName(e));
+          if (line > 0) return { file: genLoc.file, line, column: 1 };
+          break;
+        }
+      }
+      return genLoc;
+    }
     if (sources.enabled) {
       // the names along the path from the nearest variable to the container, innermost first
       const names: { name: string; property: boolean }[] = [];
