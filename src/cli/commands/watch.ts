@@ -360,6 +360,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     const fresh: { kind: LeakKind; obs: Observation; file: string; totals: Record<string, number>; timeNanos: string; time: number }[] = [];
     const entries: IndexEntry[] = [];
     let restartReason: RestartReason | undefined;
+    const verdicts: (RestartReason | undefined)[] = [];
     for (const r of results) {
       if (r.bytes) {
         try {
@@ -369,6 +370,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
           const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(p, r.kind, catalogs.get(r.kind)), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
           const prev = lastObs.get(r.kind);
           const why = prev ? restartBetween(prev, obs, obs.gapBefore ?? false) : undefined;
+          if (prev) verdicts.push(why);
           if (why && !restartReason) restartReason = why;
           fresh.push({ kind: r.kind, obs, file, totals: profileTotals(p), timeNanos: p.timeNanos.toString(), time: r.time });
           continue;
@@ -381,6 +383,10 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       pendingGap.set(r.kind, true);
       entries.push({ seq, time: new Date(r.time).toISOString(), timeMs: r.time, profile: r.kind, segment, gap: true, error: lastError });
     }
+    // A total that fell by half after a gap is a weak sign (an async census of a dozen resources
+    // halves at any pause, as when the service writes heap snapshots): a restart only when every
+    // profile of the round that can compare says so.
+    if (restartReason === 'total-drop-after-gap' && verdicts.some((v) => v === undefined)) restartReason = undefined;
     if (restartReason) {
       segment++;
       status = `target restarted (${restartReason}) — new segment ${segment + 1}`;
