@@ -56,6 +56,8 @@ export interface JsonSuspect {
   resource?: string;
   /** a leak inside a library fed from several places: the other user frames calling into it */
   callers?: FrameRef[];
+  /** the package the user's frame calls into, when the bytes are allocated in a library */
+  entryPackage?: string;
   /** a library the user's code reaches through another one: where the user's code configures it
    *  (`session({...})`), the line to change; `also`: further calls of that library */
   configuredAt?: FrameRef & { also?: FrameRef[] };
@@ -170,6 +172,7 @@ function jsonSuspect(a: LeakAnalysis, s: Suspect): JsonSuspect {
       ...(s.library ? { library: s.library } : {}),
       ...(s.resource ? { resource: s.resource } : {}),
       ...(s.callers ? { callers: s.callers } : {}),
+      ...(s.entryPackage ? { entryPackage: s.entryPackage } : {}),
       ...(s.configuredAt ? { configuredAt: s.configuredAt } : {}),
   };
 }
