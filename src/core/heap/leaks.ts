@@ -311,13 +311,33 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     }
   }
 
-  // grows in every interval, each later one by at least half the first interval's growth: a
-  // workload-driven leak keeps pace with the workload; warm-up stragglers do not
+  // The workload's pace per interval, from the groups themselves: interval s's rise over the
+  // first interval's, the median over the groups that rise in every interval. Every leak driven
+  // by requests rises with the load, so when the load between snapshots drops (or the snapshots
+  // come closer together) every group's rise slows alike; a cache filling up, or warm-up
+  // stragglers, slow against the others.
+  const rising = found.filter((acc) => {
+    // (growth[1] > growth[0] below: every ratio has a positive first rise)
+    if (acc.parent || acc.count < minCount) return false;
+    for (let s = 1; s < k; s++) if (!(acc.growth[s]! > acc.growth[s - 1]!)) return false;
+    return true;
+  });
+  const pace: number[] = [1];
+  for (let s = 2; s < k; s++) {
+    const r: number[] = [];
+    for (const acc of rising) r.push((acc.growth[s]! - acc.growth[s - 1]!) / (acc.growth[1]! - acc.growth[0]!));
+    r.sort((a, b) => a - b);
+    // with fewer than three groups there is too little to compare against: the raw rises
+    pace.push(r.length >= 3 ? (r.length % 2 ? r[r.length >> 1]! : (r[r.length / 2 - 1]! + r[r.length / 2]!) / 2) : 1);
+  }
+
+  // grows in every interval, each later one by at least half the first interval's growth at the
+  // workload's pace: a workload-driven leak keeps pace with the workload; warm-up stragglers do not
   const grows = (acc: Acc): boolean => {
     const first = acc.growth[1]! - acc.growth[0]!;
     for (let s = 1; s < k; s++) {
       const d = acc.growth[s]! - acc.growth[s - 1]!;
-      if (d <= 0 || d < 0.5 * first) return false;
+      if (d <= 0 || d < 0.5 * first * Math.min(1, pace[s - 1]!)) return false;
     }
     return true;
   };
@@ -344,26 +364,6 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     }
     pathTree = retainerTree(g, last.retaining, avoid);
   }
-
-  // The workload's pace per interval, from the groups themselves: interval s's rise over the
-  // first interval's, the median over the reported groups. Every leak driven by requests rises
-  // with the load, so when the load between snapshots drops (or the snapshots come closer
-  // together) every group's rise slows alike; a cache filling up slows against the others.
-  const paceRatios = (except: Acc | undefined): number[] => {
-    const ratios: number[] = [1];
-    for (let s = 2; s < k; s++) {
-      const r: number[] = [];
-      for (const acc of reported) {
-        if (acc === except) continue;
-        const d1 = acc.growth[1]! - acc.growth[0]!;
-        if (d1 > 0) r.push((acc.growth[s]! - acc.growth[s - 1]!) / d1);
-      }
-      r.sort((a, b) => a - b);
-      // with fewer than two other groups there is nothing to compare against: the raw rises
-      ratios.push(r.length >= 2 ? (r.length % 2 ? r[r.length >> 1]! : (r[r.length / 2 - 1]! + r[r.length / 2]!) / 2) : 1);
-    }
-    return ratios;
-  };
 
   const locations = new Locations(g);
   const sources = new SourceCache(opts.readSource);
@@ -494,7 +494,6 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     // measured against the pace of the other groups (a drop in load slows every leak alike)
     if (k >= 4) {
       let slows = true;
-      const pace = paceRatios(acc);
       const d0 = acc.growth[1]! - acc.growth[0]!;
       let prev = d0;
       for (let s = 2; s < k; s++) {
