@@ -10,6 +10,7 @@
 import type { FrameRef, LeakKind, LeakUnit, ProfileRuntime, ProfileSummary, SiteInfo, SiteOrigin } from './summary.js';
 import { judgeSeries, verdictParams, type Sensitivity, type Verdict, type VerdictParams, type VerdictReason } from './verdict.js';
 import { theilSen } from './stats.js';
+import { configuringPackage } from './configured.js';
 
 export interface Observation {
   kind: LeakKind;
@@ -464,6 +465,54 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       if (eligible) {
         confirmedFns.add(info.key);
         if (bestStack?.libraryKey) confirmedLibs.add(bestStack.libraryKey);
+      }
+      // One function, two leaks: a handler whose dominant stack is a library reached through
+      // another one (named where that library is configured, see configured.ts) may leak on its
+      // own too — the order handler's audit closures next to the session its res.json saves. Its
+      // own allocations (no library frame) are judged apart and, when they leak, are a suspect
+      // of their own at the function's own dominant line.
+      if (eligible && kind === 'heap' && configuringPackage(sus)) {
+        const own = (byFn.get(info.key) ?? []).filter((m) => !m.library && m.origin === 'user');
+        const yo = new Float64Array(n);
+        let ownLine: SiteInfo | undefined;
+        let ownStack: SiteInfo | undefined;
+        let lineG = -Infinity;
+        let stackG = -Infinity;
+        for (const m of own) {
+          const ym = series(m.key);
+          const g = ym[n - 1]! - ym[0]!;
+          if (m.level === 'line') {
+            for (let i = 0; i < n; i++) yo[i] = yo[i]! + ym[i]!;
+            if (g > lineG) [ownLine, lineG] = [m, g];
+          } else if (m.level === 'stack' && g > stackG) [ownStack, stackG] = [m, g];
+        }
+        const vo = ownLine ? judgeSeries(x, yo, lastTotal, unit, params) : undefined;
+        if (vo?.leak && ownLine) {
+          let k0 = n;
+          if (opts.firstDetected !== false) {
+            const k = firstHeld(yo, n, true);
+            if (k > 0) k0 = k;
+          }
+          suspects.push({
+            profile: kind,
+            name: info.name,
+            file: ownLine.file,
+            line: ownLine.line,
+            stack: ownStack?.stack ?? [],
+            origin: 'user',
+            growthPerMinute: vo.slope,
+            unit,
+            confidence: 1 - vo.p,
+            pValue: vo.p,
+            tau: vo.tau,
+            totalGrowth: vo.growth,
+            firstValue: yo[0]!,
+            lastValue: yo[n - 1]!,
+            firstDetectedSample: picked[k0 - 1]! + 1,
+            firstDetectedMs: clock ? rawTimes[k0 - 1]! : picked[k0 - 1]!,
+            share: lastTotal > 0 ? yo[n - 1]! / lastTotal : 0,
+          });
+        }
       }
     }
     // A leak inside a library fed from several places in the user's code can be too small at
