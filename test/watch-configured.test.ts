@@ -11,7 +11,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blankCommentsAndStrings, configuringPackage, findConfigurationCalls, packageBindings } from '../src/core/leak/configured.js';
 import { analyzeLeaks } from '../src/core/leak/analyze.js';
@@ -19,7 +18,7 @@ import { addConfiguredSites } from '../src/node/leak-sources.js';
 import { loadRun } from '../src/node/run-dir.js';
 import { leakReportJson, renderLeakText } from '../src/report/watch.js';
 import { scoreWatch } from './helpers/accuracy.js';
-import { loadAnswerKey } from './helpers/accuracy-run.js';
+import { loadAnswerKey, readRecorded } from './helpers/accuracy-run.js';
 import { repoRoot } from './helpers/paths.js';
 
 const lines = (src: string, pkg: string) => findConfigurationCalls(src, pkg).map((c) => `${c.line}:${c.callee}`);
@@ -100,17 +99,6 @@ test('the rule: a configuring site only for a library reached through another on
   assert.equal(configuringPackage({ ...base, profile: 'async', library: lib('/s/node_modules/a/x.js'), entryPackage: 'b' }), undefined);
   assert.equal(configuringPackage({ ...base, origin: 'library', library: lib('/s/node_modules/a/x.js'), entryPackage: 'b' }), undefined);
 });
-
-/** Reads the service's files of a recorded run from this checkout (the run recorded absolute paths). */
-export function readRecorded(file: string): string | null {
-  const i = file.indexOf('examples/real-services/');
-  if (i < 0) return null;
-  try {
-    return readFileSync(join(repoRoot, file.slice(i)), 'utf8');
-  } catch {
-    return null;
-  }
-}
 
 test('recorded express-session run: the MemoryStore leak is configured at app.use(session(...)), and scored found', async () => {
   const run = await loadRun([join(repoRoot, 'testdata', 'real-services', 'express-session-node20')]);
