@@ -312,7 +312,7 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
   }
 
   // The workload's pace per interval, from the groups themselves: interval s's rise over the
-  // first interval's, the median over the groups that rise in every interval. Every leak driven
+  // first interval's, the median over the groups that rise in every interval (by object count). Every leak driven
   // by requests rises with the load, so when the load between snapshots drops (or the snapshots
   // come closer together) every group's rise slows alike; a cache filling up, or warm-up
   // stragglers, slow against the others.
@@ -322,13 +322,23 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     for (let s = 1; s < k; s++) if (!(acc.growth[s]! > acc.growth[s - 1]!)) return false;
     return true;
   });
+  // The median is weighted by the groups' sizes: the many small groups of a heap (a few objects
+  // each) say little about the workload; the large ones are driven by it.
   const pace: number[] = [1];
   for (let s = 2; s < k; s++) {
-    const r: number[] = [];
-    for (const acc of rising) r.push((acc.growth[s]! - acc.growth[s - 1]!) / (acc.growth[1]! - acc.growth[0]!));
-    r.sort((a, b) => a - b);
+    const r = rising.map((acc) => ({ ratio: (acc.growth[s]! - acc.growth[s - 1]!) / (acc.growth[1]! - acc.growth[0]!), w: acc.count }));
+    r.sort((a, b) => a.ratio - b.ratio);
+    const total = r.reduce((t, e) => t + e.w, 0);
+    let med = 1;
+    for (let i = 0, cum = 0; i < r.length; i++) {
+      cum += r[i]!.w;
+      if (cum >= total / 2) {
+        med = r[i]!.ratio;
+        break;
+      }
+    }
     // with fewer than three groups there is too little to compare against: the raw rises
-    pace.push(r.length >= 3 ? (r.length % 2 ? r[r.length >> 1]! : (r[r.length / 2 - 1]! + r[r.length / 2]!) / 2) : 1);
+    pace.push(r.length >= 3 ? med : 1);
   }
 
   // grows in every interval, each later one by at least half the first interval's growth at the
