@@ -386,7 +386,9 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     // A total that fell by half after a gap is a weak sign (an async census of a dozen resources
     // halves at any pause, as when the service writes heap snapshots): a restart only when every
     // profile of the round that can compare says so.
-    if (restartReason === 'total-drop-after-gap' && verdicts.some((v) => v === undefined)) restartReason = undefined;
+    const strong = verdicts.find((v) => v !== undefined && v !== 'total-drop-after-gap');
+    if (strong) restartReason = strong;
+    else if (restartReason && verdicts.some((v) => v === undefined)) restartReason = undefined;
     if (restartReason) {
       segment++;
       status = `target restarted (${restartReason}) — new segment ${segment + 1}`;
