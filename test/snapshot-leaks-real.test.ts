@@ -166,3 +166,16 @@ test('item 3/7, load that drops by 45% a phase (+200, +112, +60): every leak sti
   assert.equal(real.length, 4, ctx);
   assert.ok(!real.some((g) => held(g, 'products') || held(g, 'profiles')), ctx);
 });
+
+test('item 3, the pace is weighted by group size: forty small arrays growing +2 a phase do not set it', () => {
+  // in the accuracy suite (express-session on Node 24) the many small groups of a heap, growing at
+  // their own pace, made the plain median of rise ratios 1 while the load dropped, and the audit
+  // closures were called a possible cache ("its rise slows (+608, +586, +428)")
+  const out = path.join(dir, 'tiny');
+  mkdirSync(out);
+  runNode(process.execPath, [program, out, '200', '4', '0.15', '40'], 120_000);
+  const groups = leaks(['s1', 's2', 's3', 's4'].map((s) => path.join(out, `${s}.heapsnapshot`)));
+  const ctx = JSON.stringify(groups.map((g) => ({ path: g.retainerPath.slice(-4), status: g.status, why: g.cacheEvidence, growth: g.growth })), null, 1);
+  for (const name of ['pendingAudit', 'requests', 'sessions', 'reconnect']) assert.ok(groups.some((g) => held(g, name) && g.status === 'leak'), `${name} is a leak: ${ctx}`);
+  assert.ok(!groups.some((g) => g.status === 'leak' && (held(g, 'products') || held(g, 'profiles'))), ctx);
+});
