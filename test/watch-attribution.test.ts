@@ -77,6 +77,10 @@ const STACKS: Record<string, F[]> = {
   timerWrapper: [...ROUTER, ['(anonymous)', APP, 61], ['lookupProduct', APP, 38], ['wrapper', '/opt/leakscope/src/agent/timer-registry.ts', 77], ['setTimeout', 'node:timers', 140]],
   // the user's own array, in plain user code
   audit: [...ROUTER, ['(anonymous)', APP, 61], ['recordAudit', APP, 30]],
+  // the handler's own allocations (closures it keeps), next to the session its res.json saves
+  handlerOwn: [...ROUTER, ['(anonymous)', APP, 61]],
+  // the handler calling a library itself
+  handlerCache: [...ROUTER, ['(anonymous)', APP, 61], ['set', `${NM}/lru-cache/dist/esm/index.js`, 1200]],
   // in-flight requests under load: node's own objects, no user frame
   incoming: [['emit', 'node:events', 500], ['parserOnIncoming', 'node:_http_server', 1166], ['IncomingMessage', 'node:_http_incoming', 49]],
   // native glue: a builtin with no file at all
@@ -314,4 +318,25 @@ test("heap: the agent's own timer wrappers are never charged to the code that ca
   const a = analyzeLeaks(heapRun(12, (i) => ({ timerWrapper: i, session: 1 })));
   assert.deepEqual(a.suspects, []);
   assert.deepEqual(a.outside.map((o) => `${o.origin}:${o.name}@${o.file}`), ['runtime:wrapper@/opt/leakscope/src/agent/timer-registry.ts']);
+});
+
+test('heap: one handler, two leaks — the session its res.json saves (configured elsewhere) and its own closures are two suspects', () => {
+  // the handler at APP:61 grows through express → express-session (the MemoryStore) and by its
+  // own allocations; the first is a library reached through another one (named where it is
+  // configured), so the handler's own growth is judged apart and is a suspect of its own
+  const obs = heapRun(12, (i) => ({ session: Math.floor(1.5 * i), handlerOwn: i }));
+  const a = analyzeLeaks(obs);
+  const at61 = a.suspects.filter((s) => s.file === APP && s.name === '(anonymous)');
+  assert.equal(at61.length, 2, JSON.stringify(a.suspects.map((s) => [s.name, s.line, s.library?.file])));
+  const store = at61.find((s) => s.library)!;
+  assert.match(store.library!.file, /express-session/);
+  assert.equal(store.entryPackage, 'express');
+  const own = at61.find((s) => !s.library)!;
+  assert.equal(own.line, 62, 'V8 lines are 0-based: frame line 61 is line 62');
+  assert.equal(own.lastValue - own.firstValue, 11 * (INTERVAL + 24));
+  assert.deepEqual(own.stack.slice(0, 1), [`(anonymous) ${APP}:62`]);
+  // a handler calling a library itself (the lru-cache: the package it calls is the one that
+  // allocates) is one suspect, named at its own line
+  const b = analyzeLeaks(heapRun(12, (i) => ({ handlerCache: Math.floor(1.5 * i), handlerOwn: i })));
+  assert.equal(b.suspects.filter((s) => s.file === APP && s.name === '(anonymous)').length, 1, JSON.stringify(b.suspects.map((s) => [s.name, s.line])));
 });

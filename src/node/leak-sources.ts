@@ -8,6 +8,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SourceMapResolver } from '../agent/sourcemaps.js';
+import type { LeakAnalysis } from '../core/leak/analyze.js';
+import { configuringPackage, findConfigurationCalls } from '../core/leak/configured.js';
+import type { FrameRef } from '../core/leak/summary.js';
 
 /** Source files up to this size are read. */
 const MAX_SOURCE_BYTES = 4 << 20;
@@ -51,4 +54,38 @@ export function mapStackLine(line: string, resolver: SourceMapResolver): string 
   const file = url.replace(/^file:\/\//, '');
   if (r.file === file && r.line === Number(m[3])) return line;
   return `${m[1]}${r.file}:${r.line}:${r.column}${m[5]}`;
+}
+
+/**
+ * Watch's configuring-site step (src/core/leak/configured.ts): for each heap suspect whose bytes
+ * are allocated in a library the user's code reaches through another one, the first call in the
+ * user's source of what it imports from that library — the suspect's own file first, then its
+ * other callers' files, then every user file of the heap profiles — becomes `configuredAt` (mapped
+ * through a source map when the file has one); further calls are `also`. Sets the field in place.
+ */
+export function addConfiguredSites(a: LeakAnalysis, read: (file: string) => string | null = readSource, resolver: SourceMapResolver = new SourceMapResolver()): void {
+  const texts = new Map<string, string | null>();
+  const text = (f: string) => {
+    if (!texts.has(f)) texts.set(f, read(f));
+    return texts.get(f)!;
+  };
+  for (const s of a.suspects) {
+    const pkg = configuringPackage(s);
+    if (!pkg) continue;
+    const kind = a.kinds.find((k) => k.kind === s.profile);
+    const files = [...new Set([s.file, ...(s.callers ?? []).map((c) => c.file), ...(kind?.userFiles ?? [])])].filter((f) => f && !/[\\/]node_modules[\\/]/.test(f));
+    const found: FrameRef[] = [];
+    for (const f of files) {
+      const src = text(f);
+      if (src === null) continue;
+      for (const c of findConfigurationCalls(src, pkg)) {
+        const loc = mapLocation(`${f}:${c.line}`, resolver) ?? `${f}:${c.line}`;
+        const m = /^(.*):(\d+)$/.exec(loc)!;
+        found.push({ name: `${c.callee}(…)`, file: m[1]!, line: Number(m[2]) });
+      }
+      if (found.length >= 4) break;
+    }
+    if (found.length === 0) continue;
+    s.configuredAt = { ...found[0]!, ...(found.length > 1 ? { also: found.slice(1, 4) } : {}) };
+  }
 }

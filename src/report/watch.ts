@@ -3,7 +3,7 @@
  * never read the clock (times come in as numbers), so golden tests can pin their output.
  */
 import type { KindSummary, LeakAnalysis, NearMiss, Suspect, SiteTrend } from '../core/leak/analyze.js';
-import type { FrameRef, LeakKind, LeakUnit, SiteOrigin } from '../core/leak/summary.js';
+import { libraryPackage, type FrameRef, type LeakKind, type LeakUnit, type SiteOrigin } from '../core/leak/summary.js';
 import type { VerdictReason } from '../core/leak/verdict.js';
 
 /** One group from `leakscope snapshot leaks --json` (kept loose: the snapshot finder owns it). */
@@ -56,6 +56,11 @@ export interface JsonSuspect {
   resource?: string;
   /** a leak inside a library fed from several places: the other user frames calling into it */
   callers?: FrameRef[];
+  /** the package the user's frame calls into, when the bytes are allocated in a library */
+  entryPackage?: string;
+  /** a library the user's code reaches through another one: where the user's code configures it
+   *  (`session({...})`), the line to change; `also`: further calls of that library */
+  configuredAt?: FrameRef & { also?: FrameRef[] };
 }
 
 export interface JsonNearMiss {
@@ -167,6 +172,8 @@ function jsonSuspect(a: LeakAnalysis, s: Suspect): JsonSuspect {
       ...(s.library ? { library: s.library } : {}),
       ...(s.resource ? { resource: s.resource } : {}),
       ...(s.callers ? { callers: s.callers } : {}),
+      ...(s.entryPackage ? { entryPackage: s.entryPackage } : {}),
+      ...(s.configuredAt ? { configuredAt: s.configuredAt } : {}),
   };
 }
 
@@ -304,6 +311,14 @@ function site(s: { name: string; file: string; line: number; library?: FrameRef;
   return `${res}${s.name}${sep}at ${where(s)}${lib}`;
 }
 
+/** `express-session, reached from your code through express, is set up at app.js:23 (session(…))` */
+function configuredLine(s: Suspect): string {
+  const c = s.configuredAt!;
+  const pkg = s.library ? libraryPackage(s.library.file) : '';
+  const also = c.also && c.also.length > 0 ? `; also called at ${c.also.map((x) => where(x)).join(', ')}` : '';
+  return `configured at ${where(c)} (${c.name}): ${pkg || 'the library'} is reached from your code through ${s.entryPackage ?? 'another library'}, so this is where it is set up${also}`;
+}
+
 function verdictNeeds(a: LeakAnalysis): string | undefined {
   const counts = a.kinds.map((k) => (k.analyzed ? k.analyzed.to - k.analyzed.from : 0));
   const best = counts.length > 0 ? Math.max(...counts) : 0;
@@ -432,6 +447,7 @@ export function renderLeakText(a: LeakAnalysis, meta: ReportMeta): string {
       lines.push('');
       lines.push(`${String(i + 1).padStart(2)}. ${suspectHeadline(s, k)}`);
       lines.push(`    ${suspectDetail(s, k, kindTotal.get(s.profile), k?.clock ? k.times[0] : undefined)}`);
+      if (s.configuredAt) lines.push(`    ${configuredLine(s)}`);
       if (s.callers && s.callers.length > 0) {
         const shown = s.callers.slice(0, 6).map((c) => `${c.name} at ${where(c)}`);
         lines.push(`    also called into from: ${shown.join(', ')}${s.callers.length > shown.length ? `, … ${s.callers.length - shown.length} more` : ''}`);
@@ -518,7 +534,7 @@ export function renderLeakMarkdown(a: LeakAnalysis, meta: ReportMeta): string {
     lines.push('|---|---|---|---|---|---|---|');
     a.suspects.forEach((s, i) => {
       lines.push(
-        `| ${i + 1} | ${kindLabel(kindOf(a, s.profile) ?? { kind: s.profile, runtime: undefined })}${s.resource ? ` (${s.resource})` : ''} | \`${mdEscape(s.name)}\` | \`${mdEscape(where(s))}\`${s.library ? ` inside \`${mdEscape(s.library.name)}\` at \`${mdEscape(where(s.library))}\`` : ''} | ${formatRate(s.growthPerMinute, s.unit, s.profile, kindOf(a, s.profile)?.runtime)} | ` +
+        `| ${i + 1} | ${kindLabel(kindOf(a, s.profile) ?? { kind: s.profile, runtime: undefined })}${s.resource ? ` (${s.resource})` : ''} | \`${mdEscape(s.name)}\` | \`${mdEscape(where(s))}\`${s.library ? ` inside \`${mdEscape(s.library.name)}\` at \`${mdEscape(where(s.library))}\`` : ''}${s.configuredAt ? `; configured at \`${mdEscape(where(s.configuredAt))}\`` : ''} | ${formatRate(s.growthPerMinute, s.unit, s.profile, kindOf(a, s.profile)?.runtime)} | ` +
           `${formatValue(s.firstValue, s.unit)} → ${formatValue(s.lastValue, s.unit)} | ${s.confidence.toFixed(3)} |`,
       );
     });

@@ -27,6 +27,18 @@ export function loadAnswerKey(service: string): AnswerKey {
 
 export const readRepoFile = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
 
+/** A service's file named in a recorded run (testdata/real-services: the run recorded absolute
+ *  paths), read from this checkout by its `examples/real-services/` suffix; null when not one. */
+export function readRecorded(file: string): string | null {
+  const i = file.indexOf('examples/real-services/');
+  if (i < 0) return null;
+  try {
+    return readFileSync(join(repoRoot, file.slice(i)), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 export interface RunningService {
   child: ChildProcess;
   url: string;

@@ -4,8 +4,10 @@
  * reported to found / misattributed / missed / false positives against the key.
  *
  * How a report is matched to the key:
- * - watch: a suspect is FOUND for a leak when its own file:line lies in one of the leak's `accept`
- *   ranges and its profile is one the leak must show in. Otherwise it is MISATTRIBUTED to a leak when
+ * - watch: a suspect is FOUND for a leak when its own file:line — or, for a library the user's code
+ *   reaches through another one, the line where the user's code configures it (`configuredAt`,
+ *   the key's line for express-session's MemoryStore: `app.use(session(...))`) — lies in one of the
+ *   leak's `accept` ranges and its profile is one the leak must show in. Otherwise it is MISATTRIBUTED to a leak when
  *   a frame of its stack matches one of the leak's `identify` patterns (the leak is recognised, the
  *   place named is wrong). Otherwise it is a FALSE POSITIVE (of a look-alike when a frame matches
  *   one, else unattributed: a runtime or framework site).
@@ -83,6 +85,8 @@ export interface WatchSuspect {
   file: string;
   line: number;
   stack: string[];
+  /** where the user's code configures the library the bytes are allocated in (see above) */
+  configuredAt?: { file: string; line: number };
 }
 
 /** What the scorer needs of a `snapshot leaks --json` group. */
@@ -166,7 +170,10 @@ export function frameMatches(file: string, line: number, pattern: FramePattern):
 
 const inRanges = (line: number, ranges: [number, number][]) => ranges.some(([a, b]) => line >= a && line <= b);
 
-const describeSuspect = (s: WatchSuspect) => `${s.profile}:${s.name} ${s.file}:${s.line}`;
+const describeSuspect = (s: WatchSuspect) => `${s.profile}:${s.name} ${s.file}:${s.line}${s.configuredAt ? ` (configured at ${s.configuredAt.file}:${s.configuredAt.line})` : ''}`;
+
+/** The places a suspect names in the user's code: its own site, and its configuring line. */
+const namedAt = (s: WatchSuspect) => [{ file: s.file, line: s.line }, ...(s.configuredAt ? [s.configuredAt] : [])];
 
 /**
  * The leak or look-alike a stack belongs to: the first frame from the leaf that a pattern of the key
@@ -196,7 +203,7 @@ export function scoreWatch(key: AnswerKey, suspects: WatchSuspect[]): ToolScore 
   // by another is found (the other one is extra)
   const rest: WatchSuspect[] = [];
   for (const s of suspects) {
-    const leak = key.leaks.find((l) => fileMatches(s.file, l.watch.file) && inRanges(s.line, l.watch.accept) && l.watch.profiles.includes(s.profile));
+    const leak = key.leaks.find((l) => namedAt(s).some((p) => fileMatches(p.file, l.watch.file) && inRanges(p.line, l.watch.accept)) && l.watch.profiles.includes(s.profile));
     // named at a leak's line, but its stack belongs to another leak (a library site of that leak
     // charged to a user frame it shares with this one): not found
     const stackOwner = leak ? nearestOwner(key, s.stack.map(parseFrame))?.leak : undefined;
@@ -212,7 +219,7 @@ export function scoreWatch(key: AnswerKey, suspects: WatchSuspect[]): ToolScore 
   }
   for (const s of rest) {
     const stackOwner = nearestOwner(key, s.stack.map(parseFrame))?.leak;
-    const at = key.leaks.find((l) => fileMatches(s.file, l.watch.file) && inRanges(s.line, l.watch.accept));
+    const at = key.leaks.find((l) => namedAt(s).some((p) => fileMatches(p.file, l.watch.file) && inRanges(p.line, l.watch.accept)));
     const located = at && (!stackOwner || stackOwner === at) ? at : undefined;
     // the stack (leaf first) decides; the site alone when the stack says nothing
     const owner = located ? { leak: located } : (nearestOwner(key, s.stack.map(parseFrame)) ?? nearestOwner(key, [{ file: s.file, line: s.line }]));

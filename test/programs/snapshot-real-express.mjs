@@ -3,7 +3,11 @@
 // itself over HTTP (cookie-less clients, as health checks and bots are) and writes heap snapshots
 // from the process after a warm-up and after each load phase.
 //
-// Usage: node snapshot-real-express.mjs OUTDIR [requestsPerPhase] [snapshots]
+// Usage: node snapshot-real-express.mjs OUTDIR [requestsPerPhase] [snapshots] [decline]
+// decline: each phase after the first has that share fewer requests than the one before (0.15:
+// 200, 170, 144…), as when the load on a service drops between snapshots
+// [tiny]: that many small module-level arrays that gain two records per phase whatever the load
+// (a heap has many small groups that grow at their own pace)
 //
 // Planted leaks (lines marked LEAK:<name>):
 //  - sessions:  express-session's default MemoryStore, a session per cookie-less request, never pruned
@@ -24,6 +28,16 @@ import { LRUCache } from 'lru-cache';
 const outDir = process.argv[2];
 const perPhase = Number(process.argv[3] ?? 200);
 const snapshots = Math.max(3, Number(process.argv[4] ?? 3));
+const decline = Number(process.argv[5] ?? 0);
+// each its own global (own holder, own group)
+const tiny = Number(process.argv[6] ?? 0);
+for (let i = 0; i < tiny; i++) globalThis[`tinyStore${i}`] = [];
+const feedTiny = () => {
+  for (let i = 0; i < tiny; i++) {
+    const a = globalThis[`tinyStore${i}`];
+    a.push({ i, at: a.length }, { i, at: a.length + 1 });
+  }
+};
 
 const app = express();
 app.use(session({ secret: 'keyboard cat', resave: false, saveUninitialized: true })); // LEAK:sessions
@@ -128,7 +142,8 @@ async function phase(n) {
 await phase(4 * perPhase); // warm-up: the hand-written LRU is full before S1
 v8.writeHeapSnapshot(path.join(outDir, 's1.heapsnapshot'));
 for (let k = 2; k <= snapshots; k++) {
-  await phase(perPhase);
+  await phase(4 * Math.round((perPhase * (1 - decline) ** (k - 2)) / 4));
+  feedTiny();
   v8.writeHeapSnapshot(path.join(outDir, `s${k}.heapsnapshot`));
 }
 agent.destroy();

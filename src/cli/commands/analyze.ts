@@ -8,6 +8,7 @@ import { LeakscopeError } from '../../core/errors.js';
 import { analyzeLeaks } from '../../core/leak/analyze.js';
 import { loadRun } from '../../node/run-dir.js';
 import { isFleetDir } from '../../node/fleet-dir.js';
+import { addConfiguredSites } from '../../node/leak-sources.js';
 import { parseSensitivity, writeReport } from './watch.js';
 import type { SnapshotLeakGroup } from '../../report/watch.js';
 import { readFile } from 'node:fs/promises';
@@ -45,6 +46,7 @@ export const analyzeCommand: CommandSpec = {
     const run = await loadRun(positionals);
     if (run.observations.length === 0) throw new LeakscopeError('E_NO_DATA', `${positionals.join(' ')}: no profiles to analyze`);
     const analysis = analyzeLeaks(run.observations, { sensitivity, minSamples });
+    addConfiguredSites(analysis);
     const times = run.observations.map((o) => (Number.isFinite(o.timeMs) ? o.timeMs : o.summary.profileTimeMs)).filter((t) => Number.isFinite(t));
     const perKind = new Map<string, number>();
     for (const o of run.observations) perKind.set(o.kind, (perKind.get(o.kind) ?? 0) + 1);

@@ -14,6 +14,7 @@ import type { Sensitivity } from '../../core/leak/verdict.js';
 import { fetchBytes, parseProfileBytes } from '../../node/source.js';
 import { RunDir, defaultRunDirName, downloadAtomic, profileTotals, writeAtomic, type IndexEntry } from '../../node/run-dir.js';
 import { maxBytesFor } from '../../node/limits.js';
+import { addConfiguredSites } from '../../node/leak-sources.js';
 import { leakReportJson, renderLeakMarkdown, renderLeakText, renderLiveView, renderLogLine, type ReportMeta, type SnapshotLeakGroup } from '../../report/watch.js';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -371,6 +372,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     const fresh: { kind: LeakKind; obs: Observation; file: string; totals: Record<string, number>; timeNanos: string; time: number }[] = [];
     const entries: IndexEntry[] = [];
     let restartReason: RestartReason | undefined;
+    const verdicts: (RestartReason | undefined)[] = [];
     for (const r of results) {
       if (r.bytes) {
         try {
@@ -380,6 +382,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
           const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(p, r.kind, catalogs.get(r.kind)), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
           const prev = lastObs.get(r.kind);
           const why = prev ? restartBetween(prev, obs, obs.gapBefore ?? false) : undefined;
+          if (prev) verdicts.push(why);
           if (why && !restartReason) restartReason = why;
           fresh.push({ kind: r.kind, obs, file, totals: profileTotals(p), timeNanos: p.timeNanos.toString(), time: r.time });
           continue;
@@ -392,6 +395,12 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       pendingGap.set(r.kind, true);
       entries.push({ seq, time: new Date(r.time).toISOString(), timeMs: r.time, profile: r.kind, segment, gap: true, error: lastError });
     }
+    // A total that fell by half after a gap is a weak sign (an async census of a dozen resources
+    // halves at any pause, as when the service writes heap snapshots): a restart only when every
+    // profile of the round that can compare says so.
+    const strong = verdicts.find((v) => v !== undefined && v !== 'total-drop-after-gap');
+    if (strong) restartReason = strong;
+    else if (restartReason && verdicts.some((v) => v === undefined)) restartReason = undefined;
     if (restartReason) {
       segment++;
       status = `target restarted (${restartReason}) — new segment ${segment + 1}`;
@@ -473,6 +482,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     throw new LeakscopeError('E_FETCH', `no profile could be fetched from ${base}${lastError ? ` (${lastError})` : ''}; run directory ${run.dir}`);
   }
   const final = analyzeLeaks(observations, { sensitivity, minSamples });
+  addConfiguredSites(final);
   // A suspect the live view showed is never dropped from the report without a word: the final
   // analysis lists those it finds confirmed earlier; any other gets a note with its end verdict.
   for (const [id, seen] of liveSeen) {

@@ -21,14 +21,15 @@
  *    modules load lazily, a few in each phase, without being leaks.
  * 5. Told apart from caches: a group whose container removes entries, fills a preallocated array,
  *    belongs to a bounded cache library, turns over (nothing older than S1, rises growing fast)
- *    or, over four or more snapshots, rises ever more slowly, is `possible-cache`, not a leak.
+ *    or, over four or more snapshots, rises ever more slowly than the other groups (their median
+ *    pace stands for the workload between snapshots), is `possible-cache`, not a leak.
  */
 import type { HeapAnalysis } from './analysis.js';
 import { presence, type IdHorizon } from './ids.js';
 import { Locations, formatLocation, isUserFile, type SourceLocation } from './locations.js';
 import { PathKeys, PathLabeler, pathTo, retainerTree, type PathStep } from './paths.js';
 import { arraySlots, boundedCachePackage, hashTableEntries } from './caches.js';
-import { enclosingFunction, storeLine } from './source-names.js';
+import { awaitLine, enclosingFunction, storeLine } from './source-names.js';
 
 /** The agent's classes are named so that its objects can be told apart in a snapshot. */
 export const OWN_CLASS_PREFIX = 'Leakscope';
@@ -310,13 +311,43 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     }
   }
 
-  // grows in every interval, each later one by at least half the first interval's growth: a
-  // workload-driven leak keeps pace with the workload; warm-up stragglers do not
+  // The workload's pace per interval, from the groups themselves: interval s's rise over the
+  // first interval's, the median over the groups that rise in every interval (by object count). Every leak driven
+  // by requests rises with the load, so when the load between snapshots drops (or the snapshots
+  // come closer together) every group's rise slows alike; a cache filling up, or warm-up
+  // stragglers, slow against the others.
+  const rising = found.filter((acc) => {
+    // (growth[1] > growth[0] below: every ratio has a positive first rise)
+    if (acc.parent || acc.count < minCount) return false;
+    for (let s = 1; s < k; s++) if (!(acc.growth[s]! > acc.growth[s - 1]!)) return false;
+    return true;
+  });
+  // The median is weighted by the groups' sizes: the many small groups of a heap (a few objects
+  // each) say little about the workload; the large ones are driven by it.
+  const pace: number[] = [1];
+  for (let s = 2; s < k; s++) {
+    const r = rising.map((acc) => ({ ratio: (acc.growth[s]! - acc.growth[s - 1]!) / (acc.growth[1]! - acc.growth[0]!), w: acc.count }));
+    r.sort((a, b) => a.ratio - b.ratio);
+    const total = r.reduce((t, e) => t + e.w, 0);
+    let med = 1;
+    for (let i = 0, cum = 0; i < r.length; i++) {
+      cum += r[i]!.w;
+      if (cum >= total / 2) {
+        med = r[i]!.ratio;
+        break;
+      }
+    }
+    // with fewer than three groups there is too little to compare against: the raw rises
+    pace.push(r.length >= 3 ? med : 1);
+  }
+
+  // grows in every interval, each later one by at least half the first interval's growth at the
+  // workload's pace: a workload-driven leak keeps pace with the workload; warm-up stragglers do not
   const grows = (acc: Acc): boolean => {
     const first = acc.growth[1]! - acc.growth[0]!;
     for (let s = 1; s < k; s++) {
       const d = acc.growth[s]! - acc.growth[s - 1]!;
-      if (d <= 0 || d < 0.5 * first) return false;
+      if (d <= 0 || d < 0.5 * first * Math.min(1, pace[s - 1]!)) return false;
     }
     return true;
   };
@@ -469,13 +500,14 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
       const dl = acc.growth[k - 1]! - acc.growth[k - 2]!;
       if (dl >= 2 * d0) why.push(`its older objects are replaced (counts ${acc.growth.join(' → ')}: none from before the first snapshot)`);
     }
-    // counts whose rise slows in every interval (needs three intervals to tell from uneven load)
+    // counts whose rise slows in every interval (needs three intervals to tell from uneven load),
+    // measured against the pace of the other groups (a drop in load slows every leak alike)
     if (k >= 4) {
       let slows = true;
       const d0 = acc.growth[1]! - acc.growth[0]!;
       let prev = d0;
       for (let s = 2; s < k; s++) {
-        const d = acc.growth[s]! - acc.growth[s - 1]!;
+        const d = (acc.growth[s]! - acc.growth[s - 1]!) / Math.max(1e-9, pace[s - 1]!);
         if (d > prev) slows = false;
         prev = d;
       }
@@ -488,8 +520,14 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
   }
 
   /** an anonymous closure is named by the event or property it is stored under and, with the
-   * source, by the function it is defined in */
+   * source, by the function it is defined in; a suspended async function by the function */
   function groupName(rep: number, label: string, steps: PathStep[]): string {
+    // a suspended async function or generator: by the function it runs
+    const gen = locations.generatorFunction(rep);
+    if (gen >= 0) {
+      const fn = g.name(gen);
+      if (fn) return `${fn}() suspended (${label})`;
+    }
     if (types[rep] !== t.closure) return label;
     let base = label;
     if (label === '(anonymous function)') {
@@ -514,6 +552,25 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
    */
   function groupLocation(rep: number, steps: PathStep[], ownerNode: number): SourceLocation | null {
     if (types[rep] === t.closure) return locations.of(rep);
+    // a suspended async function: where it is parked, the `await` of the promise its path comes
+    // through (`(module scope) → indexReady → Promise → … → Generator`: `await indexReady`), found
+    // in its source; else where the function starts
+    const gen = locations.generatorFunction(rep);
+    const genLoc = gen >= 0 ? locations.of(gen) : null;
+    if (genLoc && isUserFile(genLoc.file)) {
+      const src = sources.get(genLoc.file);
+      if (src) {
+        for (let i = steps.length - 2; i >= 1; i--) {
+          const e = steps[i]!.edge;
+          const ty = g.raw.edgeType[e];
+          if (ty !== t.eProperty && ty !== t.eContext) continue;
+          const line = awaitLine(src, genLoc.line, g.edgeName(e));
+          if (line > 0) return { file: genLoc.file, line, column: 1 };
+          break;
+        }
+      }
+      return genLoc;
+    }
     if (sources.enabled) {
       // the names along the path from the nearest variable to the container, innermost first
       const names: { name: string; property: boolean }[] = [];

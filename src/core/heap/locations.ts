@@ -67,11 +67,30 @@ export class Locations {
     return name;
   }
 
-  /** Where a program object comes from: its own location (closures), else the first closure among
-   * its properties with a location in user code, else its constructor's. */
+  /**
+   * The function a suspended generator or async function runs (V8's JSGeneratorObject and
+   * JSAsyncFunctionObject, `Generator` in a snapshot, hold it by an internal `function` edge): a
+   * promise parked on `await` keeps one of these alive, and it is named by that function. -1 when
+   * v is not one.
+   */
+  generatorFunction(v: number): number {
+    const g = this.g;
+    if (g.type(v) !== g.t.object) return -1;
+    const fn = g.child(v, 'function', g.t.eInternal);
+    return fn >= 0 && g.type(fn) === g.t.closure && g.child(v, 'parameters_and_registers') >= 0 ? fn : -1;
+  }
+
+  /** Where a program object comes from: its own location (closures), the function a suspended
+   * generator or async function runs, else the first closure among its properties with a location
+   * in user code, else its constructor's. */
   describe(v: number): SourceLocation | null {
     const g = this.g;
     if (g.type(v) === g.t.closure) return this.of(v);
+    const gen = this.generatorFunction(v);
+    if (gen >= 0) {
+      const l = this.of(gen);
+      if (l && isUserFile(l.file)) return l;
+    }
     const fe = g.raw.firstEdge;
     for (let e = fe[v]!; e < fe[v + 1]!; e++) {
       const ty = g.raw.edgeType[e];

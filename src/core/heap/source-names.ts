@@ -245,3 +245,39 @@ export function storeLine(src: string, name: string, property = false): number {
   for (let k = src.indexOf('\n'); k >= 0 && k < m.index; k = src.indexOf('\n', k + 1)) line++;
   return line;
 }
+
+/**
+ * The line of the first `await name` (also `await this.name`, `await obj.name`) in the function
+ * that starts at `fromLine` (1-based): its body is read up to the brace that closes it. 0 when
+ * there is none.
+ */
+export function awaitLine(src: string, fromLine: number, name: string): number {
+  // the offset where line `fromLine` starts
+  let off = 0;
+  for (let l = 1; l < fromLine; l++) {
+    const nl = src.indexOf('\n', off);
+    if (nl < 0) return 0;
+    off = nl + 1;
+  }
+  // the body: from the first `{` to its matching `}` (strings and comments are not skipped: a
+  // stray brace in one only shortens or lengthens the stretch searched)
+  const open = src.indexOf('{', off);
+  if (open < 0) return 0;
+  let depth = 0;
+  let end = src.length;
+  for (let i = open; i < src.length; i++) {
+    const c = src[i];
+    if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      end = i;
+      break;
+    }
+  }
+  const re = new RegExp(`\\bawait\\s+(?:[\\w$]+\\s*\\.\\s*)*${escapeRe(name)}(?![\\w$])`, 'g');
+  re.lastIndex = open;
+  const m = re.exec(src);
+  if (!m || m.index >= end) return 0;
+  let line = fromLine;
+  for (let k = src.indexOf('\n', off); k >= 0 && k < m.index; k = src.indexOf('\n', k + 1)) line++;
+  return line;
+}

@@ -10,6 +10,7 @@
 import type { FrameRef, LeakKind, LeakUnit, ProfileRuntime, ProfileSummary, SiteInfo, SiteOrigin } from './summary.js';
 import { judgeSeries, verdictParams, type Sensitivity, type Verdict, type VerdictParams, type VerdictReason } from './verdict.js';
 import { theilSen } from './stats.js';
+import { configuringPackage } from './configured.js';
 
 export interface Observation {
   kind: LeakKind;
@@ -106,6 +107,13 @@ export interface Suspect {
   library?: FrameRef;
   /** the resource type of an async suspect (Timeout, TCPSocket, Promise…) */
   resource?: string;
+  /** the package the user frame calls into on the dominant stack, when the allocation happens in
+   *  a library: another package than `library`'s means the user's code reaches that library
+   *  through another one (see configured.ts) */
+  entryPackage?: string;
+  /** for a library reached through another library: where the user's code configures it (a call
+   *  of the package's export: `session({...})`), found in the user's source by the node layer */
+  configuredAt?: FrameRef & { also?: FrameRef[] };
   /** a leak inside a library fed from several places in the user's code: the other user frames
    *  that call into it (the suspect's own name/file/line is the one that grew most) */
   callers?: FrameRef[];
@@ -148,6 +156,9 @@ export interface KindSummary {
   totalSlopePerMinute: number;
   /** the materiality floor of the verdict at the last sample (unit of the kind) */
   floor: number;
+  /** files of the user's code seen in this kind's profiles (at most 200), for looking up where a
+   *  library is configured */
+  userFiles: string[];
 }
 
 export interface LeakAnalysis {
@@ -320,6 +331,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       totalVerdict: tv.reason,
       totalSlopePerMinute: Number.isFinite(tv.slope) ? tv.slope : olsSlope(x, totals),
       floor: Math.max(params.floor[unit], params.materialFraction * Math.max(0, lastTotal)),
+      userFiles: [],
     });
 
     const catalog: Catalog = { sites: new Map() };
@@ -329,6 +341,9 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       seenMaps.add(o.summary.sites);
       for (const [k, info] of o.summary.sites) if (!catalog.sites.has(k)) catalog.sites.set(k, info);
     }
+    const userFiles = new Set<string>();
+    for (const info of catalog.sites.values()) if (info.level === 'function' && info.origin === 'user' && info.file && userFiles.size < 200) userFiles.add(info.file);
+    kinds[kinds.length - 1]!.userFiles = [...userFiles];
     const series = (key: string, objects = false): Float64Array => {
       const y = new Float64Array(n);
       for (let i = 0; i < n; i++) {
@@ -431,6 +446,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         origin: info.origin,
         // the library named is the dominant stack's, so the headline and the stack shown agree
         ...((bestStack ?? lineInfo).library ? { library: (bestStack ?? lineInfo).library } : {}),
+        ...(bestStack?.entryPackage ? { entryPackage: bestStack.entryPackage } : {}),
         ...(info.resource ? { resource: info.resource } : {}),
         growthPerMinute: v.slope,
         unit,
@@ -449,6 +465,54 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       if (eligible) {
         confirmedFns.add(info.key);
         if (bestStack?.libraryKey) confirmedLibs.add(bestStack.libraryKey);
+      }
+      // One function, two leaks: a handler whose dominant stack is a library reached through
+      // another one (named where that library is configured, see configured.ts) may leak on its
+      // own too — the order handler's audit closures next to the session its res.json saves. Its
+      // own allocations (no library frame) are judged apart and, when they leak, are a suspect
+      // of their own at the function's own dominant line.
+      if (eligible && kind === 'heap' && configuringPackage(sus)) {
+        const own = (byFn.get(info.key) ?? []).filter((m) => !m.library && m.origin === 'user');
+        const yo = new Float64Array(n);
+        let ownLine: SiteInfo | undefined;
+        let ownStack: SiteInfo | undefined;
+        let lineG = -Infinity;
+        let stackG = -Infinity;
+        for (const m of own) {
+          const ym = series(m.key);
+          const g = ym[n - 1]! - ym[0]!;
+          if (m.level === 'line') {
+            for (let i = 0; i < n; i++) yo[i] = yo[i]! + ym[i]!;
+            if (g > lineG) [ownLine, lineG] = [m, g];
+          } else if (m.level === 'stack' && g > stackG) [ownStack, stackG] = [m, g];
+        }
+        const vo = ownLine ? judgeSeries(x, yo, lastTotal, unit, params) : undefined;
+        if (vo?.leak && ownLine) {
+          let k0 = n;
+          if (opts.firstDetected !== false) {
+            const k = firstHeld(yo, n, true);
+            if (k > 0) k0 = k;
+          }
+          suspects.push({
+            profile: kind,
+            name: info.name,
+            file: ownLine.file,
+            line: ownLine.line,
+            stack: ownStack?.stack ?? [],
+            origin: 'user',
+            growthPerMinute: vo.slope,
+            unit,
+            confidence: 1 - vo.p,
+            pValue: vo.p,
+            tau: vo.tau,
+            totalGrowth: vo.growth,
+            firstValue: yo[0]!,
+            lastValue: yo[n - 1]!,
+            firstDetectedSample: picked[k0 - 1]! + 1,
+            firstDetectedMs: clock ? rawTimes[k0 - 1]! : picked[k0 - 1]!,
+            share: lastTotal > 0 ? yo[n - 1]! / lastTotal : 0,
+          });
+        }
       }
     }
     // A leak inside a library fed from several places in the user's code can be too small at
@@ -494,6 +558,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
           stack: bestStack?.stack ?? [],
           origin: 'user',
           ...(lib ? { library: lib } : {}),
+          ...(bestStack?.entryPackage ? { entryPackage: bestStack.entryPackage } : {}),
           ...(callers.length > 1 ? { callers: callers.slice(1).map((c) => ({ name: c.line.name, file: c.line.file, line: c.line.line })) } : {}),
           growthPerMinute: v.slope,
           unit,

@@ -3,3 +3,4 @@ export * from './stats.js';
 export * from './summary.js';
 export * from './verdict.js';
 export * from './analyze.js';
+export * from './configured.js';

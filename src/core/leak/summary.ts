@@ -67,6 +67,10 @@ export interface SiteInfo {
   libraryPackage?: string;
   /** the key of the library-level site of that library function (line and stack levels) */
   libraryKey?: string;
+  /** the package of the library frame the user frame calls (the outermost library frame below
+   *  it; stack level): differs from `libraryPackage` when the user's code reaches the library
+   *  through another one (a handler's `res.json` → express → express-session's MemoryStore) */
+  entryPackage?: string;
   /** the resource type of a count profile's samples (the agent's census: Timeout, TCPSocket,
    *  Promise…; the sample's `type` label), as first seen */
   resource?: string;
@@ -182,13 +186,14 @@ export function detectKind(p: Profile): LeakKind | undefined {
   return undefined;
 }
 
-function siteOf(f: Frame, level: SiteLevel, key: string, fnKey: string, stack: string[], origin: SiteOrigin, lib: Frame | undefined, resource: string | undefined): SiteInfo {
+function siteOf(f: Frame, level: SiteLevel, key: string, fnKey: string, stack: string[], origin: SiteOrigin, lib: Frame | undefined, resource: string | undefined, entry?: Frame): SiteInfo {
   const fnLevel = level === 'function' || level === 'library';
   const info: SiteInfo = { key, level, fnKey, name: f.name, file: f.file, line: fnLevel ? f.startLine || f.line : f.line, stack, origin };
   if (lib && level !== 'function') {
     info.libraryPackage = lib.pkg;
     info.library = { name: lib.name, file: lib.file, line: lib.line };
     info.libraryKey = libraryKeyOf(lib);
+    if (level === 'stack' && entry?.pkg) info.entryPackage = entry.pkg;
   }
   if (resource) info.resource = resource;
   return info;
@@ -345,6 +350,16 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     const origin: SiteOrigin = u >= 0 ? 'user' : l >= 0 ? 'library' : 'runtime';
     const anchor = frames[u >= 0 ? u : l >= 0 ? l : agentAt >= 0 ? agentAt : 0]!;
     const lib = u >= 0 && l >= 0 && l < u ? frames[l]! : undefined;
+    // the library frame the user frame calls: the outermost one below it
+    let entry: Frame | undefined;
+    if (lib) {
+      for (let i = u - 1; i >= l; i--) {
+        if (!frames[i]!.internal) {
+          entry = frames[i]!;
+          break;
+        }
+      }
+    }
     const from = l >= 0 ? l : 0;
     // The stack's identity across profiles: a 64-bit hash of its frames' texts (no string per
     // sample; a collision needs ~2^32 distinct stacks).
@@ -363,7 +378,7 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     const lineKey = lib ? `${anchor.lineKey}\u0000${lib.lineKey}` : origin === 'user' ? anchor.lineKey : `${anchor.lineKey}\u0000(${origin})`;
     if (!add(fnKey, v, o)) acc.set(fnKey, { info: catalog?.get(fnKey) ?? siteOf(anchor, 'function', fnKey, fnKey, [], origin, lib, resource), v, o });
     if (!add(lineKey, v, o)) acc.set(lineKey, { info: catalog?.get(lineKey) ?? siteOf(anchor, 'line', lineKey, fnKey, [], origin, lib, resource), v, o });
-    if (!add(stackKey, v, o)) acc.set(stackKey, { info: catalog?.get(stackKey) ?? siteOf(anchor, 'stack', stackKey, fnKey, frames.slice(from).map((f) => f.text), origin, lib, resource), v, o });
+    if (!add(stackKey, v, o)) acc.set(stackKey, { info: catalog?.get(stackKey) ?? siteOf(anchor, 'stack', stackKey, fnKey, frames.slice(from).map((f) => f.text), origin, lib, resource, entry), v, o });
     if (lib) {
       const bKey = libraryKeyOf(lib);
       if (!add(bKey, v, o)) acc.set(bKey, { info: catalog?.get(bKey) ?? siteOf(lib, 'library', bKey, bKey, [], 'user', lib, resource), v, o });
