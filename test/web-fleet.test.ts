@@ -3,7 +3,8 @@
  * `watch` over four local targets (three Node workers with the agent, two of them leaking, and a
  * closed port) writes a fleet directory; the page's targets are `analyze --json FLEET_DIR`'s
  * ranking, row for row, its findings are the report's, the unreachable target shows its error,
- * and clicking a target opens that target's heap over time (with its suspects) and a way back.
+ * and clicking a target opens that target's heap over time (with its suspects) and a way back;
+ * the `--export` file does the same from file:// with the network blocked.
  * Screenshot: docs/img/web-fleet.png.
  */
 import { test, before, after } from 'node:test';
@@ -105,11 +106,7 @@ test('web FLEET_DIR: the page ranks the targets as analyze --json does, shows th
   assert.ok(report.counts.leaking >= 1, `the leaking workers were found: ${text}`);
   assert.equal(report.targets.at(-1)!.status, 'unreachable');
 
-  // bad input: an export of a fleet is refused in one line; an unknown target is a 400
-  const e = cli(['web', '--export', join(work, 'x.html'), out]);
-  assert.equal(e.status, 2);
-  assert.match(e.stderr, /^leakscope web: --export is not supported for a fleet directory yet.*\n$/);
-
+  // bad input: an unknown target is a 400
   const web = await startWeb([out]);
   children.push(web.child);
   const bad = await fetch(new URL('t/nope/api/timeline', web.url));
@@ -159,4 +156,41 @@ test('web FLEET_DIR: the page ranks the targets as analyze --json does, shows th
   assert.deepEqual(errors, []);
   await page.close();
   web.child.kill();
+
+  // the export: from file:// with every other request aborted, the same rows, and a target's view
+  const html = join(work, 'fleet.html');
+  const ex = cli(['web', '--export', html, out]);
+  assert.equal(ex.status, 0, ex.stderr);
+  assert.equal(ex.stdout, `${html}\n`);
+  assert.match(ex.stderr, /^leakscope web: exported 4 targets, \d+ findings?, \d+ suspect's diffs? \([\d.]+ MB\)\n$/);
+  const ctx = await browser!.newContext({ viewport: { width: 1280, height: 760 } });
+  const requests: string[] = [];
+  await ctx.route('**/*', (r) => {
+    if (r.request().url().startsWith('file://')) return r.continue();
+    requests.push(r.request().url());
+    return r.abort();
+  });
+  const xp = await ctx.newPage();
+  const xerrors: string[] = [];
+  xp.on('pageerror', (err) => xerrors.push(err.message));
+  await xp.goto(`file://${html}`);
+  await xp.waitForFunction(() => window.__leakscopeFleet?.ready === true && window.__leakscopeFleet.version > 0, undefined, { timeout: 30_000 });
+  assert.equal(await xp.evaluate(() => window.__leakscopeFleet.error), undefined);
+  const xrows = (await xp.evaluate(() => window.__leakscopeFleet.rows)) as { rank: number; id: string; status: string }[];
+  assert.deepEqual(xrows.map((r) => [r.rank, r.id, r.status]), report.targets.map((t) => [t.rank, t.id, t.status]));
+  await xp.click(`#fleet-targets tr[data-rank="1"] a.target-link`);
+  await xp.waitForFunction(() => window.__leakscopeTimeline?.complete === true, undefined, { timeout: 30_000 });
+  assert.deepEqual(((await xp.evaluate(() => window.__leakscopeTimeline.suspects)) as { name: string }[]).map((s) => s.name).sort(), (top.report?.suspects ?? []).map((s) => s.name).sort());
+  if ((top.report?.suspects.length ?? 0) > 0) {
+    // the top suspect's diff flame graph is in the file
+    await xp.click('#suspects-table a.diff-link');
+    await xp.waitForFunction(() => window.__leakscope?.ready === true, undefined, { timeout: 30_000 });
+    assert.equal(await xp.evaluate(() => window.__leakscope.error), undefined);
+    assert.equal(await xp.evaluate(() => window.__leakscope.diff), true);
+  }
+  await xp.click('#back-to-fleet');
+  await xp.waitForFunction(() => window.__leakscopeFleet?.ready === true, undefined, { timeout: 30_000 });
+  assert.deepEqual(xerrors, []);
+  assert.deepEqual(requests, [], 'the export needs nothing beyond its file');
+  await ctx.close();
 });

@@ -1,12 +1,12 @@
 /**
- * `leakscope web FLEET_DIR`: the fleet page (targets ranked, findings grouped) and, under
+ * `leakscope web FLEET_DIR` (and `--export`): the fleet page (targets ranked, findings grouped) and, under
  * `/t/<run dir>/`, each target's heap-over-time view. `/api/fleet` is `analyze --json FLEET_DIR`'s
  * report, made by the same functions (cli/fleet.ts analyzeFleetDir, report/fleet.ts
  * fleetReportJson), so the page and the CLI never disagree; it is recomputed when fleet.json or a
  * target's index changed (a fleet still being watched fills in). A target's routes are
  * web-rundir.ts's, reached with the `/t/<dir>` prefix taken off.
  */
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LeakscopeError } from '../core/errors.js';
 import { readFleetMeta, type FleetMetaFile } from '../node/fleet-dir.js';
@@ -16,6 +16,8 @@ import type { CliIO } from './io.js';
 import { RunDirGc, withGc } from './web-gc.js';
 import { RunDirView } from './web-rundir.js';
 import { modePage, type RouteResult, type UiRoute } from './web-server.js';
+import type { Baked } from '../ui/types.js';
+import { routeKey } from '../ui/types.js';
 
 /** What `/api/fleet` answers: the report, and the page path of each target's run directory. */
 export interface FleetPageData {
@@ -36,7 +38,7 @@ export class FleetView {
   private stamp = '';
   private version = 0;
   private loading: Promise<FleetPageData> | undefined;
-  private readonly targets = new Map<string, UiRoute>();
+  private readonly targets = new Map<string, { view: RunDirView; gc: RunDirGc; route: UiRoute }>();
 
   constructor(dir: string, io: CliIO) {
     this.dir = resolve(dir);
@@ -78,13 +80,14 @@ export class FleetView {
   }
 
   /** The routes of the target whose run directory is `name` (one of fleet.json's). */
-  private async target(name: string): Promise<UiRoute> {
+  async target(name: string): Promise<{ view: RunDirView; gc: RunDirGc; route: UiRoute }> {
     let r = this.targets.get(name);
     if (r) return r;
     const meta = await readFleetMeta(this.dir);
     if (!meta.targets.some((t) => t.dir === name)) throw new LeakscopeError('E_USAGE', `${name.slice(0, 200)}: not a target of this fleet`);
     const view = new RunDirView(join(this.dir, name), this.io);
-    r = withGc(new RunDirGc(view.dir, this.io, false).route, view.route);
+    const gc = new RunDirGc(view.dir, this.io, false);
+    r = { view, gc, route: withGc(gc.route, view.route) };
     this.targets.set(name, r);
     return r;
   }
@@ -103,11 +106,62 @@ export class FleetView {
     } catch {
       return undefined;
     }
-    const route = await this.target(name);
+    const { route } = await this.target(name);
     const rest = m[2] ?? '/';
     if (rest === '/') return { type: 'text/html; charset=utf-8', body: targetPage() };
     const inner = new URL(url.href);
     inner.pathname = rest;
     return route(inner);
   };
+}
+
+/**
+ * `web --export FILE.html FLEET_DIR`: one page with the fleet report and every target's heap over
+ * time, GC view and suspects' diff flame graphs baked in (the routes' own answers). In the file a
+ * target is `?t=<run dir>` (the page asks its baked routes under `t/<run dir>/`); single samples'
+ * flame graphs are left out (export the target's run directory for those).
+ */
+export async function exportFleet(dir: string, file: string, io: CliIO): Promise<number> {
+  const fleet = new FleetView(dir, io);
+  const meta = await readFleetMeta(fleet.dir);
+  const d = await fleet.data();
+  const routes: Record<string, unknown> = {};
+  const links: Record<string, string> = {};
+  for (const t of meta.targets) links[t.id] = `?t=${encodeURIComponent(t.dir)}`;
+  routes[routeKey('api/fleet')] = { ...d, links };
+  let diffs = 0;
+  for (const t of meta.targets) {
+    const { view, gc, route } = await fleet.target(t.dir);
+    const pre = `t/${encodeURIComponent(t.dir)}/`;
+    const td = await view.data();
+    routes[routeKey(`${pre}api/timeline`)] = td;
+    routes[routeKey(`${pre}api/gc`)] = (await gc.view()) ?? { none: true, version: 0 };
+    for (const s of td.suspects) {
+      const pb = `p=${encodeURIComponent(s.segmentLastFile)}&b=${encodeURIComponent(s.segmentFirstFile)}`;
+      const ask = async (path: string): Promise<string> => {
+        const r = await route(new URL(path, 'http://export.invalid/'));
+        if (!r || (r.status ?? 200) !== 200) throw new LeakscopeError('E_IO', `export: ${t.dir}/${path}: ${r ? r.body.trim() : 'not found'}`);
+        return r.body;
+      };
+      const m = JSON.parse(await ask(`api/meta?${pb}`)) as { sampleType: string; sampleTypes: { type: string }[] };
+      routes[routeKey(`${pre}api/meta?${pb}`)] = { ...m, sampleTypes: m.sampleTypes.filter((x) => x.type === m.sampleType) };
+      routes[routeKey(`${pre}api/view?${pb}&si=${encodeURIComponent(m.sampleType)}`)] = JSON.parse(await ask(`api/view?${pb}&si=${encodeURIComponent(m.sampleType)}`));
+      diffs++;
+    }
+  }
+  const baked: Baked = {
+    baked: true,
+    routes,
+    missing: "not in this fleet export (it carries each target's heap over time and its suspects' diff flame graphs; export the target's run directory, or serve the fleet with leakscope web, for single samples)",
+  };
+  const html = modePage('fleet', JSON.stringify(baked)).html;
+  try {
+    writeFileSync(file, html);
+  } catch (e) {
+    throw new LeakscopeError('E_IO', `cannot write ${file}: ${(e as Error).message}`);
+  }
+  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+  io.stderr(`leakscope web: exported ${n(meta.targets.length, 'target')}, ${n(d.report.findings.length, 'finding')}, ${n(diffs, "suspect's diff")} (${(Buffer.byteLength(html) / 1048576).toFixed(2)} MB)\n`);
+  io.stdout(`${file}\n`);
+  return 0;
 }

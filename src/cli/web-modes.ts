@@ -10,7 +10,7 @@ import { exportRunDir, exportSnapshots } from './web-export.js';
 import { isMetricsSource, LiveGc, RunDirGc, withGc } from './web-gc.js';
 import { isRunDir, RunDirView } from './web-rundir.js';
 import { isFleetDir, readFleetMeta } from '../node/fleet-dir.js';
-import { FleetView } from './web-fleet.js';
+import { exportFleet, FleetView } from './web-fleet.js';
 import { areSnapshots, SnapshotsView } from './web-snapshots.js';
 import { startUiServer, untilSignal, type UiMode, type UiRoute } from './web-server.js';
 
@@ -22,7 +22,7 @@ export async function runWebMode(sources: string[], v: { http?: string; export?:
   else if (sources.length === 1 && isMetricsSource(sources[0]!) && !v.base?.length && !v['diff-base']?.length) mode = 'gc';
   else return undefined;
   if (mode === 'gc' && v.export !== undefined) throw new LeakscopeError('E_USAGE', 'web: --export is not supported for a live service (its GC view updates as it runs); serve it, or export a watch run directory');
-  if (mode === 'fleet' && v.export !== undefined) throw new LeakscopeError('E_USAGE', '--export is not supported for a fleet directory yet; export one target (web --export FILE.html FLEET_DIR/TARGET_DIR) or serve the fleet');
+  if (mode === 'fleet' && v.export !== undefined) return exportFleet(sources[0]!, v.export, io);
   if (v.export !== undefined) return mode === 'timeline' ? exportRunDir(sources[0]!, v.export, io) : exportSnapshots(sources, v.export, io);
   const token = v.token ?? process.env.LEAKSCOPE_TOKEN;
   let route: UiRoute;
