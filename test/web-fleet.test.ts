@@ -157,6 +157,20 @@ test('web FLEET_DIR: the page ranks the targets as analyze --json does, shows th
   await page.close();
   web.child.kill();
 
+  // with --token: nothing without it; the page's links carry it to a target's view
+  const tw = await startWeb(['--token', 'sekrit', out]);
+  children.push(tw.child);
+  assert.equal((await fetch(new URL('api/fleet', tw.url.split('?')[0]))).status, 401);
+  assert.equal((await fetch(new URL('t/x/api/timeline', tw.url.split('?')[0]))).status, 401);
+  const tp = await browser!.newPage();
+  await tp.goto(tw.url);
+  await tp.waitForFunction(() => window.__leakscopeFleet?.ready === true && window.__leakscopeFleet.version > 0, undefined, { timeout: 60_000 });
+  await tp.click(`#fleet-targets tr[data-rank="1"] a.target-link`);
+  await tp.waitForFunction(() => window.__leakscopeTimeline?.complete === true, undefined, { timeout: 60_000 });
+  assert.match(tp.url(), /\/t\/[^/]+\/\?token=sekrit$/);
+  await tp.close();
+  tw.child.kill();
+
   // the export: from file:// with every other request aborted, the same rows, and a target's view
   const html = join(work, 'fleet.html');
   const ex = cli(['web', '--export', html, out]);

@@ -51,6 +51,10 @@ export async function fleetView(): Promise<void> {
   const api = { ready: false, version: -1, rows: [] as FleetRow[], findings: [] as string[], error: undefined as string | undefined };
   Object.defineProperty(window, '__leakscopeFleet', { value: api, writable: false, configurable: false });
 
+  // a served page's token goes along to the targets' pages
+  const token = new URLSearchParams(location.search).get('token');
+  const withToken = (href: string) => (token && href ? `${href}${href.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : href);
+
   function render(d: FleetPageData): void {
     const r = d.report;
     const c = r.counts;
@@ -66,7 +70,7 @@ export async function fleetView(): Promise<void> {
       const members = el('div', { class: 'members' });
       f.members.forEach((m, k) => {
         if (k > 0) members.append(', ');
-        const href = d.links[m.id];
+        const href = withToken(d.links[m.id] ?? '');
         members.append(href ? el('a', { href }, m.id) : m.id);
       });
       if (f.without > 0) members.append(el('span', { class: 'muted' }, ` (${f.without} other ${f.job ? `${f.job} ` : ''}instance${f.without === 1 ? '' : 's'} unreachable or without a verdict)`));
@@ -77,7 +81,7 @@ export async function fleetView(): Promise<void> {
     const body = el('tbody');
     api.rows = [];
     for (const t of r.targets) {
-      const href = d.links[t.id] ?? '';
+      const href = withToken(d.links[t.id] ?? '');
       api.rows.push({ rank: t.rank, id: t.id, status: t.status, href });
       const gone = t.vanished ? el('span', { class: 'muted' }, ' (left discovery)') : '';
       const extra = [t.gaps > 0 ? `${t.gaps} failed poll${t.gaps === 1 ? '' : 's'}` : '', t.restarts > 0 ? `${t.restarts} restart${t.restarts === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ');
