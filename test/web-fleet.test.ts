@@ -106,12 +106,22 @@ test('web FLEET_DIR: the page ranks the targets as analyze --json does, shows th
   assert.ok(report.counts.leaking >= 1, `the leaking workers were found: ${text}`);
   assert.equal(report.targets.at(-1)!.status, 'unreachable');
 
-  // bad input: an unknown target is a 400
+  // bad input: a fleet.json without targets is one line and exit 1; an unknown target is a 400
+  const badDir = join(work, 'bad');
+  mkdirSync(badDir);
+  writeFileSync(join(badDir, 'fleet.json'), '{}');
+  for (const args of [[badDir], ['--export', join(work, 'bad.html'), badDir]]) {
+    const b = cli(['web', ...args]);
+    assert.deepEqual([b.status, b.stderr], [1, `leakscope web: ${badDir}/fleet.json: no "targets" list\n`]);
+  }
   const web = await startWeb([out]);
   children.push(web.child);
   const bad = await fetch(new URL('t/nope/api/timeline', web.url));
   assert.equal(bad.status, 400);
   assert.match(await bad.text(), /nope: not a target of this fleet/);
+  const first = report.targets[0]!.runDir!.split('/').at(-1)!;
+  const noSlash = await fetch(new URL(`t/${first}`, web.url));
+  assert.deepEqual([noSlash.status, await noSlash.text()], [404, `not found: the target's page is /t/${first}/\n`]);
 
   const page = await browser!.newPage({ viewport: { width: 1280, height: 760 } });
   const errors: string[] = [];

@@ -107,7 +107,9 @@ export class FleetView {
       return undefined;
     }
     const { route } = await this.target(name);
-    const rest = m[2] ?? '/';
+    // its page's requests are relative: only /t/<dir>/ finds them
+    if (m[2] === undefined) return { status: 404, type: 'text/plain; charset=utf-8', body: `not found: the target's page is /t/${m[1]}/\n` };
+    const rest = m[2];
     if (rest === '/') return { type: 'text/html; charset=utf-8', body: targetPage() };
     const inner = new URL(url.href);
     inner.pathname = rest;
