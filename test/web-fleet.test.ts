@@ -161,6 +161,8 @@ test('web FLEET_DIR: the page ranks the targets as analyze --json does, shows th
     'the target page shows the suspects the fleet report gives that target',
   );
   assert.ok(page.url().includes('/t/'), page.url());
+  mkdirSync(join(repoRoot, 'bench', 'out', 'screenshots'), { recursive: true });
+  await page.screenshot({ path: join(repoRoot, 'bench', 'out', 'screenshots', 'web-fleet-target.png') });
   await page.click('#back-to-fleet');
   await page.waitForFunction(() => window.__leakscopeFleet?.ready === true, undefined, { timeout: 30_000 });
   assert.deepEqual(errors, []);
