@@ -11,7 +11,7 @@ import { checkRequest, parseAllowedHosts, type GuardPolicy } from '../core/http-
 import { pageHtml, parseListen } from './commands/web.js';
 import type { CliIO } from './io.js';
 
-export type UiMode = 'timeline' | 'snapshots' | 'gc';
+export type UiMode = 'timeline' | 'snapshots' | 'gc' | 'fleet';
 
 export interface RouteResult {
   status?: number;

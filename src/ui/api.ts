@@ -1,6 +1,11 @@
 import { routeKey, type Baked } from './types.js';
 
 let baked: Baked | null | undefined;
+/** an exported fleet's target (`?t=DIR`): its answers are baked under `t/DIR/` */
+let bakedPrefix = '';
+export function setBakedPrefix(p: string): void {
+  bakedPrefix = p;
+}
 /** the answers an exported page carries (undefined when served) */
 export function bakedData(): Baked | undefined {
   if (baked === undefined) {
@@ -14,7 +19,7 @@ export function bakedData(): Baked | undefined {
 /** An exported page's answer to a request, as the server would give it (`unchanged` when the
  * page already has this version). */
 export function bakedGet<T>(b: Baked, path: string): T {
-  const key = routeKey(path);
+  const key = routeKey(bakedPrefix + path);
   if (!(key in b.routes)) throw new Error(`${key.split('?')[0]}: ${b.missing}`);
   const v = b.routes[key] as { version?: number };
   const known = new URLSearchParams(path.split('?')[1] ?? '').get('known');
@@ -39,8 +44,12 @@ export async function apiGet<T>(path: string): Promise<T> {
 /** a link to this page with other query parameters (the token kept) */
 export function pageLink(params: Record<string, string>): string {
   const q = new URLSearchParams();
-  const token = new URLSearchParams(location.search).get('token');
+  const here = new URLSearchParams(location.search);
+  const token = here.get('token');
   if (token) q.set('token', token);
+  // an exported fleet's target stays that target
+  const t = here.get('t');
+  if (t && bakedPrefix) q.set('t', t);
   for (const [k, v] of Object.entries(params)) q.set(k, v);
   return `${location.pathname}?${q.toString()}`;
 }
