@@ -149,12 +149,13 @@ test('tag filters on top, peek, tree, traces, list and diff equal go tool pprof 
     ['-tagroot=bytes', '-tagleaf=latency,request'],
   ];
   const cases: string[][] = [];
-  for (const f of ['goroutine.pb.gz', 'cpu.pb.gz', 'heap.pb.gz', 'units.pb']) {
+  ['goroutine.pb.gz', 'cpu.pb.gz', 'heap.pb.gz', 'units.pb'].forEach((f, j) => {
     filters.forEach((fl, i) => {
+      // each filter under four of the five reports, one per profile
       const modes = ['-top', '-tree', '-traces', '-peek=main|handler', '-list=main.spin'];
-      cases.push([modes[(i + f.length) % modes.length]!, ...fl, f]);
+      cases.push([modes[(i + j) % modes.length]!, ...fl, f]);
     });
-  }
+  });
   cases.push(['-top', '-tagroot=route', '-nodecount=5', 'goroutine.pb.gz'], ['-peek=/api', '-tagroot=route', 'goroutine.pb.gz']);
   cases.push(['-top', '-tagfocus=bytes=64kb:', `-diff_base=${join(TD, 'profiles/heap.base.pb.gz')}`, join(TD, 'profiles/heap.pb.gz')]);
   cases.push(['-top', '-tagignore=pprof::base', `-diff_base=${join(TD, 'profiles/heap.base.pb.gz')}`, join(TD, 'profiles/heap.pb.gz')]);
