@@ -19,7 +19,7 @@ import { hasGo, SKIP_NO_GO } from './helpers/tools.js';
 import { makeProfile } from './helpers/profiles.js';
 import { encodeProfile } from '../src/formats/pprof.js';
 import { SampleTableBuilder, StringPool, type Profile } from '../src/core/profile.js';
-import { compileTagFilter, parseTagFilterRange } from '../src/core/tags.js';
+import { compileTagFilter, parseTagFilterRange, splitByLabel } from '../src/core/tags.js';
 import { tabwriteAlignRight } from '../src/report/tags.js';
 
 const skipGo = hasGo() ? false : SKIP_NO_GO;
@@ -238,4 +238,40 @@ test("tabwriteAlignRight: Go's text/tabwriter blocks, right-aligned cells, paddi
   assert.equal(tabwriteAlignRight('a:\t Total 1\n \t10 (x):\t v\n \t1 (y):\t longer\n\nkey:\t T\n \t1:\t z\n'), ' a: Total 1\n    10 (x): v\n     1 (y): longer\n\n key: T\n      1: z\n');
   assert.equal(tabwriteAlignRight('no tabs\n'), 'no tabs\n');
   assert.equal(tabwriteAlignRight('ü\tx\nab\ty\n'), '  üx\n aby\n'); // widths in runes (checked against Go's text/tabwriter)
+});
+
+test('splitByLabel: user frames renamed per label value, runtime frames and unlabelled samples kept', () => {
+  const pool = new StringPool();
+  const b = new SampleTableBuilder(1, 3);
+  const route = pool.intern('route');
+  const stack = [0, 1]; // leaf first: runtime.gopark, then main.wait
+  for (const [v, r] of [[5, '/a'], [7, '/b'], [11, '']] as const) {
+    for (const l of stack) b.pushLocation(l);
+    b.setValue(0, v);
+    if (r) b.pushLabel(route, pool.intern(r), 0, 0);
+    b.endSample();
+  }
+  const p: Profile = {
+    ...makeProfile({ samples: 0, functions: 1 }),
+    sampleTypes: [{ type: 'goroutine', unit: 'count' }],
+    functions: [
+      { id: 1, name: 'runtime.gopark', systemName: '', filename: '/go/src/runtime/proc.go', startLine: 1 },
+      { id: 2, name: 'main.wait', systemName: '', filename: '/src/main.go', startLine: 9 },
+    ],
+    locations: [0, 1].map((i) => ({ id: i + 1, mapping: -1, address: 0n, lines: [{ fn: i, line: 10, column: 0 }], isFolded: false })),
+    strings: pool.strings,
+    samples: b.build(),
+  };
+  const q = splitByLabel(p, 'route');
+  const names = (s: number) => {
+    const out: string[] = [];
+    for (let i = q.samples.stackStart[s]!; i < q.samples.stackStart[s + 1]!; i++) out.push(q.functions[q.locations[q.samples.stack[i]!]!.lines[0]!.fn]!.name);
+    return out;
+  };
+  assert.deepEqual(names(0), ['runtime.gopark', 'main.wait {route=/a}']);
+  assert.deepEqual(names(1), ['runtime.gopark', 'main.wait {route=/b}']);
+  assert.deepEqual(names(2), ['runtime.gopark', 'main.wait']);
+  assert.deepEqual([...q.samples.values], [5, 7, 11]);
+  assert.equal(new Set(q.locations.map((l) => l.id)).size, q.locations.length, 'location ids stay unique');
+  assert.equal(new Set(q.functions.map((f) => f.id)).size, q.functions.length, 'function ids stay unique');
 });

@@ -10,6 +10,7 @@ import { LeakscopeError } from './errors.js';
 import { SampleTableBuilder, type Location, type Profile, type ProfileFunction, type SampleTable } from './profile.js';
 import { compileGoRegex } from './regex.js';
 import { scaledLabel, scaleValue } from './units.js';
+import { isInternalFrame } from './leak/summary.js';
 
 /** One sample's labels grouped by key, as pprof's Sample.Label / NumLabel / NumUnit maps. */
 export interface SampleLabelMaps {
@@ -349,4 +350,66 @@ export function tagsData(p: Profile, valueIndex: number, numLabelUnits: Map<stri
     values.sort((a, b) => (a.value !== b.value && Math.abs(a.value) !== Math.abs(b.value) ? Math.abs(b.value) - Math.abs(a.value) : goStringLess(a.name, b.name)));
     return { key, total, values };
   });
+}
+
+/**
+ * `watch --by KEY`: each sample's user frames (not the runtime's, see isInternalFrame) are renamed
+ * `name {KEY=value}` after the sample's values of the label, so every site (function, line,
+ * stack) becomes one series per label value. Samples without the label are left as they are.
+ */
+export function splitByLabel(p: Profile, key: string): Profile {
+  const t = p.samples;
+  const nt = p.sampleTypes.length;
+  const functions = p.functions.slice();
+  const locations = p.locations.slice();
+  const fnCopies = new Map<string, number>();
+  const locCopies = new Map<string, number>();
+  const renamedFn = (fi: number, suffix: string): number => {
+    const f = p.functions[fi]!;
+    if (isInternalFrame(f.name || f.systemName, f.filename)) return fi;
+    const k = fi + '\u0000' + suffix;
+    let c = fnCopies.get(k);
+    if (c === undefined) {
+      c = functions.length;
+      functions.push({ ...f, id: 0, name: (f.name || f.systemName) + suffix });
+      fnCopies.set(k, c);
+    }
+    return c;
+  };
+  const b = new SampleTableBuilder(nt, t.count);
+  for (let s = 0; s < t.count; s++) {
+    const values = formatLabelValues(sampleLabelMaps(p, s), key, 'minimum');
+    const suffix = values.length > 0 ? ` {${key}=${values.join(',')}}` : '';
+    for (let i = t.stackStart[s]!; i < t.stackStart[s + 1]!; i++) {
+      const li = t.stack[i]!;
+      if (suffix === '') {
+        b.pushLocation(li);
+        continue;
+      }
+      const k = li + '\u0000' + suffix;
+      let c = locCopies.get(k);
+      if (c === undefined) {
+        const loc = p.locations[li]!;
+        c = locations.length;
+        locations.push({ ...loc, id: 0, lines: loc.lines.map((ln) => (ln.fn >= 0 ? { ...ln, fn: renamedFn(ln.fn, suffix) } : ln)) });
+        locCopies.set(k, c);
+      }
+      b.pushLocation(c);
+    }
+    for (let k = 0; k < nt; k++) {
+      const big = t.bigValues?.get(s * nt + k);
+      if (big !== undefined) b.setBigValue(k, big);
+      else b.setValue(k, t.values[s * nt + k]!);
+    }
+    pushAllLabels(t, s, b);
+    b.endSample();
+  }
+  // ids stay unique for anything that encodes the result
+  let nextFn = 1;
+  let nextLoc = 1;
+  for (const f of p.functions) nextFn = Math.max(nextFn, f.id + 1);
+  for (const l of p.locations) nextLoc = Math.max(nextLoc, l.id + 1);
+  for (let i = p.functions.length; i < functions.length; i++) functions[i] = { ...functions[i]!, id: nextFn++ };
+  for (let i = p.locations.length; i < locations.length; i++) locations[i] = { ...locations[i]!, id: nextLoc++ };
+  return { ...p, functions, locations, samples: b.build() };
 }

@@ -20,6 +20,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startLiveView } from '../web-live.js';
 import { checkListen } from '../web-server.js';
+import { splitByLabel } from '../../core/tags.js';
 
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async', 'promises'];
 /** the census with promises=1 walks the heap after full GCs (the service pauses): at most every
@@ -54,6 +55,7 @@ export const watchOptions = {
   quiet: { type: 'boolean', short: 'q' },
   'max-bytes': { type: 'string' },
   http: { type: 'string' },
+  by: { type: 'string' },
 } as const;
 
 export interface WatchFlags {
@@ -72,6 +74,8 @@ export interface WatchFlags {
   'max-bytes'?: string;
   /** serve the live heap-over-time page here (cli/web-live.ts) */
   http?: string;
+  /** one series per value of this label (core/tags.ts splitByLabel) */
+  by?: string;
 }
 
 /** `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds → milliseconds. */
@@ -365,7 +369,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
           const p = parseProfileBytes(r.bytes, profileUrl(base, r.kind), maxBytes);
           const file = await run.saveProfile(r.kind, r.bytes);
           if (!catalogs.has(r.kind)) catalogs.set(r.kind, new Map());
-          const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(p, r.kind, catalogs.get(r.kind)), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
+          const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(flags.by ? splitByLabel(p, flags.by) : p, r.kind, catalogs.get(r.kind)), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
           const prev = lastObs.get(r.kind);
           const why = prev ? restartBetween(prev, obs, obs.gapBefore ?? false) : undefined;
           if (why && !restartReason) restartReason = why;
@@ -512,6 +516,8 @@ export const watchCommand: CommandSpec = {
                         (default 8GiB); 2GB, 1GiB…; or LEAKSCOPE_MAX_BYTES
   --json | --markdown   report format (default text)
   --fail-on-leak        exit 3 when there is a suspect
+  --by LABEL            one series per value of a sample label (Go's pprof.Do labels such as route):
+                        sites are named "fn {route=/api/users}"; samples without it stay as they are
   -q, --quiet           no live view or progress lines
   --http ADDR           also serve the live heap-over-time page (as leakscope web <run-dir>) on
                         ADDR, e.g. 127.0.0.1:0; its URL goes to stderr; beyond loopback needs --token`,

@@ -2,11 +2,18 @@
 // goroutine.pb.gz (goroutines blocked under pprof.Do with route / trace_id / tenant labels),
 // cpu.pb.gz (work done under the same labels) and heap.pb.gz (allocations of several sizes, so
 // the samples carry Go's numeric `bytes` label). Usage: go-labels OUTDIR
+//
+// go-labels serve: a service with net/http/pprof on 127.0.0.1 (a free port, printed on stdout)
+// whose /api/leak route leaks a blocked goroutine every 50 ms while /api/ok keeps 20 blocked in
+// the same function: only a split by the route label tells them apart.
 package main
 
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -71,7 +78,29 @@ func write(dir, name string, p *pprof.Profile) {
 	}
 }
 
+func serve() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		go handle(ctx, route{path: "/api/ok"}, i, waitForRequest)
+	}
+	go func() {
+		for i := 0; ; i++ {
+			go handle(ctx, route{path: "/api/leak"}, 1000+i, waitForRequest)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	fmt.Printf("http://%s\n", ln.Addr())
+	panic(http.Serve(ln, nil))
+}
+
 func main() {
+	if os.Args[1] == "serve" {
+		serve()
+	}
 	runtime.MemProfileRate = 1
 	dir := os.Args[1]
 	ctx := context.Background()
