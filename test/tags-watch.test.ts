@@ -51,7 +51,12 @@ interface Report {
 }
 
 test('watch --by route: the leaking route is the suspect, the steady one is not', { skip: skipGo }, async () => {
-  const [split, mixed] = await Promise.all([watch(['--by', 'route', '-o', join(dir, 'by')]), watch(['-o', join(dir, 'plain')])]);
+  const [split, mixed, ignored, ok] = await Promise.all([
+    watch(['--by', 'route', '-o', join(dir, 'by')]),
+    watch(['-o', join(dir, 'plain')]),
+    watch(['--tagignore', 'route=/api/leak', '-o', join(dir, 'ignored')]),
+    watch(['--tagfocus', 'route=/api/ok', '-o', join(dir, 'ok')]),
+  ]);
   assert.equal(split.status, 0, split.stderr);
   assert.equal(mixed.status, 0, mixed.stderr);
   const names = (JSON.parse(split.stdout) as Report).suspects.map((s) => s.name);
@@ -60,4 +65,28 @@ test('watch --by route: the leaking route is the suspect, the steady one is not'
   const plain = (JSON.parse(mixed.stdout) as Report).suspects.map((s) => s.name);
   assert.ok(plain.includes('main.waitForRequest'), plain.join(', '));
   assert.ok(!plain.some((n) => n.includes('{route=')), plain.join(', '));
+  // without the leaking route's samples nothing grows
+  assert.equal(ignored.status, 0, ignored.stderr);
+  assert.deepEqual((JSON.parse(ignored.stdout) as Report).suspects, []);
+  // only the steady route's samples: nothing grows either (the same function as the leak)
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.deepEqual((JSON.parse(ok.stdout) as Report).suspects, []);
+});
+
+test('watch --tagfocus: the series of the focused samples only', { skip: skipGo }, async () => {
+  const r = await watch(['--tagfocus', 'route=leak', '-o', join(dir, 'leak')]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Report;
+  const s = j.suspects.find((x) => x.name === 'main.waitForRequest');
+  assert.ok(s, JSON.stringify(j.suspects));
+  // the 20 goroutines of /api/ok are never counted: --tagfocus route=/api/ok alone finds nothing
+  // (above); here every suspect is the leaking route's
+  assert.deepEqual(j.suspects.map((x) => x.name), ['main.waitForRequest']);
+});
+
+test('watch: a bad tag filter is one line and exit 1 before anything is polled', { skip: skipGo }, async () => {
+  const r = await watch(['--tagfocus', 'route=(', '-o', join(dir, 'bad')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^leakscope watch: invalid tagfocus regular expression "\(".*\n$/);
+  assert.equal(r.stdout, '');
 });

@@ -413,3 +413,39 @@ export function splitByLabel(p: Profile, key: string): Profile {
   for (let i = p.locations.length; i < locations.length; i++) locations[i] = { ...locations[i]!, id: nextLoc++ };
   return { ...p, functions, locations, samples: b.build() };
 }
+
+export interface LabelViewOptions {
+  /** watch --by: one series per value of this label */
+  by?: string;
+  tagFocus?: string;
+  tagIgnore?: string;
+}
+
+/**
+ * What `watch` applies to each polled profile before summarizing it: --tagfocus / --tagignore
+ * (pprof's semantics, numeric ranges in each profile's label units), then --by. Compiles the
+ * filters once up front so that a bad one fails before the run starts; returns the notes pprof
+ * would print ("Interpreted … as range"). undefined transform: nothing to do.
+ */
+export function labelView(o: LabelViewOptions, unitsOf: (p: Profile) => Map<string, string>): { transform?: (p: Profile) => Profile; notes: string[] } {
+  const notes: string[] = [];
+  for (const [name, v] of [['tagfocus', o.tagFocus], ['tagignore', o.tagIgnore]] as const) {
+    const f = v ? compileTagFilter(name, v, new Map()) : undefined;
+    if (f?.note) notes.push(f.note);
+  }
+  if (!o.by && !o.tagFocus && !o.tagIgnore) return { notes };
+  if (o.by === '') throw new LeakscopeError('E_USAGE', '--by needs a label key, such as route');
+  return {
+    notes,
+    transform: (p) => {
+      let q = p;
+      if (o.tagFocus || o.tagIgnore) {
+        const units = unitsOf(p);
+        const focus = o.tagFocus ? compileTagFilter('tagfocus', o.tagFocus, units) : undefined;
+        const ignore = o.tagIgnore ? compileTagFilter('tagignore', o.tagIgnore, units) : undefined;
+        q = filterSamplesByTag(q, focus?.match, ignore?.match).profile;
+      }
+      return o.by ? splitByLabel(q, o.by) : q;
+    },
+  };
+}
