@@ -94,6 +94,7 @@ function unitLabelsProfile(): Profile {
     if (s % 4 === 1) b.pushLabel(k('mixed'), k('text'), 0, 0);
     if (s % 4 === 2) b.pushLabel(k('mixed'), 0, 3, 0); // string and number under one key
     b.pushLabel(k('trace_id'), k(`t${s % 6}`), 0, 0);
+    b.pushLabel(k('size'), 0, 2 + (s % 3), k(s % 10 === 3 ? 'kilobytes' : 'bytes')); // two units: pprof notes it
     b.endSample();
   }
   return { ...base, strings: pool.strings, samples: b.build() };

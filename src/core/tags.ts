@@ -449,3 +449,23 @@ export function labelView(o: LabelViewOptions, unitsOf: (p: Profile) => Map<stri
     },
   };
 }
+
+/**
+ * pprof's note when one numeric label key comes with several units (identifyNumLabelUnits):
+ * `For tag K used unit U, also encountered unit(s) V, W` (units sorted; keys sorted here, where
+ * pprof's order follows Go's map iteration). `units` is the unit chosen per key.
+ */
+export function numLabelUnitNotes(p: Profile, units: Map<string, string>): string[] {
+  const t = p.samples;
+  const other = new Map<string, Set<string>>();
+  for (let i = 0; i < t.labelStart[t.count]!; i++) {
+    if (t.labelStr[i] !== 0 || t.labelUnit[i] === 0) continue;
+    const key = p.strings[t.labelKey[i]!]!;
+    const unit = p.strings[t.labelUnit[i]!]!;
+    if (unit === units.get(key)) continue;
+    let s = other.get(key);
+    if (!s) other.set(key, (s = new Set()));
+    s.add(unit);
+  }
+  return [...other.keys()].sort(goStringLess).map((k) => `For tag ${k} used unit ${units.get(k)}, also encountered unit(s) ${[...other.get(k)!].sort(goStringLess).join(', ')}`);
+}

@@ -10,7 +10,7 @@ import { compileGoRegex } from '../core/regex.js';
 import { sampleIndex } from '../core/select.js';
 import type { Granularity } from '../core/graph.js';
 import { scaledLabel } from '../core/units.js';
-import { addLabelNodes, compileTagFilter, filterSamplesByTag, filterTagsByName, labelKeyList } from '../core/tags.js';
+import { addLabelNodes, compileTagFilter, filterSamplesByTag, filterTagsByName, labelKeyList, numLabelUnitNotes } from '../core/tags.js';
 
 export interface ReportOptions {
   sampleIndex?: string | number;
@@ -138,7 +138,7 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
   const unlabelled = o.allFrames ? simplified : removeUninteresting(simplified);
   // pprof adds the label frames before filtering, so that the filters see them
   const labelUnits = numLabelUnits(input);
-  const tagWarnings: string[] = [];
+  const tagWarnings: string[] = numLabelUnitNotes(input, labelUnits);
   const pruned = applyTagRootLeaf(unlabelled, o, tagWarnings);
   const vi = sampleIndex(pruned, o.sampleIndex);
   const st = pruned.sampleTypes[vi]!;
