@@ -190,7 +190,8 @@ export function filterTagsByName(p: Profile, show?: RegExp, hide?: RegExp): { pr
   let showMatched = false;
   let hideMatched = false;
   if (!show && !hide) return { profile: p, showMatched: false, hideMatched: false };
-  const removeKey = new Map<number, boolean>();
+  /** per key string: [remove, matches show, matches hide] */
+  const byKey = new Map<number, [boolean, boolean, boolean]>();
   const t = p.samples;
   const nt = p.sampleTypes.length;
   const b = new SampleTableBuilder(nt, t.count);
@@ -200,18 +201,17 @@ export function filterTagsByName(p: Profile, show?: RegExp, hide?: RegExp): { pr
       // a label pprof's decoder would drop is dropped here too
       if (t.labelStr[i] === 0 && t.labelNum[i] === 0 && t.labelUnit[i] === 0) continue;
       const k = t.labelKey[i]!;
-      let remove = removeKey.get(k);
-      if (remove === undefined) {
+      let m = byKey.get(k);
+      if (m === undefined) {
         const name = p.strings[k]!;
         const ms = !show || show.test(name);
         const mh = hide !== undefined && hide.test(name);
-        remove = !ms || mh;
-        removeKey.set(k, remove);
+        byKey.set(k, (m = [!ms || mh, ms, mh]));
       }
       // pprof notes a match on every key it sees, kept or removed
-      if (!show || show.test(p.strings[k]!)) showMatched = true;
-      if (hide && hide.test(p.strings[k]!)) hideMatched = true;
-      if (!remove) b.pushLabel(k, t.labelStr[i]!, t.labelNum[i]!, t.labelUnit[i]!);
+      if (m[1]) showMatched = true;
+      if (m[2]) hideMatched = true;
+      if (!m[0]) b.pushLabel(k, t.labelStr[i]!, t.labelNum[i]!, t.labelUnit[i]!);
     }
     b.endSample();
   }
