@@ -50,5 +50,7 @@ golden cpu.top.txt -top profiles/cpu.pb.gz
 golden cpu.unit_ns.top.txt -top -unit=ns profiles/cpu.pb.gz
 golden cpu.samples.top.txt -top -sample_index=samples profiles/cpu.pb.gz
 golden cpu.lines.top.txt -top -lines profiles/cpu.pb.gz
+golden heap.inuse_space.tags.txt -tags profiles/heap.pb.gz
+golden heap.alloc_space.unit_B.tagfocus.tags.txt -tags -sample_index=alloc_space -unit=B -tagfocus=bytes=1kb:64kb profiles/heap.pb.gz
 } >"$golden/COMMANDS.txt"
 cat "$golden/COMMANDS.txt"

@@ -20,7 +20,8 @@ function leakscope(args: string[], cwd: string, node = process.execPath): string
 
 /** `go tool pprof -top -x=y file` → `leakscope top -x=y file` (the same spellings work). */
 function ours(goArgs: string[]): string[] {
-  const rest = goArgs.filter((a) => a !== '-top' && a !== '-tree' && a !== '-traces' && !a.startsWith('-peek='));
+  const rest = goArgs.filter((a) => a !== '-top' && a !== '-tree' && a !== '-traces' && a !== '-tags' && !a.startsWith('-peek='));
+  if (goArgs.includes('-tags')) return ['tags', ...rest];
   if (goArgs.includes('-tree')) return ['tree', ...rest];
   if (goArgs.includes('-traces')) return ['traces', ...rest];
   const peek = goArgs.find((a) => a.startsWith('-peek='));

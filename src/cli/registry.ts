@@ -17,6 +17,7 @@ export const commands: Record<string, CommandEntry> = {
   peek: { summary: 'callers and callees of the functions matching a regex (go tool pprof peek)', load: async () => (await import('./commands/peek.js')).peekCommand },
   traces: { summary: 'every sample with its labels and full stack (go tool pprof -traces)', load: async () => (await import('./commands/traces.js')).tracesCommand },
   tree: { summary: 'callers and callees of every node (go tool pprof -tree)', load: async () => (await import('./commands/tree.js')).treeCommand },
+  tags: { summary: 'label keys and values with their share of the value (go tool pprof -tags)', load: async () => (await import('./commands/tags.js')).tagsCommand },
   graph: { summary: 'the call graph as DOT text or SVG (go tool pprof -dot / -svg)', load: async () => (await import('./commands/graph.js')).graphCommand },
   web: { summary: 'the flame graph and top table in a browser (go tool pprof -http); --export writes one HTML file', load: async () => (await import('./commands/web.js')).webCommand },
   diff: { summary: 'what grew or shrank between two profiles (top of new minus base)', load: async () => (await import('./commands/diff.js')).diffCommand },

@@ -40,6 +40,12 @@ export const reportFlagSpec = {
   'divide-by': { type: 'string' },
   'compact-labels': { type: 'boolean' },
   mean: { type: 'boolean' },
+  tagfocus: { type: 'string' },
+  tagignore: { type: 'string' },
+  tagshow: { type: 'string' },
+  taghide: { type: 'string' },
+  tagroot: { type: 'string' },
+  tagleaf: { type: 'string' },
 } as const;
 
 export interface ReportFlagValues {
@@ -73,6 +79,12 @@ export interface ReportFlagValues {
   'divide-by'?: string;
   'compact-labels'?: boolean;
   mean?: boolean;
+  tagfocus?: string;
+  tagignore?: string;
+  tagshow?: string;
+  taghide?: string;
+  tagroot?: string;
+  tagleaf?: string;
 }
 
 export const reportFlagHelp = `  --sample-index X       sample type by name or 0-based index (pprof -sample_index; also -inuse_space, -alloc_objects…)
@@ -98,6 +110,14 @@ export const reportFlagHelp = `  --sample-index X       sample type by name or 0
   --compact-labels       top/tree: no profile header lines (File:, Type:, Time: …)
   --mean                 each value divided by its samples' count (pprof -mean; -mean_delay is
                          -mean -sample_index=delay)
+  --tagfocus T           keep samples with a label matching T: key=RE, RE matching "key:value",
+                         RE1,RE2 (all must match; with key= any), or a numeric range such as
+                         bytes=1kb:, :64mb, 12kb:64mb, 32kb (pprof -tagfocus)
+  --tagignore T          drop samples with a label matching T (same forms as --tagfocus)
+  --tagshow RE           keep only labels whose key matches RE (pprof -tagshow)
+  --taghide RE           drop labels whose key matches RE (pprof -taghide)
+  --tagroot KEYS         add a frame per label key (comma-separated) at the root: its values
+  --tagleaf KEYS         the same at the leaf (pprof -tagroot / -tagleaf)
   --all-frames           ignore the profile's drop_frames/keep_frames
   --call-tree            a location reached by different paths is a separate node (graph only,
                          as in pprof; the text reports ignore it as pprof does)
@@ -133,6 +153,12 @@ export function reportOptionsFrom(v: ReportFlagValues): ReportOptions {
   if (v['all-frames']) o.allFrames = true;
   if (v['call-tree']) o.callTree = true;
   if (v.mean) o.mean = true;
+  if (v.tagfocus !== undefined) o.tagFocus = v.tagfocus;
+  if (v.tagignore !== undefined) o.tagIgnore = v.tagignore;
+  if (v.tagshow !== undefined) o.tagShow = v.tagshow;
+  if (v.taghide !== undefined) o.tagHide = v.taghide;
+  if (v.tagroot !== undefined) o.tagRoot = v.tagroot;
+  if (v.tagleaf !== undefined) o.tagLeaf = v.tagleaf;
   const div = floatOption(v['divide-by'], 'divide-by');
   if (div !== undefined) {
     if (div === 0) throw new LeakscopeError('E_USAGE', '--divide-by: zero divisor specified');

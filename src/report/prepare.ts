@@ -10,6 +10,7 @@ import { compileGoRegex } from '../core/regex.js';
 import { sampleIndex } from '../core/select.js';
 import type { Granularity } from '../core/graph.js';
 import { scaledLabel } from '../core/units.js';
+import { addLabelNodes, compileTagFilter, filterSamplesByTag, filterTagsByName, labelKeyList, numLabelUnitNotes } from '../core/tags.js';
 
 export interface ReportOptions {
   sampleIndex?: string | number;
@@ -46,6 +47,15 @@ export interface ReportOptions {
    * it only in graph output; the text reports (top, tree, peek, list, traces) ignore it as pprof does.
    */
   callTree?: boolean;
+  /** pprof's -tagfocus / -tagignore: keep / drop samples by label (see core/tags.ts) */
+  tagFocus?: string;
+  tagIgnore?: string;
+  /** pprof's -tagshow / -taghide: keep / drop labels by key */
+  tagShow?: string;
+  tagHide?: string;
+  /** pprof's -tagroot / -tagleaf: comma-separated label keys turned into root / leaf frames */
+  tagRoot?: string;
+  tagLeaf?: string;
 }
 
 export interface Prepared {
@@ -125,7 +135,11 @@ export function computeTotal(p: Profile, vi: number, meanIndex?: number): number
 
 export function prepareReport(input: Profile, o: ReportOptions): Prepared {
   const simplified = simplifyFunctionNames(input);
-  const pruned = o.allFrames ? simplified : removeUninteresting(simplified);
+  const unlabelled = o.allFrames ? simplified : removeUninteresting(simplified);
+  // pprof adds the label frames before filtering, so that the filters see them
+  const labelUnits = numLabelUnits(input);
+  const tagWarnings: string[] = numLabelUnitNotes(input, labelUnits);
+  const pruned = applyTagRootLeaf(unlabelled, o, tagWarnings);
   const vi = sampleIndex(pruned, o.sampleIndex);
   const st = pruned.sampleTypes[vi]!;
   const meanIndex = o.mean ? 0 : undefined;
@@ -144,7 +158,12 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
     filters[key] = compileGoRegex(val, label);
     active.push(`${label}=${val}`);
   }
-  const { profile, matched } = filterByName(pruned, filters);
+  const tags = compileTagFilters(o, labelUnits, active, tagWarnings);
+  const byName = filterByName(pruned, filters);
+  const matched = byName.matched;
+  const byTag = filterSamplesByTag(byName.profile, tags.focus?.match, tags.ignore?.match);
+  const tagged = filterTagsByName(byTag.profile, tags.show, tags.hide);
+  const profile = tagged.profile;
   // pprof focuses before it computes the total when percentages are relative
   if (o.relativePercentages) total = computeTotal(profile, vi, meanIndex);
   const warnings: string[] = [];
@@ -153,6 +172,11 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
   if (filters.hide && !matched.hide) warnings.push('Hide expression matched no samples');
   if (filters.show && !matched.show) warnings.push('Show expression matched no samples');
   if (filters.showFrom && !matched.showFrom) warnings.push('ShowFrom expression matched no samples');
+  if (tags.focus && !byTag.focusMatched) warnings.push('TagFocus expression matched no samples');
+  if (tags.ignore && !byTag.ignoreMatched) warnings.push('TagIgnore expression matched no samples');
+  if (tags.show && !tagged.showMatched) warnings.push('TagShow expression matched no samples');
+  if (tags.hide && !tagged.hideMatched) warnings.push('TagHide expression matched no samples');
+  warnings.unshift(...tagWarnings);
   return {
     profile,
     valueIndex: vi,
@@ -162,9 +186,32 @@ export function prepareReport(input: Profile, o: ReportOptions): Prepared {
     activeFilters: active,
     warnings,
     granularity: o.granularity ?? 'functions',
-    numLabelUnits: numLabelUnits(input),
+    numLabelUnits: labelUnits,
     ...(meanIndex !== undefined ? { meanDivisorIndex: meanIndex } : {}),
   };
+}
+
+/** -tagroot / -tagleaf; their "matched no samples" warnings go to `warnings`. */
+function applyTagRootLeaf(p: Profile, o: ReportOptions, warnings: string[]): Profile {
+  const roots = labelKeyList(o.tagRoot);
+  const leaves = labelKeyList(o.tagLeaf);
+  if (roots.length === 0 && leaves.length === 0) return p;
+  const r = addLabelNodes(p, roots, leaves, o.unit ?? 'minimum');
+  if (roots.length > 0 && !r.rootMatched) warnings.push('TagRoot expression matched no samples');
+  if (leaves.length > 0 && !r.leafMatched) warnings.push('TagLeaf expression matched no samples');
+  return r.profile;
+}
+
+/** The tag filters in pprof's order; their notes ("Interpreted … as range") go to `warnings`. */
+function compileTagFilters(o: ReportOptions, units: Map<string, string>, active: string[], warnings: string[]) {
+  const focus = o.tagFocus ? compileTagFilter('tagfocus', o.tagFocus, units) : undefined;
+  const ignore = o.tagIgnore ? compileTagFilter('tagignore', o.tagIgnore, units) : undefined;
+  for (const f of [focus, ignore]) if (f?.note) warnings.push(f.note);
+  const show = o.tagShow ? compileGoRegex(o.tagShow, 'tagshow') : undefined;
+  const hide = o.tagHide ? compileGoRegex(o.tagHide, 'taghide') : undefined;
+  const pairs: [string, string | undefined][] = [['tagfocus', o.tagFocus], ['tagignore', o.tagIgnore], ['tagshow', o.tagShow], ['taghide', o.tagHide]];
+  for (const [k, v] of pairs) if (v) active.push(`${k}=${v}`);
+  return { focus, ignore, show, hide };
 }
 
 export function checkGranularity(g: string): Granularity {

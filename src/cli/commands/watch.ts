@@ -23,6 +23,8 @@ import { startLiveView } from '../web-live.js';
 import { checkListen } from '../web-server.js';
 import { isFleetInvocation, type FleetFlags } from '../fleet-args.js';
 import { MetricsLog, scrapeInto, splitMetrics } from '../../node/metrics-dir.js';
+import { labelView } from '../../core/tags.js';
+import { numLabelUnits } from '../../report/prepare.js';
 
 const KINDS: LeakKind[] = ['heap', 'goroutine', 'async', 'promises'];
 /** the census with promises=1 walks the heap after full GCs (the service pauses): at most every
@@ -64,6 +66,9 @@ export const watchOptions = {
   concurrency: { type: 'string' },
   timeout: { type: 'string' },
   'pprof-port': { type: 'string' },
+  by: { type: 'string' },
+  tagfocus: { type: 'string' },
+  tagignore: { type: 'string' },
 } as const;
 
 export interface WatchFlags {
@@ -82,6 +87,11 @@ export interface WatchFlags {
   'max-bytes'?: string;
   /** serve the live heap-over-time page here (cli/web-live.ts) */
   http?: string;
+  /** one series per value of this label (core/tags.ts splitByLabel) */
+  by?: string;
+  /** only the samples with (without) a label matching, as pprof's -tagfocus (-tagignore) */
+  tagfocus?: string;
+  tagignore?: string;
 }
 
 /** `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds → milliseconds. */
@@ -281,6 +291,8 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   const token = flags.token ?? process.env.LEAKSCOPE_TOKEN;
   const maxBytes = byteSizeOption(flags['max-bytes'], 'max-bytes');
   if (flags.http !== undefined) checkListen(flags.http, token); // a bad --http fails before the run starts
+  const labels = labelView({ by: flags.by, tagFocus: flags.tagfocus, tagIgnore: flags.tagignore }, numLabelUnits);
+  if (!flags.quiet) for (const n of labels.notes) io.stderr(`${n}\n`);
   const started = Date.now();
   const outDir = flags.out ?? join('leakscope-runs', defaultRunDirName(base, new Date(started)));
   const run = await RunDir.create(outDir, { target: url, url: base, startedAt: new Date(started).toISOString(), intervalMs, profiles: kinds, tool: 'leakscope watch' });
@@ -379,7 +391,7 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
           const p = parseProfileBytes(r.bytes, profileUrl(base, r.kind), maxBytes);
           const file = await run.saveProfile(r.kind, r.bytes);
           if (!catalogs.has(r.kind)) catalogs.set(r.kind, new Map());
-          const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(p, r.kind, catalogs.get(r.kind)), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
+          const obs: Observation = { kind: r.kind, timeMs: r.time, summary: summarizeProfile(labels.transform ? labels.transform(p) : p, r.kind, catalogs.get(r.kind)), file: join(run.dir, file), gapBefore: pendingGap.get(r.kind) ?? false };
           const prev = lastObs.get(r.kind);
           const why = prev ? restartBetween(prev, obs, obs.gapBefore ?? false) : undefined;
           if (prev) verdicts.push(why);
@@ -536,6 +548,10 @@ export const watchCommand: CommandSpec = {
                         (default 8GiB); 2GB, 1GiB…; or LEAKSCOPE_MAX_BYTES
   --json | --markdown   report format (default text)
   --fail-on-leak        exit 3 when there is a suspect
+  --by LABEL            one series per value of a sample label (Go's pprof.Do labels such as route):
+                        sites are named "fn {route=/api/users}"; samples without it stay as they are
+  --tagfocus T, --tagignore T  watch only the samples with (without) a label matching T, as in
+                        top (route=/api/users, bytes=64kb:)
   -q, --quiet           no live view or progress lines
   --http ADDR           also serve the live heap-over-time page (as leakscope web <run-dir>) on
                         ADDR, e.g. 127.0.0.1:0; its URL goes to stderr; beyond loopback needs --token

@@ -1,0 +1,3 @@
+module leakscope.test/golabels
+
+go 1.19
