@@ -51,8 +51,10 @@ if (process.argv[2] === '--storm') {
         done++;
         // a rate-limited client waits as told (well-behaved); others come straight back
         if (r.status === 429 || r.status === 409) await sleep(Math.min(end - Date.now(), 200));
-      } catch {
-        statuses.aborted = (statuses.aborted ?? 0) + 1;
+      } catch (e) {
+        // still waiting when the storm ended, or failed (the cause's code, e.g. a reset connection)
+        const k = Date.now() >= end - 5 ? 'aborted' : `failed (${e?.cause?.code ?? e?.name ?? 'error'})`;
+        statuses[k] = (statuses[k] ?? 0) + 1;
       }
     }
   };
