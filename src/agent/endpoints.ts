@@ -74,8 +74,9 @@ export interface Limits {
   /** a heap snapshot reader that takes nothing for this long is disconnected */
   stallMs: number;
   /**
-   * Paced collections (heap, metrics, the census, stack): besides `shareMs`, the next starts no
-   * sooner than this many times the last one's duration (the host pauses for part of it)...
+   * Paced collections (heap, metrics, the census, stack) start at most once per `shareMs`; for the
+   * census and the stack, which run on the host's main thread, also no sooner than this many
+   * times the last one's duration...
    */
   costFactor: number;
   /** ... nor sooner than one slot of 1/this s per answer the last one gave (answers per second per endpoint) */
@@ -95,9 +96,9 @@ export const DEFAULT_LIMITS: Limits = {
   snapshotGapMs: 2000,
   profileGapMs: 1000,
   stallMs: 30_000,
-  costFactor: 20,
+  costFactor: 10,
   answersPerSecond: 100,
-  shareBurst: 32,
+  shareBurst: 8,
   maxWaiting: 256,
   cheapRate: 20,
   cheapBurst: 20,
@@ -277,7 +278,7 @@ export class Endpoints {
     this.scripts = new ScriptUrls(insp);
     this.resolver = opts.sourceMaps ? new SourceMapResolver().resolve : defaultResolveFrame;
     this.tokenDigest = opts.token ? sha(opts.token) : undefined;
-    this.stackPacer = this.pacer(async () => ({ frames: await this.pauseForStack() }));
+    this.stackPacer = this.pacer(async () => ({ frames: await this.pauseForStack() }), true);
     const heapRead = (gc: boolean) => async () => {
       const r = this.rawHeap(gc, Date.now());
       await r.raw.profile;
@@ -364,11 +365,16 @@ export class Endpoints {
     this.sendText(reply, 403, `${reason}\n`);
   }
 
-  private pacer<T>(collect: () => Promise<T>): Pacer<T> {
+  /**
+   * `costly`: the collection runs on the host's main thread for much of its duration (a census, a
+   * pause for the stack), so its pace follows its duration too. A heap read or a metrics scrape
+   * costs the main thread little, and its duration on a loaded machine is mostly waiting.
+   */
+  private pacer<T>(collect: () => Promise<T>, costly = false): Pacer<T> {
     const l = this.limits;
     return new Pacer(collect, {
       minIntervalMs: l.shareMs,
-      costFactor: l.costFactor,
+      costFactor: costly ? l.costFactor : 0,
       answersPerSecond: l.answersPerSecond,
       maxIntervalMs: 30_000,
       burst: l.shareBurst,
@@ -724,7 +730,7 @@ export class Endpoints {
         const at = Date.now();
         const c = await takeCensus(this.insp, this.scripts, { promises, walk });
         return { at, entries: c.entries, notes: c.notes, answers: new Map() };
-      });
+      }, true);
       this.censusPacers.set(key, pacer);
     }
     const c = await this.paced(pacer, reply);

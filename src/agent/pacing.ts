@@ -47,7 +47,10 @@ interface Collection<T> {
   /** set when the collection has settled */
   end: number | undefined;
   failed: boolean;
+  /** answers given from it (requests that shared it, waited for it, or came in its burst) */
   served: number;
+  /** answers given from it once it had finished, without waiting */
+  extra: number;
   value: Promise<T>;
 }
 
@@ -97,8 +100,9 @@ export class Pacer<T> {
     const next = this.nextAt();
     if (this.waiters.length === 0) {
       if (now >= next) return { ok: true, value: await this.startCollection(1).value };
-      if (c && !c.failed && c.served < this.limits.burst && now < c.start + this.limits.minIntervalMs) {
+      if (c && !c.failed && c.extra < this.limits.burst && now < c.start + this.limits.minIntervalMs) {
         c.served++;
+        c.extra++;
         return { ok: true, value: await c.value };
       }
     }
@@ -123,7 +127,7 @@ export class Pacer<T> {
   }
 
   private startCollection(served: number): Collection<T> {
-    const c: Collection<T> = { start: this.now(), end: undefined, failed: false, served, value: undefined as unknown as Promise<T> };
+    const c: Collection<T> = { start: this.now(), end: undefined, failed: false, served, extra: 0, value: undefined as unknown as Promise<T> };
     this.collections++;
     c.value = this.collect();
     c.value.then(
