@@ -139,6 +139,8 @@ interface RawHeap {
   profile: Promise<V8SamplingHeapProfile>;
   /** encoded answers by debug level, made once */
   answers: Map<number, Promise<Answer>>;
+  /** encoded deltas ending at this read, by the start of their first read and their seconds: made once */
+  deltas: Map<string, Answer>;
 }
 
 /** the body of a snapshot goes out in pieces of this size, each after the previous one drained */
@@ -288,7 +290,9 @@ export class Endpoints {
     this.metricsPacer = this.pacer(async (): Promise<{ at: number; answer: Answer }> => {
       const at = Date.now();
       const r = (await this.askMain({ op: 'metrics' }, 10_000)) as { contentType: string; body: string };
-      return { at, answer: { status: 200, headers: { 'Content-Type': r.contentType, 'X-Content-Type-Options': 'nosniff' }, body: r.body } };
+      // encoded once: every answer from this collection writes the same bytes
+      const body = Buffer.from(r.body, 'utf8');
+      return { at, answer: { status: 200, headers: { 'Content-Type': r.contentType, 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(body.length) }, body } };
     });
     mainPort.on('message', (r: MainReply) => {
       const w = this.mainWaiters.get(r.id);
@@ -574,6 +578,7 @@ export class Endpoints {
         return r.profile;
       })(),
       answers: new Map(),
+      deltas: new Map(),
     };
     // a failed read is shared by the requests waiting on it, not by later ones
     raw.profile.catch(() => {
@@ -630,17 +635,25 @@ export class Endpoints {
     const second = this.rawHeap(gc, t0 + seconds * 1000);
     const after = await second.raw.profile;
     const t1 = second.raw.at;
-    const p = heapDeltaToPprof(before, after, {
-      interval: this.opts.heapInterval,
-      resolve: this.resolver,
-      timeNanos: BigInt(t1) * 1_000_000n,
-      durationNanos: BigInt(t1 - t0) * 1_000_000n,
-      comments: [
-        `V8 sampling heap profiler, interval ${this.opts.heapInterval} bytes; lines are function start lines`,
-        `delta over ${seconds} s: newly retained samples minus freed ones`,
-      ],
-    });
-    this.sendAnswer(reply, this.profileAnswer(p, 'heap-delta'), gcHeader(second.raw, second.skipped ?? first.skipped));
+    if (reply.closed) return;
+    // requests that shared both reads share the encoding too (a storm of seconds=N costs one per read)
+    const key = `${t0}:${seconds}`;
+    let a = second.raw.deltas.get(key);
+    if (!a) {
+      const p = heapDeltaToPprof(before, after, {
+        interval: this.opts.heapInterval,
+        resolve: this.resolver,
+        timeNanos: BigInt(t1) * 1_000_000n,
+        durationNanos: BigInt(t1 - t0) * 1_000_000n,
+        comments: [
+          `V8 sampling heap profiler, interval ${this.opts.heapInterval} bytes; lines are function start lines`,
+          `delta over ${seconds} s: newly retained samples minus freed ones`,
+        ],
+      });
+      a = this.profileAnswer(p, 'heap-delta');
+      second.raw.deltas.set(key, a);
+    }
+    this.sendAnswer(reply, a, gcHeader(second.raw, second.skipped ?? first.skipped));
   }
 
   /** A full GC of the main isolate; concurrent callers share one. */
