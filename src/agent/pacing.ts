@@ -154,7 +154,14 @@ export class Pacer<T> {
 
   private fire(): void {
     this.timer = undefined;
-    this.waiters = this.waiters.filter((w) => !w.done && !w.client.closed);
+    // a client seen closed before its close callback ran: settle it now
+    for (const w of this.waiters) {
+      if (!w.done && w.client.closed) {
+        w.done = true;
+        w.resolve(undefined);
+      }
+    }
+    this.waiters = this.waiters.filter((w) => !w.done);
     if (this.waiters.length === 0) return; // everyone left: nothing is collected
     if (this.now() < this.nextAt()) {
       this.schedule();
@@ -229,7 +236,12 @@ export class Gate {
       this.refill();
       while (this.tokens >= 1 && this.queue.length > 0) {
         const w = this.queue.shift()!;
-        if (w.done || w.client.closed) continue;
+        if (w.done) continue;
+        if (w.client.closed) {
+          w.done = true;
+          w.resolve(false);
+          continue;
+        }
         w.done = true;
         this.tokens--;
         w.resolve(true);
