@@ -42,17 +42,32 @@ if (process.argv[2] === '--storm') {
   const end = Date.now() + Number(seconds) * 1000;
   const statuses = {};
   let done = 0;
+  // node:http with a keep-alive agent of exactly `concurrency` sockets: fetch's pool opened more
+  // connections than clients (past the agent's connection bound, which then closed them)
+  const { Agent, get } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: Number(concurrency) });
+  const request = () =>
+    new Promise((resolve, reject) => {
+      const req = get(url, { agent, timeout: Math.max(1, end - Date.now()) }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      req.on('error', reject);
+    });
   const one = async () => {
     while (Date.now() < end) {
       try {
-        const r = await fetch(url, { signal: AbortSignal.timeout(Math.max(1, end - Date.now())) });
-        await r.arrayBuffer();
-        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        const status = await request();
+        statuses[status] = (statuses[status] ?? 0) + 1;
         done++;
         // a rate-limited client waits as told (well-behaved); others come straight back
-        if (r.status === 429 || r.status === 409) await sleep(Math.min(end - Date.now(), 200));
-      } catch {
-        statuses.aborted = (statuses.aborted ?? 0) + 1;
+        if (status === 429 || status === 409) await sleep(Math.min(end - Date.now(), 200));
+      } catch (e) {
+        // still waiting when the storm ended, or failed (e.g. a reset connection)
+        const k = Date.now() >= end - 5 ? 'aborted' : `failed (${e?.code ?? 'error'})`;
+        statuses[k] = (statuses[k] ?? 0) + 1;
       }
     }
   };

@@ -3,6 +3,7 @@
  * shared, concurrent heap and metrics requests share one answer, clients that left cost nothing,
  * the expensive endpoints are rate-limited (429 + Retry-After), and a heap snapshot reader that
  * stops reading is dropped and its temporary file removed. Each runs on Node 20, 22 and 24.
+ * Storms (test/agent-storm.test.ts) and the mounted handler (test/agent-mounted.test.ts) are apart.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';

@@ -31,6 +31,7 @@ import {
 } from '../formats/v8-profiles.js';
 import { ScriptUrls, takeCensus } from './census.js';
 import { AgentHttpError } from './errors.js';
+import { type Client, Gate, type Paced, Pacer } from './pacing.js';
 import type { Inspector } from './inspector.js';
 import type { MainReply, MainRequest, TrackedGroup } from './main-services.js';
 import { type ResolvedOptions, STASH_KEY } from './options.js';
@@ -73,9 +74,36 @@ export interface Limits {
   profileGapMs: number;
   /** a heap snapshot reader that takes nothing for this long is disconnected */
   stallMs: number;
+  /**
+   * Paced collections (heap, metrics, the census, stack) start at most once per `shareMs`; for the
+   * census and the stack, which run on the host's main thread, also no sooner than this many
+   * times the last one's duration...
+   */
+  costFactor: number;
+  /** ... nor sooner than one slot of 1/this s per answer the last one gave (answers per second per endpoint) */
+  answersPerSecond: number;
+  /** answers given at once from a finished collection within `shareMs`; later requests wait for the next */
+  shareBurst: number;
+  /** requests waiting per endpoint (for the next collection, or for their turn); beyond, 429 */
+  maxWaiting: number;
+  /** cheap answers (index page, HEAD, errors) per second per endpoint, and their burst */
+  cheapRate: number;
+  cheapBurst: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { gcIntervalMs: 5000, shareMs: 1000, snapshotGapMs: 2000, profileGapMs: 1000, stallMs: 30_000 };
+export const DEFAULT_LIMITS: Limits = {
+  gcIntervalMs: 5000,
+  shareMs: 1000,
+  snapshotGapMs: 2000,
+  profileGapMs: 1000,
+  stallMs: 30_000,
+  costFactor: 10,
+  answersPerSecond: 100,
+  shareBurst: 8,
+  maxWaiting: 256,
+  cheapRate: 20,
+  cheapBurst: 20,
+};
 
 export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
   const l = { ...DEFAULT_LIMITS };
@@ -91,6 +119,20 @@ interface Answer {
   body: Uint8Array | string;
 }
 
+/** A paced census, with its encoded answers (by endpoint and debug level) made once. */
+interface SharedCensus {
+  at: number;
+  entries: CensusEntry[];
+  notes: string[];
+  answers: Map<string, Answer>;
+}
+
+/** A paced stack, with its text made once. */
+interface SharedStack {
+  frames: V8CallFrame[] | undefined;
+  text?: string;
+}
+
 /** A sampling heap profile read at `at` (ms), with or without a forced GC just before. */
 interface RawHeap {
   at: number;
@@ -98,6 +140,8 @@ interface RawHeap {
   profile: Promise<V8SamplingHeapProfile>;
   /** encoded answers by path and debug level (`heap:0`), made once */
   answers: Map<string, Promise<Answer>>;
+  /** encoded deltas ending at this read, by path, the start of their first read and their seconds: made once */
+  deltas: Map<string, Answer>;
 }
 
 /** the body of a snapshot goes out in pieces of this size, each after the previous one drained */
@@ -185,6 +229,16 @@ function debugParam(q: URLSearchParams, allowed: number[]): number {
   return Number(v);
 }
 
+const KNOWN = new Set(['', 'heap', 'profile', 'goroutine', 'async', 'stack', 'heapsnapshot', 'metrics', ...Object.keys(SCRAPE_PATHS)]);
+
+/** The endpoint a request's cheap answers are paced under: its name when known, else 'unknown'. */
+function gateKey(url: string): string {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const name = (path.startsWith(`${PREFIX}/`) ? path.slice(PREFIX.length) : path).replace(/^\/+/, '');
+  return KNOWN.has(name) ? name : 'unknown';
+}
+
 function sha(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
@@ -205,14 +259,17 @@ export class Endpoints {
   private readonly mainWaiters = new Map<number, (r: MainReply) => void>();
   private stackWaiter: ((frames: V8CallFrame[]) => void) | undefined;
   private closed = false;
-  private readonly censusInflight = new Map<string, Promise<{ entries: CensusEntry[]; notes: string[] }>>();
-  private stackInflight: Promise<V8CallFrame[] | undefined> | undefined;
+  private readonly censusPacers = new Map<string, Pacer<SharedCensus>>();
+  private readonly stackPacer: Pacer<SharedStack>;
+  private readonly heapPacers: Record<'gc' | 'plain', Pacer<{ raw: RawHeap; skipped: string | undefined }>>;
+  private readonly metricsPacer: Pacer<{ at: number; answer: Answer }>;
+  /** token buckets for cheap answers, by endpoint (a bounded set of keys) */
+  private readonly gates = new Map<string, Gate>();
   private gcInflight: Promise<void> | undefined;
   /** when the last forced GC started (ms; 0: never) */
   private lastGcAt = 0;
   /** the newest sampling heap profile with and without a forced GC */
   private readonly rawHeaps = new Map<'gc' | 'plain', RawHeap>();
-  private metricsShared: { at: number; answer: Promise<Answer> } | undefined;
   private lastSnapshotEnd = 0;
   private lastSnapshotMs = 0;
   private lastProfileStart = 0;
@@ -226,6 +283,20 @@ export class Endpoints {
     this.scripts = new ScriptUrls(insp);
     this.resolver = opts.sourceMaps ? new SourceMapResolver().resolve : defaultResolveFrame;
     this.tokenDigest = opts.token ? sha(opts.token) : undefined;
+    this.stackPacer = this.pacer(async () => ({ frames: await this.pauseForStack() }), true);
+    const heapRead = (gc: boolean) => async () => {
+      const r = this.rawHeap(gc, Date.now());
+      await r.raw.profile;
+      return r;
+    };
+    this.heapPacers = { gc: this.pacer(heapRead(true)), plain: this.pacer(heapRead(false)) };
+    this.metricsPacer = this.pacer(async (): Promise<{ at: number; answer: Answer }> => {
+      const at = Date.now();
+      const r = (await this.askMain({ op: 'metrics' }, 10_000)) as { contentType: string; body: string };
+      // encoded once: every answer from this collection writes the same bytes
+      const body = Buffer.from(r.body, 'utf8');
+      return { at, answer: { status: 200, headers: { 'Content-Type': r.contentType, 'X-Content-Type-Options': 'nosniff', 'Content-Length': String(body.length) }, body } };
+    });
     mainPort.on('message', (r: MainReply) => {
       const w = this.mainWaiters.get(r.id);
       if (w) {
@@ -289,8 +360,62 @@ export class Endpoints {
     } catch (e) {
       const status = e instanceof AgentHttpError ? e.status : 500;
       const msg = e instanceof Error ? e.message : String(e);
-      this.sendText(reply, status, `${msg}\n`);
+      // errors are cheap answers, paced like the others: a storm of bad requests gets them slowly
+      if (!(await this.cheap(gateKey(req.url), reply))) return;
+      this.sendText(reply, status, `${msg}\n`, e instanceof AgentHttpError ? e.headers : {});
     }
+  }
+
+  /** A request the listener refused (Host/Origin rule): a cheap answer, paced. */
+  async refuse(reply: Reply, reason: string): Promise<void> {
+    if (!(await this.cheap('refused', reply))) return;
+    this.sendText(reply, 403, `${reason}\n`);
+  }
+
+  /**
+   * `costly`: the collection runs on the host's main thread for much of its duration (a census, a
+   * pause for the stack), so its pace follows its duration too. A heap read or a metrics scrape
+   * costs the main thread little, and its duration on a loaded machine is mostly waiting.
+   */
+  private pacer<T>(collect: () => Promise<T>, costly = false): Pacer<T> {
+    const l = this.limits;
+    return new Pacer(collect, {
+      minIntervalMs: l.shareMs,
+      costFactor: costly ? l.costFactor : 0,
+      answersPerSecond: l.answersPerSecond,
+      maxIntervalMs: 30_000,
+      burst: l.shareBurst,
+      maxWaiting: l.maxWaiting,
+    });
+  }
+
+  /**
+   * Waits for this endpoint's turn to give a cheap answer (token bucket per endpoint): true when
+   * it may be sent now; false when the client left meanwhile, or too many wait (then a 429 was sent).
+   */
+  private async cheap(key: string, reply: Reply): Promise<boolean> {
+    let g = this.gates.get(key);
+    if (!g) {
+      g = new Gate({ rate: this.limits.cheapRate, burst: this.limits.cheapBurst, maxWaiting: this.limits.maxWaiting });
+      this.gates.set(key, g);
+    }
+    const r = g.pass(reply);
+    if (r === true) return true;
+    if (r === 'full') {
+      this.sendText(reply, 429, `too many requests are waiting for this endpoint (${this.limits.maxWaiting}); retry later\n`, { 'Retry-After': String(g.retryAfterS()) });
+      return false;
+    }
+    return (await r) === true && !reply.closed;
+  }
+
+  /** The paced value for this request; undefined when the client left or too many wait (429 sent). */
+  private async paced<T>(p: Pacer<T>, reply: Reply): Promise<T | undefined> {
+    const r: Paced<T> = await p.get(reply);
+    if (r.ok) return reply.closed ? undefined : r.value;
+    if (r.why === 'full') {
+      this.sendText(reply, 429, `too many requests are waiting for the next collection (${this.limits.maxWaiting}); retry in ${r.retryAfterS} s\n`, { 'Retry-After': String(r.retryAfterS) });
+    }
+    return undefined;
   }
 
   private sendText(reply: Reply, status: number, body: string, extra: Record<string, string> = {}): void {
@@ -330,6 +455,7 @@ export class Endpoints {
   private async route(req: AgentRequest, reply: Reply): Promise<void> {
     if (this.closed) throw new AgentHttpError(503, 'the agent is shutting down');
     if (!this.authorized(req.authorization)) {
+      if (!(await this.cheap('unauthorized', reply))) return;
       this.sendText(reply, 401, 'unauthorized: send Authorization: Bearer <token>\n', { 'WWW-Authenticate': 'Bearer realm="leakscope"' });
       return;
     }
@@ -341,6 +467,7 @@ export class Endpoints {
     }
     let path = url.pathname;
     if (path === PREFIX) {
+      if (!(await this.cheap('', reply))) return;
       reply.head(301, { Location: `${PREFIX}/${url.search}`, 'Content-Type': 'text/plain' });
       reply.end(`${PREFIX}/\n`);
       return;
@@ -350,11 +477,13 @@ export class Endpoints {
     const known = new Set(['', 'heap', 'profile', 'goroutine', 'async', 'stack', 'heapsnapshot', 'metrics', ...Object.keys(SCRAPE_PATHS)]);
     if (!known.has(name)) throw new AgentHttpError(404, `unknown profile: ${name.slice(0, 80)} (see ${PREFIX}/ for the list)`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (!(await this.cheap(name, reply))) return;
       this.sendText(reply, 405, 'method not allowed: use GET\n', { Allow: 'GET' });
       return;
     }
     if (req.method === 'HEAD') {
       // Headers only, and nothing is collected: a HEAD must never pause the host or take a snapshot.
+      if (!(await this.cheap(name, reply))) return;
       reply.head(200, { 'Content-Type': CONTENT_TYPES[name]!, 'X-Content-Type-Options': 'nosniff' });
       reply.end();
       return;
@@ -362,6 +491,7 @@ export class Endpoints {
     const q = url.searchParams;
     switch (name) {
       case '':
+        if (!(await this.cheap('', reply))) return;
         reply.head(200, { 'Content-Type': 'text/html; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
         reply.end(indexPage());
         return;
@@ -384,6 +514,8 @@ export class Endpoints {
     if (SCRAPE_PATHS[name] === 'heap') return this.heap(q, reply, name);
     debugParam(q, [0]);
     intParam(q, 'seconds', 1, 300, undefined);
+    // an empty profile is cheap, but a storm of them goes through the endpoint's token bucket
+    if (!(await this.cheap(name, reply))) return;
     this.sendProfile(reply, emptyContentionProfile(nowNanos(), `${name}: no mutex or block contention in a Node process (what Go answers with that profiling off)`), name);
   }
 
@@ -413,13 +545,12 @@ export class Endpoints {
     return !reply.closed && !this.closed;
   }
 
-  /** 429 with Retry-After when `readyAt` (ms) is still ahead; true when it answered. */
-  private tooSoon(reply: Reply, readyAt: number, why: string): boolean {
+  /** 429 with Retry-After when `readyAt` (ms) is still ahead (thrown: a cheap answer, paced). */
+  private tooSoon(readyAt: number, why: string): void {
     const wait = readyAt - Date.now();
-    if (wait <= 0) return false;
+    if (wait <= 0) return;
     const s = Math.max(1, Math.ceil(wait / 1000));
-    this.sendText(reply, 429, `${why}; retry in ${s} s\n`, { 'Retry-After': String(s) });
-    return true;
+    throw new AgentHttpError(429, `${why}; retry in ${s} s`, { 'Retry-After': String(s) });
   }
 
   private sendAnswer(reply: Reply, a: Answer, extra: Record<string, string>): void {
@@ -457,6 +588,7 @@ export class Endpoints {
         return r.profile;
       })(),
       answers: new Map(),
+      deltas: new Map(),
     };
     // a failed read is shared by the requests waiting on it, not by later ones
     raw.profile.catch(() => {
@@ -496,8 +628,11 @@ export class Endpoints {
     const gcHeader = (r: RawHeap, skipped: string | undefined): Record<string, string> =>
       gc ? { 'X-Leakscope-Gc': skipped ?? `forced ${secs(Date.now() - r.at)} s ago (at most one every ${secs(this.limits.gcIntervalMs)} s)` } : {};
     if (seconds === undefined) {
-      // Concurrent requests, and those within shareMs of a read, share one read and one encoding.
-      const { raw, skipped } = this.rawHeap(gc, arrived - this.limits.shareMs);
+      // Paced: concurrent requests, and a few within shareMs of a read, share one read and one
+      // encoding; later ones wait for the next read.
+      const got = await this.paced(this.heapPacers[gc ? 'gc' : 'plain'], reply);
+      if (!got) return;
+      const { raw, skipped } = got;
       const a = await this.heapAnswer(raw, debug, as);
       this.sendAnswer(reply, a, { 'X-Leakscope-Age-Ms': String(Math.max(0, Date.now() - raw.at)), ...gcHeader(raw, skipped) });
       return;
@@ -510,17 +645,25 @@ export class Endpoints {
     const second = this.rawHeap(gc, t0 + seconds * 1000);
     const after = await second.raw.profile;
     const t1 = second.raw.at;
-    const p = heapDeltaToPprof(before, after, {
-      interval: this.opts.heapInterval,
-      resolve: this.resolver,
-      timeNanos: BigInt(t1) * 1_000_000n,
-      durationNanos: BigInt(t1 - t0) * 1_000_000n,
-      comments: [
-        `V8 sampling heap profiler, interval ${this.opts.heapInterval} bytes; lines are function start lines`,
-        `delta over ${seconds} s: newly retained samples minus freed ones`,
-      ],
-    });
-    this.sendAnswer(reply, as === 'heap' ? this.profileAnswer(p, 'heap-delta') : this.profileAnswer(stampAddresses(p), `${as}-delta`), gcHeader(second.raw, second.skipped ?? first.skipped));
+    if (reply.closed) return;
+    // requests that shared both reads share the encoding too (a storm of seconds=N costs one per read)
+    const key = `${as}:${t0}:${seconds}`;
+    let a = second.raw.deltas.get(key);
+    if (!a) {
+      const p = heapDeltaToPprof(before, after, {
+        interval: this.opts.heapInterval,
+        resolve: this.resolver,
+        timeNanos: BigInt(t1) * 1_000_000n,
+        durationNanos: BigInt(t1 - t0) * 1_000_000n,
+        comments: [
+          `V8 sampling heap profiler, interval ${this.opts.heapInterval} bytes; lines are function start lines`,
+          `delta over ${seconds} s: newly retained samples minus freed ones`,
+        ],
+      });
+      a = as === 'heap' ? this.profileAnswer(p, 'heap-delta') : this.profileAnswer(stampAddresses(p), `${as}-delta`);
+      second.raw.deltas.set(key, a);
+    }
+    this.sendAnswer(reply, a, gcHeader(second.raw, second.skipped ?? first.skipped));
   }
 
   /** A full GC of the main isolate; concurrent callers share one. */
@@ -541,7 +684,7 @@ export class Endpoints {
     if (this.cpuBusy) {
       throw new AgentHttpError(409, 'a CPU profile is already being taken: only one runs at a time; retry when it ends');
     }
-    if (this.tooSoon(reply, this.lastProfileStart + this.limits.profileGapMs, `CPU profiles are rate-limited: at most one starts every ${secs(this.limits.profileGapMs)} s`)) return;
+    this.tooSoon(this.lastProfileStart + this.limits.profileGapMs, `CPU profiles are rate-limited: at most one starts every ${secs(this.limits.profileGapMs)} s`);
     if (!(await this.stillWanted(reply))) return;
     if (this.cpuBusy) throw new AgentHttpError(409, 'a CPU profile is already being taken: only one runs at a time; retry when it ends');
     this.cpuBusy = true;
@@ -575,9 +718,9 @@ export class Endpoints {
     const seconds = intParam(q, 'seconds', 1, 60, undefined);
     if (debug === 2) return this.stack(reply);
     if (!(await this.stillWanted(reply))) return;
-    let entries: CensusEntry[];
-    let notes: string[] = [];
     if (stacks) {
+      let entries: CensusEntry[];
+      let notes: string[] = [];
       if (!this.opts.asyncStacks) {
         throw new AgentHttpError(400, 'stacks=1 needs creation-stack tracking: start the agent with LEAKSCOPE_ASYNC_STACKS=1 (asyncStacks: true)');
       }
@@ -591,40 +734,53 @@ export class Endpoints {
       } finally {
         this.trackBusy = false;
       }
-    } else {
-      if (seconds !== undefined) throw new AgentHttpError(400, 'seconds is only allowed with stacks=1');
-      // Concurrent requests share one census (promises=1 and walk=1 walk the whole heap).
-      const key = `${promises ? 'promises' : 'plain'}${walk ? '+walk' : ''}`;
-      let pending = this.censusInflight.get(key);
-      if (!pending) {
-        pending = takeCensus(this.insp, this.scripts, { promises, walk }).finally(() => this.censusInflight.delete(key));
-        this.censusInflight.set(key, pending);
+      if (reply.closed) return;
+      if (debug === 1) {
+        reply.head(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        reply.end(censusToText(entries, this.resolver, notes));
+        return;
       }
-      const c = await pending;
-      entries = c.entries;
-      notes = c.notes;
-    }
-    if (reply.closed) return;
-    if (debug === 1) {
-      reply.head(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-      reply.end(censusToText(entries, this.resolver, notes));
+      this.sendProfile(reply, censusToPprof(entries, { resolve: this.resolver, timeNanos: nowNanos(), comments: notes }), name);
       return;
     }
-    this.sendProfile(reply, censusToPprof(entries, { resolve: this.resolver, timeNanos: nowNanos(), comments: notes }), name);
+    if (seconds !== undefined) throw new AgentHttpError(400, 'seconds is only allowed with stacks=1');
+    // Paced: concurrent requests share one census, and its encodings (promises=1 and walk=1 walk
+    // the whole heap; their census is slow, and so is its pace: costFactor times its duration).
+    const key = `${promises ? 'promises' : 'plain'}${walk ? '+walk' : ''}`;
+    let pacer = this.censusPacers.get(key);
+    if (!pacer) {
+      pacer = this.pacer(async () => {
+        const at = Date.now();
+        const c = await takeCensus(this.insp, this.scripts, { promises, walk });
+        return { at, entries: c.entries, notes: c.notes, answers: new Map() };
+      }, true);
+      this.censusPacers.set(key, pacer);
+    }
+    const c = await this.paced(pacer, reply);
+    if (!c) return;
+    const form = `${name}:${debug}`;
+    let a = c.answers.get(form);
+    if (!a) {
+      a =
+        debug === 1
+          ? { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }, body: censusToText(c.entries, this.resolver, c.notes) }
+          : this.profileAnswer(censusToPprof(c.entries, { resolve: this.resolver, timeNanos: BigInt(c.at) * 1_000_000n, comments: c.notes }), name);
+      c.answers.set(form, a);
+    }
+    this.sendAnswer(reply, a, { 'X-Leakscope-Age-Ms': String(Math.max(0, Date.now() - c.at)) });
   }
 
   private async stack(reply: Reply): Promise<void> {
     if (!(await this.stillWanted(reply))) return;
-    // Concurrent requests share one pause of the main thread.
-    if (!this.stackInflight) this.stackInflight = this.pauseForStack().finally(() => (this.stackInflight = undefined));
-    const frames = await this.stackInflight;
-    if (reply.closed) return;
+    // Paced: concurrent requests share one pause of the main thread.
+    const s = await this.paced(this.stackPacer, reply);
+    if (!s) return;
+    s.text ??=
+      !s.frames || s.frames.length === 0
+        ? 'main thread [idle]:\nno JavaScript is running: the event loop is waiting for I/O or timers\n'
+        : stackToText('main thread [running JavaScript]:', s.frames, this.resolver);
     reply.head(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-    if (!frames || frames.length === 0) {
-      reply.end('main thread [idle]:\nno JavaScript is running: the event loop is waiting for I/O or timers\n');
-      return;
-    }
-    reply.end(stackToText('main thread [running JavaScript]:', frames, this.resolver));
+    reply.end(s.text);
   }
 
   private pauseForStack(): Promise<V8CallFrame[] | undefined> {
@@ -665,7 +821,7 @@ export class Endpoints {
     flagParam(q, 'gc');
     if (this.snapshotBusy) throw new AgentHttpError(409, 'a heap snapshot is already being taken: only one at a time');
     const gap = Math.max(this.limits.snapshotGapMs, this.lastSnapshotMs);
-    if (this.tooSoon(reply, this.lastSnapshotEnd + gap, `heap snapshots are rate-limited: the last one ended ${secs(Date.now() - this.lastSnapshotEnd)} s ago and the next may start ${secs(gap)} s after it`)) return;
+    this.tooSoon(this.lastSnapshotEnd + gap, `heap snapshots are rate-limited: the last one ended ${secs(Date.now() - this.lastSnapshotEnd)} s ago and the next may start ${secs(gap)} s after it`);
     if (!(await this.stillWanted(reply))) return;
     if (this.snapshotBusy) throw new AgentHttpError(409, 'a heap snapshot is already being taken: only one at a time');
     this.snapshotBusy = true;
@@ -751,26 +907,12 @@ export class Endpoints {
     });
   }
 
-  /** Concurrent scrapes, and those within shareMs of one, share one answer from the main thread. */
+  /** Paced: concurrent scrapes, and a few within shareMs of one, share one answer from the main thread. */
   private async metrics(reply: Reply): Promise<void> {
-    const arrived = Date.now();
     if (!(await this.stillWanted(reply))) return;
-    let shared = this.metricsShared;
-    if (!shared || shared.at < arrived - this.limits.shareMs) {
-      const s = {
-        at: Date.now(),
-        answer: (async (): Promise<Answer> => {
-          const r = (await this.askMain({ op: 'metrics' }, 10_000)) as { contentType: string; body: string };
-          return { status: 200, headers: { 'Content-Type': r.contentType, 'X-Content-Type-Options': 'nosniff' }, body: r.body };
-        })(),
-      };
-      s.answer.catch(() => {
-        if (this.metricsShared === s) this.metricsShared = undefined;
-      });
-      this.metricsShared = shared = s;
-    }
-    const a = await shared.answer;
-    this.sendAnswer(reply, a, { 'X-Leakscope-Age-Ms': String(Math.max(0, Date.now() - shared.at)) });
+    const m = await this.paced(this.metricsPacer, reply);
+    if (!m) return;
+    this.sendAnswer(reply, m.answer, { 'X-Leakscope-Age-Ms': String(Math.max(0, Date.now() - m.at)) });
   }
 
   private askMain(m: { op: 'metrics' } | { op: 'track'; seconds: number; promises: boolean }, timeoutMs: number): Promise<unknown> {

@@ -68,6 +68,9 @@ function inactive(reason: string): Agent {
 interface Pending {
   res: ServerResponse;
   headSent: boolean;
+  /** bytes the response took since the last acknowledgement, when waiting for its 'drain' */
+  owed: number;
+  waitingDrain: boolean;
 }
 
 class RunningAgent implements Agent {
@@ -118,21 +121,48 @@ class RunningAgent implements Agent {
       log(m.message);
       return;
     }
-    if (m.type !== 'head' && m.type !== 'chunk' && m.type !== 'end') return;
+    if (m.type !== 'head' && m.type !== 'chunk' && m.type !== 'end' && m.type !== 'abort') return;
     const p = this.pending.get(m.id);
     if (!p) return;
     try {
       if (m.type === 'head') {
         p.headSent = true;
         p.res.writeHead(m.status, m.headers);
-      } else if (m.type === 'chunk') p.res.write(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
-      else {
+      } else if (m.type === 'chunk') this.write(m.id, p, m.data);
+      else if (m.type === 'abort') {
+        // a reader that stalled: the client sees a truncated body
+        this.pending.delete(m.id);
+        p.res.destroy();
+      } else {
         this.pending.delete(m.id);
         p.res.end();
       }
     } catch {
       this.pending.delete(m.id);
     }
+  }
+
+  /**
+   * Writes a chunk of a worker's answer to the host's response and acknowledges it once the
+   * response took it: at once, or when the response drains. The worker sends no more than its
+   * high-water mark unacknowledged, so a slow reader never makes the host buffer a whole body.
+   */
+  private write(id: number, p: Pending, data: Uint8Array): void {
+    const ok = p.res.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    p.owed += data.byteLength;
+    if (ok && !p.waitingDrain) {
+      this.worker.postMessage({ type: 'drained', id, bytes: p.owed });
+      p.owed = 0;
+      return;
+    }
+    if (p.waitingDrain) return;
+    p.waitingDrain = true;
+    p.res.once('drain', () => {
+      p.waitingDrain = false;
+      const bytes = p.owed;
+      p.owed = 0;
+      if (this.pending.get(id) === p) this.worker.postMessage({ type: 'drained', id, bytes });
+    });
   }
 
   readonly handler: PprofHandler = (req, res) => {
@@ -154,7 +184,7 @@ class RunningAgent implements Agent {
         return;
       }
       const id = ++this.seq;
-      this.pending.set(id, { res, headSent: false });
+      this.pending.set(id, { res, headSent: false, owed: 0, waitingDrain: false });
       const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
       res.on('close', () => {
         if (this.pending.delete(id)) this.worker.postMessage({ type: 'cancel', id });
@@ -246,6 +276,7 @@ type WorkerMessage =
   | { type: 'head'; id: number; status: number; headers: Record<string, string> }
   | { type: 'chunk'; id: number; data: Uint8Array }
   | { type: 'end'; id: number }
+  | { type: 'abort'; id: number }
   | { type: 'closed' };
 
 /** The agent started in this process, if any. */

