@@ -14,7 +14,7 @@
  *   `delay/nanoseconds` and no samples. JavaScript has no mutexes or blocking channel waits; the
  *   main thread's blocking shows as event-loop delay (`metrics`) and in `profile`.
  */
-import { type Profile, SampleTableBuilder } from '../core/profile.js';
+import { type Profile, emptyProfile } from '../core/profile.js';
 
 /** The paths this module adds, and what each answers. */
 export const SCRAPE_PATHS: Record<string, 'heap' | 'contentions'> = {
@@ -71,24 +71,9 @@ export function stampAddresses(p: Profile): Profile {
 
 /** A profile with no samples and the sample types of Go's mutex and block profiles. */
 export function emptyContentionProfile(timeNanos: bigint, comment: string): Profile {
-  return {
-    sampleTypes: [
-      { type: 'contentions', unit: 'count' },
-      { type: 'delay', unit: 'nanoseconds' },
-    ],
-    samples: new SampleTableBuilder(2, 0).build(),
-    mappings: [],
-    locations: [],
-    functions: [],
-    strings: [''],
-    dropFrames: '',
-    keepFrames: '',
-    timeNanos,
-    durationNanos: 0n,
-    periodType: { type: 'contentions', unit: 'count' },
-    period: 1,
-    comments: [comment],
-    defaultSampleType: '',
-    docUrl: '',
-  };
+  const p = emptyProfile([
+    { type: 'contentions', unit: 'count' },
+    { type: 'delay', unit: 'nanoseconds' },
+  ]);
+  return { ...p, timeNanos, periodType: { type: 'contentions', unit: 'count' }, period: 1, comments: [comment] };
 }

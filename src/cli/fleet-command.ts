@@ -6,27 +6,14 @@ import type { CliIO } from './io.js';
 import { LeakscopeError } from '../core/errors.js';
 import type { FleetFlags } from './fleet-args.js';
 import { runFleet, writeFleetReport } from './fleet.js';
+import { untilInterrupted } from './interrupt.js';
 
-export async function runFleetCommand(urls: string[], flags: FleetFlags, io: CliIO): Promise<number> {
-  const ctrl = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      if (!io.isTTY) io.stderr('leakscope watch: stopping (Ctrl-C); writing the report for what was collected\n');
-      ctrl.abort();
-    } else process.exit(130);
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-  try {
-    const r = await runFleet(urls, flags, io, ctrl.signal);
+export function runFleetCommand(urls: string[], flags: FleetFlags, io: CliIO): Promise<number> {
+  return untilInterrupted(io, 'watch', async (signal) => {
+    const r = await runFleet(urls, flags, io, signal);
     const code = writeFleetReport(io, r, flags);
     if (!flags.json && !flags.markdown && !flags.quiet) io.stderr(`leakscope watch: profiles saved in ${r.meta.fleetDir}\n`);
     if (r.noneAnswered) throw new LeakscopeError('E_FETCH', `no target answered with a profile; fleet directory ${r.meta.fleetDir}`);
     return code;
-  } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-  }
+  });
 }

@@ -21,6 +21,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startLiveView } from '../web-live.js';
 import { checkListen } from '../web-server.js';
+import { untilInterrupted } from '../interrupt.js';
 import { isFleetInvocation, type FleetFlags } from '../fleet-args.js';
 import { MetricsLog, scrapeInto, splitMetrics } from '../../node/metrics-dir.js';
 import { labelView } from '../../core/tags.js';
@@ -567,25 +568,11 @@ export const watchCommand: CommandSpec = {
     if (isFleetInvocation(positionals, values)) return (await import('../fleet-command.js')).runFleetCommand(positionals, values, io);
     for (const f of ['concurrency', 'timeout', 'job', 'pprof-port'] as const) if (values[f] !== undefined) throw new LeakscopeError('E_USAGE', `--${f} is for many targets (--targets, --prometheus or several URLs)`);
     if (positionals.length !== 1) throw new LeakscopeError('E_USAGE', 'give exactly one URL (a pprof base such as http://127.0.0.1:6060)');
-    const ctrl = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts++;
-      if (interrupts === 1) {
-        if (!io.isTTY) io.stderr('leakscope watch: stopping (Ctrl-C); writing the report for what was collected\n');
-        ctrl.abort();
-      } else process.exit(130);
-    };
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
-    try {
-      const r = await runWatch(positionals[0]!, values, io, ctrl.signal);
+    return untilInterrupted(io, 'watch', async (signal) => {
+      const r = await runWatch(positionals[0]!, values, io, signal);
       const code = writeReport(io, r, values);
       if (!values.json && !values.markdown && !values.quiet) io.stderr(`leakscope watch: profiles saved in ${r.meta.runDir}\n`);
       return code;
-    } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
-    }
+    });
   },
 };
