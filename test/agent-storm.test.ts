@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startService } from './helpers/agent-service.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODES: [string, string][] = [
@@ -48,23 +49,9 @@ interface Host {
 }
 
 async function startHost(node: string): Promise<Host> {
-  const proc = spawn(node, ['--import', register, host], {
-    env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0', HEAP_MB: '4' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const port = /SERVICE_PORT=(\d+)/.exec(out);
-    const agent = /listening on (http:\/\/\S+)/.exec(err);
-    if (port && agent) return { base: `http://127.0.0.1:${port[1]}`, agent: agent[1]!, proc };
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`host did not start: ${out} ${err}`);
-    await sleep(25);
-  }
+  const s = await startService({ node, program: host, env: { HEAP_MB: '4' } });
+  children.push(s.proc);
+  return { base: s.base, agent: s.agent, proc: s.proc };
 }
 
 interface StormResult {

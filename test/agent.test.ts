@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startService as startAgentService } from './helpers/agent-service.js';
 import { gunzipSync } from 'node:zlib';
 import type { Profile } from '../src/core/profile.js';
 import { decodeProfile } from '../src/formats/pprof.js';
@@ -43,27 +44,9 @@ after(() => {
 });
 
 async function startService(opts: { node?: string; program?: string; env?: Record<string, string>; agent?: boolean } = {}): Promise<Service> {
-  const proc = spawn(opts.node ?? process.execPath, ['--import', register, opts.program ?? serviceFile], {
-    env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const wantAgent = opts.agent ?? true;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const port = /SERVICE_PORT=(\d+)/.exec(out);
-    const agent = /listening on (http:\/\/\S+)/.exec(err);
-    if (port && (agent || !wantAgent)) {
-      return { proc, port: Number(port[1]), agent: agent?.[1], stderr: () => err };
-    }
-    if (proc.exitCode !== null) throw new Error(`service exited ${proc.exitCode}: ${err}`);
-    if (Date.now() > deadline) throw new Error(`service did not start: ${out} ${err}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const s = await startAgentService({ ...opts, program: opts.program ?? serviceFile });
+  children.push(s.proc);
+  return s;
 }
 
 async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; ms: number }> {

@@ -133,7 +133,7 @@ test('a URL is fetched once for the whole session', async () => {
 });
 
 test('bad lines: one clear line on stderr each, the shell goes on and the options stay as they were', () => {
-  const input = ['foo', 'focus=xx(', 'sample_index=bogus', 'granularity=words', 'nodecount=many', 'list', 'disasm', 'nodecount 3', 'tagfocus=x', 'top 2', 'o', 'help nosuch', 'quit', 'top'].join('\n');
+  const input = ['foo', 'focus=xx(', 'sample_index=bogus', 'granularity=words', 'nodecount=many', 'list', 'disasm', 'nodecount 3', 'tagfocus=x(', 'top 2', 'o', 'help nosuch', 'quit', 'top'].join('\n');
   const r = cli(['shell', heap], input + '\n');
   assert.equal(r.code, 0);
   const errs = r.stderr.split('\n').filter((l) => l && !/^(File|Type|Time|Entering| {2}\w)/.test(l));
@@ -146,7 +146,7 @@ test('bad lines: one clear line on stderr each, the shell goes on and the option
     'command list requires an argument',
     'command disasm is not available in leakscope (type "help" for the commands)',
     'did you mean: nodecount=3',
-    'option tagfocus is not supported by leakscope',
+    'invalid tagfocus regular expression "x(": /x(/: Unterminated group',
     'Unknown command: nosuch',
   ]);
   const top2 = cli(['top', '--nodecount=2', heap]).stdout;

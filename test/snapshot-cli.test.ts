@@ -91,7 +91,9 @@ test('diff: new and deleted objects per class by id', async () => {
   assert.deepEqual([rc.newCount, rc.deletedCount, rc.deltaCount], [PER_PHASE, 0, PER_PHASE]);
   assert.ok(rc.deltaSize > 0);
   const to = classes.find((x) => x.className === 'Timeout')!;
-  assert.equal(to.deltaCount, PER_PHASE);
+  // one leaked interval per request, plus at most the few keep-alive socket timers of the HTTP
+  // churn that happen to be alive in one snapshot and not the other (timing on a loaded machine)
+  assert.ok(to.deltaCount >= PER_PHASE && to.deltaCount <= PER_PHASE + 4, `Timeout delta ${to.deltaCount}`);
 });
 
 test('retainers: by class and by id, with property names', async () => {

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { cliPath, repoRoot } from './helpers/paths.js';
 import { nodeBinaries } from './helpers/snapshot-node.js';
+import { startService as startAgentService } from './helpers/agent-service.js';
 
 declare const window: any;
 declare const document: any;
@@ -50,21 +51,9 @@ interface Svc {
   agent: string;
 }
 async function startService(node = process.execPath): Promise<Svc> {
-  const proc = spawn(node, ['--import', register, service], { env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proc);
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const port = /SERVICE_PORT=(\d+)/.exec(out);
-    const agent = /listening on (http:\/\/\S+?)\/debug\/pprof/.exec(err);
-    if (port && agent) return { port: Number(port[1]), agent: agent[1]! };
-    if (proc.exitCode !== null) throw new Error(`service exited ${proc.exitCode}: ${err}`);
-    if (Date.now() > deadline) throw new Error(`service did not start: ${out} ${err}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const s = await startAgentService({ node, program: service });
+  children.push(s.proc);
+  return { port: s.port, agent: s.agent.replace(/\/debug\/pprof\/?$/, '') };
 }
 /** requests that retain memory: minor GCs, and a major one now and then */
 async function load(s: Svc, rounds: number): Promise<void> {

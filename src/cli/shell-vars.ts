@@ -8,6 +8,7 @@
  * No I/O here: a line becomes an action; the action for a report command is the argv of the matching
  * leakscope command, so the shell prints exactly what that command prints.
  */
+import { compileTagFilter } from '../core/tags.js';
 import { LeakscopeError } from '../core/errors.js';
 
 export type VarKind = 'bool' | 'int' | 'float' | 'string';
@@ -75,6 +76,7 @@ export const SHELL_COMMANDS: Record<string, { help: string; param?: boolean }> =
   list: { help: 'Output annotated source for functions matching regexp', param: true },
   peek: { help: 'Output callers/callees of functions matching regexp', param: true },
   svg: { help: 'Outputs a graph in SVG format' },
+  tags: { help: 'Outputs all tags in the profile' },
   text: { help: 'Outputs top entries in text form' },
   top: { help: 'Outputs top entries in text form' },
   traces: { help: 'Outputs all profile samples in text form' },
@@ -83,7 +85,7 @@ export const SHELL_COMMANDS: Record<string, { help: string; param?: boolean }> =
 };
 
 /** pprof commands leakscope's shell does not have (a clear line instead of "unrecognized"). */
-const PPROF_ONLY = ['callgrind', 'comments', 'disasm', 'eog', 'evince', 'gif', 'gv', 'kcachegrind', 'pdf', 'png', 'proto', 'ps', 'raw', 'tags', 'topproto', 'weblist'];
+const PPROF_ONLY = ['callgrind', 'comments', 'disasm', 'eog', 'evince', 'gif', 'gv', 'kcachegrind', 'pdf', 'png', 'proto', 'ps', 'raw', 'topproto', 'weblist'];
 
 /** The leakscope option a pprof variable maps to. */
 export function flagOf(name: string): string {
@@ -151,7 +153,8 @@ export class ShellState {
         break;
       case 'string':
         if (name === 'sample_index') value = this.checkSampleIndex(value);
-        else if (value !== '' && (name === 'focus' || name === 'ignore' || name === 'hide' || name === 'show' || name === 'show_from' || name === 'prune_from')) this.checkRegex(value, name);
+        else if (value !== '' && (name === 'focus' || name === 'ignore' || name === 'hide' || name === 'show' || name === 'show_from' || name === 'prune_from' || name === 'tagshow' || name === 'taghide')) this.checkRegex(value, name);
+        else if (name === 'tagfocus' || name === 'tagignore') compileTagFilter(name, value, new Map()); // its regexes and ranges, checked as it is set
         break;
     }
     this.values.set(name, value);

