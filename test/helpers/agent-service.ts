@@ -67,3 +67,40 @@ export async function startService(opts: StartOptions = {}): Promise<Service> {
     await sleep(25);
   }
 }
+
+export interface StormResult {
+  /** answers with status 200, by body (one body per collection) */
+  bodies: Map<string, number>;
+  /** answers by status */
+  statuses: Map<number, number>;
+  /** 200 answers per client */
+  perClient: number[];
+  elapsedS: number;
+}
+
+/** `clients` clients each request `url` in a closed loop for `ms`, as fast as they are answered. */
+export async function storm(url: string, clients: number, ms: number): Promise<StormResult> {
+  const bodies = new Map<string, number>();
+  const statuses = new Map<number, number>();
+  const perClient: number[] = Array(clients).fill(0);
+  const t0 = Date.now();
+  const end = t0 + ms;
+  await Promise.all(
+    perClient.map(async (_, i) => {
+      while (Date.now() < end) {
+        try {
+          const r = await fetch(url, { signal: AbortSignal.timeout(Math.max(1, end - Date.now())) });
+          const body = Buffer.from(await r.arrayBuffer()).toString('base64');
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (r.status === 200) {
+            perClient[i]!++;
+            bodies.set(body, (bodies.get(body) ?? 0) + 1);
+          }
+        } catch {
+          // still waiting when the storm ended
+        }
+      }
+    }),
+  );
+  return { bodies, statuses, perClient, elapsedS: (Date.now() - t0) / 1000 };
+}
