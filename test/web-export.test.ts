@@ -17,11 +17,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { cliPath, repoRoot } from './helpers/paths.js';
 import { leakyProgram, runNode } from './helpers/snapshot-node.js';
 import { exportRunDir, samplePriority } from '../src/cli/web-export.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
 declare const window: any;
 declare const document: any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: browser tests of leakscope web --export skipped (CI installs Debian's chromium)`;
 if (skip) console.log(`# SKIP web-export.test: ${skip}`);
 const shots = join(repoRoot, 'bench', 'out', 'screenshots');
@@ -35,8 +35,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'leakscope-web-export-'));
   if (skip) return;
   mkdirSync(shots, { recursive: true });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -17,11 +17,11 @@ import type { Browser } from 'playwright-core';
 import { cliPath, repoRoot } from './helpers/paths.js';
 import { closedPort, startNode, type Service } from './helpers/fleet-services.js';
 import type { FleetJson } from '../src/report/fleet.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const window: any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: the browser test of leakscope web FLEET_DIR is skipped (CI installs Debian's chromium)`;
 
 function cli(args: string[]) {
@@ -73,11 +73,7 @@ const children: ChildProcess[] = [];
 before(async () => {
   if (skip) return;
   work = mkdtempSync(join(tmpdir(), 'leakscope-web-fleet-'));
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -18,11 +18,11 @@ import type { Browser, Page } from 'playwright-core';
 import { cliPath, repoRoot } from './helpers/paths.js';
 import { nodeBinaries } from './helpers/snapshot-node.js';
 import { startService as startAgentService } from './helpers/agent-service.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
 declare const window: any;
 declare const document: any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: browser tests of leakscope web's GC view skipped (CI installs Debian's chromium)`;
 if (skip) console.log(`# SKIP web-gc.test: ${skip}`);
 const shots = join(repoRoot, 'bench', 'out', 'screenshots');
@@ -37,8 +37,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'leakscope-web-gc-'));
   if (skip) return;
   mkdirSync(shots, { recursive: true });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -16,12 +16,12 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { scaledLabel } from '../src/core/units.js';
 import { cliPath, fixturesDir, hasFixtures, repoRoot, SKIP_NO_FIXTURES } from './helpers/paths.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
 // Code passed to page.evaluate runs in the page; the test program itself is compiled without the DOM library.
 declare const window: any;
 declare const document: any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const hasDot = spawnSync('dot', ['-V']).status === 0;
 const SKIP_NO_CHROMIUM = `${CHROMIUM} not found: browser tests of leakscope web skipped (CI installs Debian's chromium)`;
@@ -75,13 +75,9 @@ let main: Server;
 
 before(async () => {
   if (skip) return;
-  const { chromium } = await import('playwright-core');
   mkdirSync(shots, { recursive: true });
   [browser, main] = await Promise.all([
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    }),
+    launchChromium(),
     startWeb(['--source-path', SVC, HEAP]),
   ]);
 });

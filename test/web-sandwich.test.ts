@@ -18,10 +18,10 @@ import { loadProfile } from '../src/node/source.js';
 import { prepareReport } from '../src/report/prepare.js';
 import { flameLayout } from '../src/report/flame.js';
 import { sandwichStep } from '../src/ui/sandwich-tree.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
 declare const window: any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: browser tests of the sandwich's step-by-step trees skipped (CI installs Debian's chromium)`;
 
 // root first, as flamegraph.pl's folded stacks
@@ -68,8 +68,7 @@ before(async () => {
   const c = spawnSync(process.execPath, [cliPath, 'convert', '--to', 'pprof', '-o', file, txt], { encoding: 'utf8' });
   assert.equal(c.status, 0, c.stderr);
   if (skip) return;
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

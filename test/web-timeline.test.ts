@@ -19,12 +19,12 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { cliPath, fixturesDir, hasFixtures, repoRoot, SKIP_NO_FIXTURES } from './helpers/paths.js';
 import { leakyProgram, nodeBinaries, runNode } from './helpers/snapshot-node.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
 // Code passed to page.evaluate runs in the page; the test program itself is compiled without the DOM library.
 declare const window: any;
 declare const document: any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const SKIP_NO_CHROMIUM = `${CHROMIUM} not found: browser tests of leakscope web's heap-over-time and snapshot views skipped (CI installs Debian's chromium)`;
 const skip = !hasChromium ? SKIP_NO_CHROMIUM : !hasFixtures ? SKIP_NO_FIXTURES : false;
@@ -96,11 +96,7 @@ before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'leakscope-web-timeline-'));
   mkdirSync(shots, { recursive: true });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

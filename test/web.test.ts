@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { scaledLabel } from '../src/core/units.js';
 import { cliPath, fixturesDir, hasFixtures, repoRoot, SKIP_NO_FIXTURES } from './helpers/paths.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
 // Code passed to page.evaluate runs in the page; the test program itself is compiled without the DOM library.
 declare const window: any;
@@ -23,7 +24,6 @@ declare const document: any;
 type HTMLElement = { dataset: Record<string, string> };
 type HTMLCanvasElement = any;
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const SKIP_NO_CHROMIUM = `${CHROMIUM} not found: browser tests of leakscope web skipped (CI installs Debian's chromium)`;
 const skip = !hasChromium ? SKIP_NO_CHROMIUM : !hasFixtures ? SKIP_NO_FIXTURES : false;
@@ -72,13 +72,9 @@ let main: Server;
 
 before(async () => {
   if (skip) return;
-  const { chromium } = await import('playwright-core');
   mkdirSync(shots, { recursive: true });
   [browser, main] = await Promise.all([
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    }),
+    launchChromium(),
     startWeb([join(P, 'heap.5.pb.gz')]),
   ]);
 });
