@@ -314,6 +314,20 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
     const lastSummary = part[n - 1]!.summary;
     const unit = lastSummary.unit;
     const lastTotal = totals[n - 1]!;
+    /** a suspect's figures: its verdict on series y, first held at point k (1-based, of `picked`) */
+    const figures = (v: Verdict, y: ArrayLike<number>, k: number) => ({
+      growthPerMinute: v.slope,
+      unit,
+      confidence: 1 - v.p,
+      pValue: v.p,
+      tau: v.tau,
+      totalGrowth: v.growth,
+      firstValue: y[0]!,
+      lastValue: y[n - 1]!,
+      firstDetectedSample: picked[k - 1]! + 1,
+      firstDetectedMs: clock ? rawTimes[k - 1]! : picked[k - 1]!,
+      share: lastTotal > 0 ? y[n - 1]! / lastTotal : 0,
+    });
     const tv = judgeSeries(x, Float64Array.from(totals), lastTotal, unit, params);
     const runtime = part.find((o) => o.summary.runtime !== undefined)?.summary.runtime;
     const samplingInterval = lastSummary.samplingInterval;
@@ -448,18 +462,8 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         ...((bestStack ?? lineInfo).library ? { library: (bestStack ?? lineInfo).library } : {}),
         ...(bestStack?.entryPackage ? { entryPackage: bestStack.entryPackage } : {}),
         ...(info.resource ? { resource: info.resource } : {}),
-        growthPerMinute: v.slope,
-        unit,
-        confidence: 1 - v.p,
-        pValue: v.p,
-        tau: v.tau,
-        totalGrowth: v.growth,
-        firstValue: y[0]!,
-        lastValue: y[n - 1]!,
+        ...figures(v, y, firstDetectedSample),
         ...(objectsPerMinute !== undefined ? { objectsPerMinute } : {}),
-        firstDetectedSample: picked[firstDetectedSample - 1]! + 1,
-        firstDetectedMs: clock ? rawTimes[firstDetectedSample - 1]! : picked[firstDetectedSample - 1]!,
-        share: lastTotal > 0 ? y[n - 1]! / lastTotal : 0,
       };
       (eligible ? suspects : outside).push(sus);
       if (eligible) {
@@ -500,17 +504,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
             line: ownLine.line,
             stack: ownStack?.stack ?? [],
             origin: 'user',
-            growthPerMinute: vo.slope,
-            unit,
-            confidence: 1 - vo.p,
-            pValue: vo.p,
-            tau: vo.tau,
-            totalGrowth: vo.growth,
-            firstValue: yo[0]!,
-            lastValue: yo[n - 1]!,
-            firstDetectedSample: picked[k0 - 1]! + 1,
-            firstDetectedMs: clock ? rawTimes[k0 - 1]! : picked[k0 - 1]!,
-            share: lastTotal > 0 ? yo[n - 1]! / lastTotal : 0,
+            ...figures(vo, yo, k0),
           });
         }
       }
@@ -560,17 +554,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
           ...(lib ? { library: lib } : {}),
           ...(bestStack?.entryPackage ? { entryPackage: bestStack.entryPackage } : {}),
           ...(callers.length > 1 ? { callers: callers.slice(1).map((c) => ({ name: c.line.name, file: c.line.file, line: c.line.line })) } : {}),
-          growthPerMinute: v.slope,
-          unit,
-          confidence: 1 - v.p,
-          pValue: v.p,
-          tau: v.tau,
-          totalGrowth: v.growth,
-          firstValue: y[0]!,
-          lastValue: y[n - 1]!,
-          firstDetectedSample: picked[firstDetectedSample - 1]! + 1,
-          firstDetectedMs: clock ? rawTimes[firstDetectedSample - 1]! : picked[firstDetectedSample - 1]!,
-          share: lastTotal > 0 ? y[n - 1]! / lastTotal : 0,
+          ...figures(v, y, firstDetectedSample),
         });
         // its callers are no near misses of their own any more
         for (const fk of byCaller.keys()) confirmedFns.add(fk);
