@@ -16,6 +16,7 @@ import { startService as startAgentService } from './helpers/agent-service.js';
 import { gunzipSync } from 'node:zlib';
 import type { Profile } from '../src/core/profile.js';
 import { decodeProfile } from '../src/formats/pprof.js';
+import { processStartOf } from '../src/core/process-start.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const register = join(repoRoot, 'dist/src/register.js');
@@ -117,6 +118,11 @@ async function coreChecks(svc: Service): Promise<void> {
   const counts = cumByFunction(g, 0);
   const poll = `pollForever@${serviceFile}:${lineOf(serviceText, 'setInterval(function pollForever')}`;
   assert.equal(counts.get(poll), 25, `${poll} in ${[...counts].join(', ')}`);
+  // every profile says when the process started (one value, with its pid): a restart shows
+  const started = processStartOf(heap);
+  assert.ok(started !== undefined && started <= Date.now() && started > Date.now() - 120_000, `process start ${started}`);
+  assert.equal(processStartOf(g), started);
+  assert.ok(heap.comments.some((c) => c.endsWith(`, pid ${svc.proc.pid}`)), heap.comments.join(' | '));
   const text = (await get(`${svc.agent}async?debug=1`)).body.toString();
   assert.match(text, /^async profile: total \d+\n/);
   assert.ok(text.includes(`25 @ Interval\n#\tpollForever\t${serviceFile}:${lineOf(serviceText, 'setInterval(function pollForever')}\n`), text);

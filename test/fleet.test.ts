@@ -72,8 +72,8 @@ test('watch --targets: 20 local targets ranked, shared suspects grouped, restart
     const batchAddr = batch.addr;
     const batchPort = Number(batchAddr.split(':')[1]);
     let restarted = false;
-    // down for 2.5 s, as a restart takes: the failed polls in between are what tells a Node
-    // target's restart (the agent's profiles carry no start time or cumulative counter)
+    // back within 0.3 s, often between two polls: the process start the agent writes into each
+    // profile is what tells this restart (a heap sampler has no cumulative counter)
     batch.child.on('exit', () => {
       if (stopping) return;
       setTimeout(() => {
@@ -83,7 +83,7 @@ test('watch --targets: 20 local targets ranked, shared suspects grouped, restart
           batch = b;
           services.push(b);
         });
-      }, 2500);
+      }, 300);
     });
     services.push(batch);
     // --- three that never give a profile

@@ -161,6 +161,17 @@ test('restarts: time going backwards or cumulative totals dropping start a new s
   for (const o of gap) o.summary.cumulative = NaN;
   gap[6]!.gapBefore = true;
   assert.equal(segmentObservations(gap)[1]?.reason, 'total-drop-after-gap');
+  // a process start that changed, with no gap and no other sign (a restart faster than a poll)
+  const quick = run(plans(100), 12, { seed: 1, noise: 0 });
+  for (const [i, o] of quick.entries()) {
+    o.summary.cumulative = NaN;
+    o.summary.processStartMs = i < 7 ? 1.79e12 : 1.8e12;
+  }
+  const segs3 = segmentObservations(quick);
+  assert.deepEqual(segs3.map((s) => [s.from, s.reason]), [[0, 'start'], [7, 'start-time-changed']]);
+  // the same start throughout: one segment
+  for (const o of quick) o.summary.processStartMs = 1.79e12;
+  assert.equal(segmentObservations(quick).length, 1);
   // a short latest segment: the longest one is analyzed instead
   const short = [...run(plans(100), 8, { seed: 1, noise: 0 }), ...run(plans(100), 2, { seed: 1, noise: 0, t0: 1.7e12 })];
   for (const o of short) o.summary.cumulative = NaN;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import type { Profile } from '../core/profile.js';
+import { processStartComment } from '../core/process-start.js';
 import { encodeProfile } from '../formats/pprof.js';
 import {
   type CensusEntry,
@@ -37,6 +38,9 @@ import type { MainReply, MainRequest, TrackedGroup } from './main-services.js';
 import { type ResolvedOptions, STASH_KEY } from './options.js';
 import { SCRAPE_INDEX, SCRAPE_PATHS, emptyContentionProfile, stampAddresses } from './scrape-paths.js';
 import { SourceMapResolver } from './sourcemaps.js';
+
+/** When this process started, once (process.uptime is the process's, also in the agent's worker). */
+const PROCESS_START = processStartComment(Math.round(Date.now() - process.uptime() * 1000), process.pid);
 
 export interface AgentRequest {
   method: string;
@@ -434,7 +438,8 @@ export class Endpoints {
   }
 
   private profileAnswer(p: Profile, filename: string): Answer {
-    const body = gzipSync(encodeProfile(p));
+    // every profile says when this process started: a collector sees a restart however fast
+    const body = gzipSync(encodeProfile({ ...p, comments: [...p.comments, PROCESS_START] }));
     return {
       status: 200,
       headers: {

@@ -24,23 +24,21 @@ export interface Observation {
   segment?: number;
   /** why the collector began a new segment at this observation (with `segment`) */
   restartReason?: RestartReason;
-  /** process start time when the target reports one (ms); a change marks a restart */
-  startTimeMs?: number;
 }
 
 export type RestartReason = 'time-reversed' | 'cumulative-drop' | 'start-time-changed' | 'total-drop-after-gap';
 
 /**
- * Did the process restart between `prev` and `cur`? Signals, strongest first: time_nanos went
- * backwards; a cumulative total (alloc_space, which never shrinks within a process) dropped; the
- * reported start time changed; or, after a gap in polling, the total fell below half.
+ * Did the process restart between `prev` and `cur`? Signals, strongest first: the process start
+ * the agent reports changed; time_nanos went backwards; a cumulative total (alloc_space, which
+ * never shrinks within a process) dropped; or, after a gap in polling, the total fell below half.
  */
 export function restartBetween(prev: Observation, cur: Observation, gapBefore: boolean): RestartReason | undefined {
   const a = prev.summary;
   const b = cur.summary;
+  if (a.processStartMs !== undefined && b.processStartMs !== undefined && a.processStartMs !== b.processStartMs) return 'start-time-changed';
   if (Number.isFinite(a.profileTimeMs) && Number.isFinite(b.profileTimeMs) && b.profileTimeMs < a.profileTimeMs) return 'time-reversed';
   if (Number.isFinite(a.cumulative) && Number.isFinite(b.cumulative) && b.cumulative < a.cumulative * 0.999) return 'cumulative-drop';
-  if (prev.startTimeMs !== undefined && cur.startTimeMs !== undefined && prev.startTimeMs !== cur.startTimeMs) return 'start-time-changed';
   if (gapBefore && b.total < 0.5 * a.total) return 'total-drop-after-gap';
   return undefined;
 }

@@ -30,6 +30,7 @@
  * a library fed from many routes is small at each caller and whole there.
  */
 import type { Profile } from '../profile.js';
+import { processStartOf } from '../process-start.js';
 
 /** `promises`: the agent's census with promises=1, its pending promises only (polled apart from
  *  `async`, less often: counting promises walks the heap and pauses the service) */
@@ -91,6 +92,8 @@ export interface ProfileSummary {
   cumulative: number;
   /** time_nanos of the profile in ms since the epoch, NaN when absent */
   profileTimeMs: number;
+  /** when the process that served it started (ms since the epoch; the agent's comment), if said */
+  processStartMs?: number;
   /** primary value per site key (absent: 0) */
   values: Map<string, number>;
   /** objects per site key (heap profiles with an objects type) */
@@ -392,6 +395,7 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     objects?.set(k, a.o);
     if (!sites.has(k)) sites.set(k, a.info);
   }
+  const start = processStartOf(p);
   return {
     kind,
     unit,
@@ -399,6 +403,7 @@ export function summarizeProfile(p: Profile, kind: LeakKind, catalog?: Map<strin
     objectsTotal,
     cumulative,
     profileTimeMs: p.timeNanos > 0n ? Number(p.timeNanos / 1000n) / 1000 : NaN,
+    ...(start !== undefined ? { processStartMs: start } : {}),
     values,
     objects,
     sites,
