@@ -16,7 +16,8 @@
 // BASELINE=<checkout> runs a second host with that checkout's built agent, in the same rounds.
 //
 // Usage: node bench/agent-storm.mjs   (after npm run build; env: ROUNDS=3 DURATION=4
-//        CONNECTIONS=20 STORM=200 HEAP_MB=20 NODE=<node binary for the host> BASELINE=/path;
+//        CONNECTIONS=20 STORM=200 HEAP_MB=20 NODE=<node binary for the host> BASELINE=/path
+//        MODES=control,heap?gc=1 to measure some storms only;
 //        ROUNDS=0: only the storms' cost on an unloaded host)
 // Memory of a heap snapshot through the agent vs in process:
 //        node bench/agent-storm.mjs --memory   (env: HEAP_MB=25 NODE=... BASELINE=/path)
@@ -204,7 +205,11 @@ function storm(url) {
 
 const hosts = { current: await startHost(join(root, 'dist/src/register.js')) };
 if (process.env.BASELINE) hosts.baseline = await startHost(join(process.env.BASELINE, 'dist/src/register.js'));
-const modes = ['control', 'heap', 'heap?gc=1', 'metrics', 'goroutine', 'heapsnapshot'];
+// MODES=control,heap?gc=1 measures those only (control is always kept: the ratios need it)
+const allModes = ['control', 'heap', 'heap?gc=1', 'metrics', 'goroutine', 'heapsnapshot'];
+const picked = (process.env.MODES ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+for (const m of picked) if (!allModes.includes(m)) throw new Error(`MODES: unknown mode ${m} (one of ${allModes.join(', ')})`);
+const modes = picked.length > 0 ? allModes.filter((m) => m === 'control' || picked.includes(m)) : allModes;
 
 // The agent's cost on the host, free of the load generator: each storm alone for DURATION s, the
 // CPU the host's main thread (tid = pid) and its other threads (the agent worker, GC helpers) used.
