@@ -675,9 +675,17 @@ export class Endpoints {
   private collectGarbage(): Promise<void> {
     if (!this.gcInflight) {
       this.lastGcAt = Date.now();
+      // one full GC through the stash's gc() (see main-services exposedGc); the inspector's own
+      // collectGarbage only where the stash cannot run it
       this.gcInflight = this.insp
-        .post('HeapProfiler.collectGarbage', {}, 60_000)
-        .then(() => {})
+        .post<{ result: { value?: unknown } }>(
+          'Runtime.evaluate',
+          { expression: `globalThis[Symbol.for(${JSON.stringify(STASH_KEY)})]?.collectGarbage?.() === true`, returnByValue: true, silent: true },
+          60_000,
+        )
+        .then(async (r) => {
+          if (r.result?.value !== true) await this.insp.post('HeapProfiler.collectGarbage', {}, 60_000);
+        })
         .finally(() => (this.gcInflight = undefined));
     }
     return this.gcInflight;

@@ -13,6 +13,14 @@ function rememberRequest(id) {
   retained.push(blob);
 }
 
+// Garbage on demand: /garbage keeps about 64 KiB per n until /drop lets it all go.
+let transient = [];
+function makeGarbage(id) {
+  const blob = [];
+  for (let i = 0; i < 1024; i++) blob.push({ id, i, pad: 'y'.repeat(16) });
+  transient.push(blob);
+}
+
 // Async leak: every /poll request starts an interval nobody clears.
 function startPoller(id) {
   setInterval(function pollForever() {
@@ -77,6 +85,16 @@ const server = createServer((req, res) => {
       res.end(`retained ${retained.length}\n`);
       return;
     }
+    case '/garbage': {
+      const count = Number(url.searchParams.get('n') ?? 1);
+      for (let k = 0; k < count; k++) makeGarbage(n * 1000 + k);
+      res.end(`kept ${transient.length}\n`);
+      return;
+    }
+    case '/drop':
+      transient = [];
+      res.end('dropped\n');
+      return;
     case '/poll': {
       const count = Number(url.searchParams.get('n') ?? 1);
       for (let k = 0; k < count; k++) startPoller(n);
