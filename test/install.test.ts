@@ -63,6 +63,16 @@ test('a packed tarball installs without scripts or dev binaries, and its registe
     assert.ok(!top.includes(dev), `${dev} must not be installed for a user`);
   }
 
+  // `leakscope/labels` is an entry point of its own, with its types.
+  const labels = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', "const l = await import('leakscope/labels'); process.stdout.write(String(l.withLabels({ route: '/x' }, (a) => a * 2, 21)) + typeof l.labelsMiddleware());"],
+    { cwd: svc, encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(labels.status, 0, `import('leakscope/labels') failed: ${labels.stderr}`);
+  assert.equal(labels.stdout, '42function');
+  assert.ok(existsSync(join(svc, 'node_modules', 'leakscope', 'dist', 'src', 'agent', 'labels.d.ts')), 'the labels entry point ships its types');
+
   // The service starts with the agent from the installed package and the bin reads its heap.
   writeFileSync(
     join(svc, 'app.mjs'),

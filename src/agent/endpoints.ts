@@ -742,7 +742,7 @@ export class Endpoints {
       this.trackBusy = true;
       try {
         const groups = (await this.askMain({ op: 'track', seconds, promises }, (seconds + 10) * 1000)) as TrackedGroup[];
-        entries = groups.map((g) => ({ type: g.type, stack: parseStack(g.stack), count: g.count }));
+        entries = groups.map((g) => ({ type: g.type, stack: parseStack(g.stack), count: g.count, labels: g.labels }));
         notes = [`creation stacks of async resources created in the last ${seconds} s and still alive (async_hooks window)`];
       } finally {
         this.trackBusy = false;

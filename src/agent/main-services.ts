@@ -13,6 +13,7 @@ import { getHeapStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v
 import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
 import * as prom from 'prom-client';
+import { type Labels, labelState, startRecordingLabels, stopRecordingLabels } from './labels.js';
 import { STASH_KEY } from './options.js';
 import { WRAPPER_URL, installTimerRegistry, uninstallTimerRegistry } from './timer-registry.js';
 
@@ -280,16 +281,19 @@ export interface TrackedGroup {
   type: string;
   stack: string;
   count: number;
+  /** the labels (leakscope/labels) current where these resources were created, when there were any */
+  labels?: Labels;
 }
 
 /**
  * Records the creation stack of every async resource created during the window and still alive at
- * its end. The hook costs throughput while it is on (it also runs for every promise on Node 20),
- * which is why it is opt-in and bounded in time.
+ * its end, with the labels (leakscope/labels) current at its creation. The hook costs throughput
+ * while it is on (it also runs for every promise on Node 20), which is why it is opt-in and bounded
+ * in time. Labels are entered only while a window records (see labels.ts).
  */
 export class CreationTracker {
   private hook: AsyncHook | undefined;
-  private live = new Map<number, { type: string; stack: string }>();
+  private live = new Map<number, { type: string; stack: string; labels: Labels | undefined }>();
 
   get active(): boolean {
     return this.hook !== undefined;
@@ -300,6 +304,8 @@ export class CreationTracker {
     this.live = new Map();
     const live = this.live;
     const holder: { stack?: string } = {};
+    const als = labelState().als;
+    startRecordingLabels();
     this.hook = createHook({
       init(asyncId, type) {
         if (type === 'PROMISE' && !includePromises) return;
@@ -308,7 +314,8 @@ export class CreationTracker {
         Error.stackTraceLimit = 40;
         Error.captureStackTrace(holder);
         Error.stackTraceLimit = limit;
-        live.set(asyncId, { type, stack: holder.stack ?? '' });
+        // in init, the current context is the creator's: its labels are the creator's
+        live.set(asyncId, { type, stack: holder.stack ?? '', labels: als.getStore() });
       },
       destroy(asyncId) {
         live.delete(asyncId);
@@ -321,20 +328,28 @@ export class CreationTracker {
   }
 
   stop(): TrackedGroup[] {
+    if (this.hook) stopRecordingLabels();
     this.hook?.disable();
     this.hook = undefined;
     const groups = new Map<string, TrackedGroup>();
-    for (const { type, stack } of this.live.values()) {
+    // a label set is one frozen object shared by all the work of its context: keyed once
+    const labelKeys = new Map<Labels, string>();
+    for (const { type, stack, labels } of this.live.values()) {
       // the agent's setTimeout/setInterval wrappers are not the caller's code
       const frames = stack
         .split('\n')
         .slice(1)
         .filter((l) => !l.includes(WRAPPER_URL))
         .join('\n');
-      const key = `${type}\n${frames}`;
+      let lk = '';
+      if (labels && Object.keys(labels).length > 0) {
+        lk = labelKeys.get(labels) ?? '';
+        if (lk === '') labelKeys.set(labels, (lk = JSON.stringify(Object.entries(labels).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))));
+      }
+      const key = `${type}\n${frames}\n${lk}`;
       const g = groups.get(key);
       if (g) g.count++;
-      else groups.set(key, { type, stack: frames, count: 1 });
+      else groups.set(key, lk === '' ? { type, stack: frames, count: 1 } : { type, stack: frames, count: 1, labels });
     }
     this.live = new Map();
     return [...groups.values()];

@@ -380,6 +380,8 @@ export interface CensusEntry {
   /** creation stack, leaf first, when creation-stack tracking recorded it */
   stack?: V8CallFrame[];
   count: number;
+  /** string labels of the creating context (leakscope/labels), creation-stack windows only */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export const CENSUS_SAMPLE_TYPES: ValueType[] = [{ type: 'goroutine', unit: 'count' }];
@@ -409,7 +411,7 @@ export function censusToPprof(entries: CensusEntry[], opts: CensusConvertOptions
     if (e.stack && e.stack.length > 0) for (const f of e.stack) stack.push(asm.location(resolve(f)));
     else stack.push(asm.location(e.frame ? resolve(e.frame) : unknownFrame(e.type)));
     stack.push(asm.location({ name: e.type, file: '', line: 0, column: 0 }));
-    asm.add(stack, [e.count], [{ key: 'type', value: e.type }]);
+    asm.add(stack, [e.count], [{ key: 'type', value: e.type }, ...entryLabels(e)]);
   }
   return asm.build(
     {
@@ -422,6 +424,15 @@ export function censusToPprof(entries: CensusEntry[], opts: CensusConvertOptions
   );
 }
 
+/** An entry's own labels, sorted by key; `type` is the census's own label and is not repeated. */
+function entryLabels(e: CensusEntry): { key: string; value: string }[] {
+  if (!e.labels) return [];
+  return Object.keys(e.labels)
+    .filter((k) => k !== 'type')
+    .sort()
+    .map((k) => ({ key: k, value: e.labels![k]! }));
+}
+
 function frameText(f: ResolvedFrame): string {
   const where = f.file === '' ? '' : f.line > 0 ? `${f.file}:${f.line}` : f.file;
   return where === '' ? f.name : `${f.name}\t${where}`;
@@ -432,7 +443,10 @@ function frameText(f: ResolvedFrame): string {
  *
  *     async profile: total 12
  *     10 @ Interval
+ *     # labels: {"route":"/api/poll"}
  *     #	poll	/srv/app.js:81
+ *
+ * The labels line (Go's shape) appears only for entries with labels.
  */
 export function censusToText(entries: CensusEntry[], resolve: FrameResolver = defaultResolveFrame, notes: string[] = []): string {
   const rows: { count: number; type: string; lines: string[] }[] = [];
@@ -443,6 +457,8 @@ export function censusToText(entries: CensusEntry[], resolve: FrameResolver = de
     total += e.count;
     const frames = e.stack && e.stack.length > 0 ? e.stack.map(resolve) : [e.frame ? resolve(e.frame) : unknownFrame(e.type)];
     const lines = frames.map((f) => `#\t${frameText(f)}`);
+    const labels = entryLabels(e);
+    if (labels.length > 0) lines.unshift(`# labels: {${labels.map((l) => `${JSON.stringify(l.key)}:${JSON.stringify(l.value)}`).join(', ')}}`);
     const key = `${e.type}\n${lines.join('\n')}`;
     const i = idx.get(key);
     if (i !== undefined) rows[i]!.count += e.count;
