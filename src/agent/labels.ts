@@ -8,7 +8,7 @@
  * in one process share it too). It is entered only while a window is recording: outside one,
  * `withLabels` calls `fn` directly, so a service that labels every request pays a counter check per
  * request and nothing else (on Node 20 and 22 an entered AsyncLocalStorage keeps a promise hook on
- * for every promise; see BENCHMARKS.md "Labels"). The price: work started before the window
+ * for every promise). The price: work started before the window
  * began carries no labels. The storage is disabled again when the window ends.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
