@@ -12,7 +12,8 @@
 //
 // Usage: npm run bench:agent   (env: ROUNDS=7 DURATION=4 CONNECTIONS=20 RATE=0 → auto;
 //        EXTRA=nosampling adds a fourth server: the agent with heap sampling off;
-//        EXTRA=stacks adds the agent measured during an async?stacks=1 creation-stack window)
+//        EXTRA=stacks adds the agent measured during an async?stacks=1 creation-stack window;
+//        EXTRA=interval=N adds the agent with heap sampling every N bytes, beside the default's)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -120,14 +121,18 @@ async function measure(server, mode) {
 
 const plain = await startServer(false);
 const agent = await startServer(true);
-// optional diagnostic mode: the agent with heap sampling off (EXTRA=nosampling)
+// optional diagnostic mode: the agent with heap sampling off (EXTRA=nosampling), during a
+// creation-stack window (EXTRA=stacks), or sampling every N bytes (EXTRA=interval=N)
+const otherInterval = /^interval=(\d+)$/.exec(process.env.EXTRA ?? '')?.[1];
 const extra =
   process.env.EXTRA === 'nosampling'
     ? await startServer(true, { LEAKSCOPE_HEAP_INTERVAL: '0' })
     : process.env.EXTRA === 'stacks'
       ? await startServer(true, { LEAKSCOPE_ASYNC_STACKS: '1' })
-      : undefined;
-const extraMode = process.env.EXTRA === 'stacks' ? 'agent+stacks' : 'agent-nosampling';
+      : otherInterval
+        ? await startServer(true, { LEAKSCOPE_HEAP_INTERVAL: otherInterval })
+        : undefined;
+const extraMode = process.env.EXTRA === 'stacks' ? 'agent+stacks' : otherInterval ? `agent@${otherInterval}` : 'agent-nosampling';
 if (!RATE) {
   const probe = await run({ url: plain.url, connections: CONNECTIONS, duration: 2 });
   RATE = Math.max(200, Math.round((probe.requests.average * 0.4) / 100) * 100);

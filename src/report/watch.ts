@@ -58,6 +58,8 @@ export interface JsonSuspect {
   callers?: FrameRef[];
   /** the package the user's frame calls into, when the bytes are allocated in a library */
   entryPackage?: string;
+  /** a near miss of the sampler confirmed by the heap snapshots of \`watch --snapshots\` */
+  snapshotConfirmed?: string;
   /** a library the user's code reaches through another one: where the user's code configures it
    *  (`session({...})`), the line to change; `also`: further calls of that library */
   configuredAt?: FrameRef & { also?: FrameRef[] };
@@ -174,6 +176,7 @@ function jsonSuspect(a: LeakAnalysis, s: Suspect): JsonSuspect {
       ...(s.callers ? { callers: s.callers } : {}),
       ...(s.entryPackage ? { entryPackage: s.entryPackage } : {}),
       ...(s.configuredAt ? { configuredAt: s.configuredAt } : {}),
+      ...(s.snapshotConfirmed ? { snapshotConfirmed: s.snapshotConfirmed } : {}),
   };
 }
 
@@ -255,6 +258,7 @@ const WHY: Record<VerdictReason, string> = {
 
 /** Why a near miss is not a suspect, in words. */
 export function whyNot(m: NearMiss, k: KindSummary | undefined): string {
+  if (m.cache) return m.cache;
   const base = WHY[m.reason] ?? m.reason;
   if (m.reason === 'immaterial' && k) {
     // the verdict's growth is the robust slope over the span, not last − first
@@ -448,6 +452,7 @@ export function renderLeakText(a: LeakAnalysis, meta: ReportMeta): string {
       lines.push(`${String(i + 1).padStart(2)}. ${suspectHeadline(s, k)}`);
       lines.push(`    ${suspectDetail(s, k, kindTotal.get(s.profile), k?.clock ? k.times[0] : undefined)}`);
       if (s.configuredAt) lines.push(`    ${configuredLine(s)}`);
+      if (s.snapshotConfirmed) lines.push(`    confirmed by the heap snapshots: ${s.snapshotConfirmed}`);
       if (s.callers && s.callers.length > 0) {
         const shown = s.callers.slice(0, 6).map((c) => `${c.name} at ${where(c)}`);
         lines.push(`    also called into from: ${shown.join(', ')}${s.callers.length > shown.length ? `, … ${s.callers.length - shown.length} more` : ''}`);

@@ -14,7 +14,8 @@ import type { Sensitivity } from '../../core/leak/verdict.js';
 import { fetchBytes, parseProfileBytes } from '../../node/source.js';
 import { RunDir, defaultRunDirName, downloadAtomic, profileTotals, writeAtomic, type IndexEntry } from '../../node/run-dir.js';
 import { maxBytesFor } from '../../node/limits.js';
-import { addConfiguredSites } from '../../node/leak-sources.js';
+import { addConfiguredSites, readSource } from '../../node/leak-sources.js';
+import { confirmFromSnapshots, setAsideSnapshotCaches } from '../../core/leak/snapshot-evidence.js';
 import { leakReportJson, renderLeakMarkdown, renderLeakText, renderLiveView, renderLogLine, type ReportMeta, type SnapshotLeakGroup } from '../../report/watch.js';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -496,13 +497,20 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
   }
   const final = analyzeLeaks(observations, { sensitivity, minSamples });
   addConfiguredSites(final);
+  // a suspect whose function stores into what the snapshots show to be a cache (lru-cache's max,
+  // a Map that removes entries, a rise that slows) becomes a near miss that says so
+  // and a near miss whose function stores into what the snapshots show leaking is confirmed
+  if (snapshotLeaks) {
+    setAsideSnapshotCaches(final, snapshotLeaks, readSource);
+    confirmFromSnapshots(final, snapshotLeaks, readSource);
+  }
   // A suspect the live view showed is never dropped from the report without a word: the final
   // analysis lists those it finds confirmed earlier; any other gets a note with its end verdict.
   for (const [id, seen] of liveSeen) {
     if (final.suspects.some((s) => suspectId(s) === id)) continue;
     if (final.nearMisses.some((m) => m.heldAtSample !== undefined && suspectId(m) === id)) continue;
     const m = final.nearMisses.find((x) => suspectId(x) === id);
-    const why = m ? `${m.reason} at the end` : 'its growth at the end was too small to judge';
+    const why = m ? (m.cache ?? `${m.reason} at the end`) : 'its growth at the end was too small to judge';
     const s = seen.s;
     notes.push(`${s.name} at ${s.file}${s.line > 0 ? `:${s.line}` : ''} (${s.profile}) was a suspect in the live view from sample ${seen.round} (${Math.round(seen.elapsedMs / 1000)}s in); not confirmed over the whole run: ${why}`);
   }

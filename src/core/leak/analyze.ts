@@ -90,6 +90,9 @@ export interface NearMiss {
   /** when the verdict held on an earlier part of the run: the 1-based sample (else undefined) */
   heldAtSample?: number;
   heldAtMs?: number;
+  /** set when its verdict held but the heap snapshots explain its growth as a cache (why, in
+   *  words; see snapshot-evidence.ts) */
+  cache?: string;
 }
 
 export interface Suspect {
@@ -115,6 +118,9 @@ export interface Suspect {
   /** a leak inside a library fed from several places in the user's code: the other user frames
    *  that call into it (the suspect's own name/file/line is the one that grew most) */
   callers?: FrameRef[];
+  /** a near miss of the sampler that the heap snapshots of \`watch --snapshots\` confirm (what
+   *  they show, in words; see snapshot-evidence.ts) */
+  snapshotConfirmed?: string;
   growthPerMinute: number;
   unit: LeakUnit;
   /** 1 − Mann–Kendall one-sided p-value */

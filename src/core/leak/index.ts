@@ -4,3 +4,4 @@ export * from './summary.js';
 export * from './verdict.js';
 export * from './analyze.js';
 export * from './configured.js';
+export * from './snapshot-evidence.js';

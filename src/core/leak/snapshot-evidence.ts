@@ -1,0 +1,244 @@
+/**
+ * Heap suspects that the heap snapshots show to be a cache (issue 14).
+ *
+ * A bounded cache that is still filling grows exactly like a leak for as long as it fills: the
+ * sampling heap profiler sees allocations that stay alive, in many small steps, and no rule on the
+ * series alone can tell them apart within a minute. The heap snapshots `watch --snapshots` takes
+ * can: `snapshot leaks` calls a group a `possible-cache` when its holder is a cache bounded by a
+ * configured maximum (lru-cache's `max`), removes entries, or its rise slows. When the line that
+ * stores into such a cache lies in the body of a suspect's function, and nothing the snapshots call
+ * a leak is stored there or reached through the suspect's stack, the suspect is set aside as a near
+ * miss that says why — never dropped without a word. Pure: the source text comes from `read`.
+ */
+import type { LeakAnalysis, NearMiss, Suspect } from './analyze.js';
+
+/** What this needs of a `snapshot leaks --json` group. */
+export interface CacheEvidenceGroup {
+  status?: unknown;
+  location?: unknown;
+  cacheEvidence?: unknown;
+  name?: unknown;
+  className?: unknown;
+  retainerPath?: unknown;
+  owner?: unknown;
+  growth?: unknown;
+}
+
+/** The variables a group's path starts from: the names right after a `(module scope)` or
+ *  `(closure scope)` element of its owner's path (else its own). */
+export function pathVariables(g: CacheEvidenceGroup): string[] {
+  const ownerPath = g.owner && typeof g.owner === 'object' ? (g.owner as { retainerPath?: unknown }).retainerPath : undefined;
+  const path = Array.isArray(ownerPath) ? ownerPath : Array.isArray(g.retainerPath) ? g.retainerPath : [];
+  const out: string[] = [];
+  for (let i = 0; i + 1 < path.length; i++) {
+    const v = path[i + 1];
+    if ((path[i] === '(module scope)' || path[i] === '(closure scope)') && typeof v === 'string' && /^[A-Za-z_$][\w$]*$/.test(v) && !out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Whether `text` stores into the container held by variable `name` (`name.set(`, `.push(`,
+ *  `.add(`, `.unshift(`, `name[key] =`). */
+export function storesInto(text: string, name: string): boolean {
+  return new RegExp(`(?<![\\w$#.])${escapeRe(name)}\\s*(?:\\.\\s*(?:set|push|add|unshift)\\s*\\(|\\[[^\\]\\n]*\\]\\s*=(?![=>]))`).test(text);
+}
+
+const normFile = (f: string): string => f.replace(/^file:\/\//, '').replace(/\\/g, '/');
+
+/** `file:line` or `file:line:column` → file and line (null when it is neither). */
+export function parseLocation(loc: unknown): { file: string; line: number } | null {
+  if (typeof loc !== 'string') return null;
+  const m = /^(.*?):(\d+)(?::\d+)?$/.exec(loc);
+  if (!m || !m[1]) return null;
+  return { file: normFile(m[1]), line: Number(m[2]) };
+}
+
+/**
+ * The lines [from, to] (1-based) of the body of the function that starts on line `startLine`: from
+ * the first `{` after `=>` or `)` on or after that line to the brace that closes it. Strings
+ * ('…', "…") and line comments are skipped; braces inside template literals are counted (they
+ * balance in `${…}`). null when no body is found.
+ */
+export function functionBodyLines(src: string, startLine: number): { from: number; to: number } | null {
+  let off = 0;
+  for (let l = 1; l < startLine; l++) {
+    const nl = src.indexOf('\n', off);
+    if (nl < 0) return null;
+    off = nl + 1;
+  }
+  // the body's brace: after `=>`, or after the parameters' `)` (and a TypeScript return type);
+  // an arrow with an expression body ends on the line of its `=>` as far as this is concerned
+  const head = /=>\s*(\{)?|\)\s*(?::\s*[\w$<>[\]|&., ]+)?\{/g;
+  head.lastIndex = off;
+  const m = head.exec(src);
+  if (!m) return null;
+  if (m[0].startsWith('=>') && !m[1]) {
+    const at = lineOf(src, off, startLine, m.index);
+    return { from: startLine, to: at };
+  }
+  const open = m.index + m[0].length - 1;
+  let depth = 0;
+  let end = -1;
+  for (let i = open; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === "'" || c === '"') {
+      for (i++; i < src.length && src[i] !== c && src[i] !== '\n'; i++) if (src[i] === '\\') i++;
+    } else if (c === '/' && src[i + 1] === '/') {
+      while (i < src.length && src[i] !== '\n') i++;
+    } else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) return null;
+  return { from: lineOf(src, off, startLine, open), to: lineOf(src, off, startLine, end) };
+}
+
+/** The line of offset `pos`, counting from line `line` that starts at offset `off`. */
+function lineOf(src: string, off: number, line: number, pos: number): number {
+  for (let k = src.indexOf('\n', off); k >= 0 && k < pos; k = src.indexOf('\n', k + 1)) line++;
+  return line;
+}
+
+/** a location in a library: reached through a suspect's stack when a frame is in that file */
+const inLibrary = (f: string): boolean => f.includes('/node_modules/');
+
+const frameFile = (frame: string): string => {
+  const m = /\s(\S*):\d+$/.exec(frame);
+  return m ? normFile(m[1]!) : '';
+};
+
+type Site = { loc: { file: string; line: number } | null; vars: string[]; evidence: string[]; label: string; growth: number[]; name: string };
+
+function sites(groups: readonly CacheEvidenceGroup[]): { caches: Site[]; leaks: Site[] } {
+  const caches: Site[] = [];
+  const leaks: Site[] = [];
+  for (const g of groups) {
+    const loc = parseLocation(g.location);
+    const vars = pathVariables(g);
+    const evidence = Array.isArray(g.cacheEvidence) ? g.cacheEvidence.filter((e): e is string => typeof e === 'string') : [];
+    const growth = Array.isArray(g.growth) ? g.growth.filter((x): x is number => typeof x === 'number') : [];
+    const name = typeof g.name === 'string' ? g.name : String(g.className ?? '?');
+    const site = { loc, vars, evidence, growth, name, label: vars[0] ?? (loc ? `line ${loc.line}` : name) };
+    if (g.status === 'possible-cache') caches.push(site);
+    else leaks.push(site);
+  }
+  return { caches, leaks };
+}
+
+/** The body of a heap site's function in the user's code, and whether it stores into a group. */
+function bodyOf(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
+  if (s.profile !== 'heap') return null;
+  const src = read(s.file);
+  const body = src ? functionBodyLines(src, s.line) : null;
+  if (!src || !body) return null;
+  const file = normFile(s.file);
+  const text = src.split('\n').slice(body.from - 1, body.to).join('\n');
+  // the function stores into the group's container: the group's store line is in the body, or
+  // the body stores into the variable the group's path starts from
+  return (g) => (g.loc !== null && g.loc.file === file && g.loc.line >= body.from && g.loc.line <= body.to) || g.vars.some((v) => storesInto(text, v));
+}
+
+/**
+ * Moves the heap suspects whose growth the snapshots explain as a cache into \`a.nearMisses\`, each
+ * with \`cache\` set to the snapshots' evidence. Returns the suspects set aside.
+ */
+export function setAsideSnapshotCaches(a: LeakAnalysis, groups: readonly CacheEvidenceGroup[], read: (file: string) => string | null): Suspect[] {
+  const { caches, leaks } = sites(groups);
+  if (caches.length === 0) return [];
+  const aside: Suspect[] = [];
+  const keep: Suspect[] = [];
+  for (const s of a.suspects) {
+    const storedHere = s.origin === 'user' ? bodyOf(s, read) : null;
+    const cache = storedHere ? caches.filter(storedHere) : [];
+    // a leak stored in the same function, or reached through the suspect's stack (a library the
+    // snapshots place a leak in), keeps it a suspect: it may be both
+    const stackFiles = new Set(s.stack.map(frameFile));
+    if (s.library) stackFiles.add(normFile(s.library.file));
+    const leakHere = leaks.some((l) => storedHere?.(l) || (l.loc !== null && inLibrary(l.loc.file) && stackFiles.has(l.loc.file)));
+    if (cache.length === 0 || leakHere) {
+      keep.push(s);
+      continue;
+    }
+    aside.push(s);
+    const evidence = [...new Set(cache.flatMap((c) => c.evidence))];
+    const at = [...new Set(cache.map((c) => c.label))].join(', ');
+    const m: NearMiss = {
+      profile: s.profile,
+      name: s.name,
+      file: s.file,
+      line: s.line,
+      unit: s.unit,
+      ...(s.library ? { library: s.library } : {}),
+      reason: 'leak',
+      slopePerMinute: s.growthPerMinute,
+      growth: s.lastValue - s.firstValue,
+      pValue: s.pValue,
+      first: s.firstValue,
+      last: s.lastValue,
+      cache: `it grew like a leak, but the heap snapshots show it stores into a cache (${at}${evidence.length ? `: ${evidence.join('; ')}` : ''})`,
+    };
+    a.nearMisses.unshift(m);
+  }
+  a.suspects = keep;
+  return aside;
+}
+
+/**
+ * The other way round: a heap near miss of the user's code (it grew, but a rule failed: too few
+ * sampler steps, one big step) whose function stores into a container the snapshots call a leak
+ * — its objects rising in every snapshot — that no suspect already stores into, becomes a suspect
+ * with \`snapshotConfirmed\` saying so. The sampler sees such a leak at its resolution; the
+ * snapshots count its objects. Returns the suspects added.
+ */
+export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvidenceGroup[], read: (file: string) => string | null): Suspect[] {
+  const { leaks } = sites(groups);
+  const rising = leaks.filter((l) => l.growth.length >= 3 && l.growth.every((v, i) => i === 0 || v > l.growth[i - 1]!));
+  if (rising.length === 0) return [];
+  const claimed = new Set<Site>();
+  for (const s of a.suspects) {
+    const stored = bodyOf(s, read);
+    const stackFiles = new Set(s.stack.map(frameFile));
+    if (s.library) stackFiles.add(normFile(s.library.file));
+    if (s.configuredAt) stackFiles.add(normFile(s.configuredAt.file));
+    for (const l of rising) if (stored?.(l) || (l.loc !== null && inLibrary(l.loc.file) && stackFiles.has(l.loc.file))) claimed.add(l);
+  }
+  const added: Suspect[] = [];
+  for (const m of [...a.nearMisses]) {
+    if (m.profile !== 'heap' || m.cache || !(m.last > m.first) || m.file.includes('/node_modules/') || m.file.startsWith('node:')) continue;
+    const stored = bodyOf(m, read);
+    const group = stored ? rising.find((l) => !claimed.has(l) && stored(l)) : undefined;
+    if (!group) continue;
+    claimed.add(group);
+    const kind = a.kinds.find((k) => k.kind === m.profile);
+    const last = kind?.totals[kind.totals.length - 1] ?? 0;
+    const s: Suspect = {
+      profile: m.profile,
+      name: m.name,
+      file: m.file,
+      line: m.line,
+      stack: [],
+      origin: 'user',
+      ...(m.library ? { library: m.library } : {}),
+      growthPerMinute: m.slopePerMinute,
+      unit: m.unit,
+      confidence: 1 - m.pValue,
+      pValue: m.pValue,
+      tau: 0,
+      totalGrowth: m.growth,
+      firstValue: m.first,
+      lastValue: m.last,
+      firstDetectedSample: m.heldAtSample ?? (kind?.totals.length ?? 0),
+      firstDetectedMs: m.heldAtMs ?? (kind?.times[kind.times.length - 1] ?? 0),
+      share: last > 0 ? m.last / last : 0,
+      snapshotConfirmed: `${group.name}${group.loc ? ` stored at ${group.loc.file}:${group.loc.line}` : ''}, rising in every heap snapshot (${group.growth.join(' → ')}); the sampler alone: ${m.heldAtSample !== undefined ? `confirmed at sample ${m.heldAtSample}, not at the end` : 'not confirmed'} (${m.reason})`,
+    };
+    a.nearMisses.splice(a.nearMisses.indexOf(m), 1);
+    a.suspects.push(s);
+    added.push(s);
+  }
+  return added;
+}
