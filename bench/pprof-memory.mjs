@@ -7,6 +7,7 @@
 // Needs dist/ (npm run build), go and /usr/bin/time.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +48,8 @@ function once(argv) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`${new Date().toISOString()} ${cpus()[0]?.model ?? '?'} × ${cpus().length}, ${process.version}, load average ${load()}`);
 console.log(`${RUNS} alternating runs each; medians of peak RSS (MB) and wall time (ms)\n`);
 console.log('| size | profile | command | leakscope RSS | pprof RSS | RSS ratio | leakscope wall | pprof wall |');
 console.log('|---|---|---|---|---|---|---|---|');
@@ -70,3 +73,4 @@ for (const [size, label, file] of profiles) {
 }
 const base = median(Array.from({ length: RUNS }, () => once([process.execPath, '-e', '0']).mb));
 console.log(`\nbaseline: \`node -e 0\` peaks at ${base.toFixed(0)} MB on this machine (${process.version}).`);
+console.log(`${new Date().toISOString()} load average ${load()}`);

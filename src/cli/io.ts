@@ -1,4 +1,6 @@
 /** The CLI's output port: commands write through this, never to console directly. */
+import { encodeByteString, hasEscapedBytes } from '../formats/byte-strings.js';
+
 export interface CliIO {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
@@ -6,11 +8,12 @@ export interface CliIO {
 }
 
 export const processIO: CliIO = {
+  // a profile's non-UTF-8 bytes (kept escaped, see formats/byte-strings.ts) are written as themselves
   stdout: (s) => {
-    process.stdout.write(s);
+    process.stdout.write(hasEscapedBytes(s) ? encodeByteString(s) : s);
   },
   stderr: (s) => {
-    process.stderr.write(s);
+    process.stderr.write(hasEscapedBytes(s) ? encodeByteString(s) : s);
   },
   isTTY: Boolean(process.stdout.isTTY),
 };

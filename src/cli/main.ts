@@ -10,6 +10,7 @@ import module from 'node:module';
 import { existsSync } from 'node:fs';
 import { isLeakscopeError } from '../core/errors.js';
 import { isUrl } from '../node/url.js';
+import { keepYoungGenerationSmall } from '../node/young-gen.js';
 import { processIO, type CliIO } from './io.js';
 import { commands } from './registry.js';
 
@@ -62,9 +63,17 @@ function usage(): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Commands that read profiles, print one report and exit: they run with V8's new space kept at
+ * its start-up size (node/young-gen.ts; growth comes back for inputs of 8 MB and more). Servers,
+ * watchers, the shell and heap-snapshot parsing keep V8's defaults.
+ */
+const ONE_SHOT_REPORTS = new Set(['top', 'list', 'peek', 'traces', 'tree', 'tags', 'graph', 'diff', 'merge', 'info', 'convert']);
+
 // Run when executed directly (bin or `node dist/src/cli/main.js`).
 const invokedDirectly = process.argv[1] && /(?:^|[\\/])(?:main\.js|leakscope)$/.test(process.argv[1]);
 if (invokedDirectly) {
+  if (ONE_SHOT_REPORTS.has(process.argv[2] ?? '')) keepYoungGenerationSmall();
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
   });

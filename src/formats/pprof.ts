@@ -16,6 +16,7 @@ import {
   SampleTableBuilder,
   StringPool,
 } from '../core/profile.js';
+import { decodeByteString } from './byte-strings.js';
 import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from './protobuf.js';
 
 interface RawValueType {
@@ -515,7 +516,6 @@ function readStringAt(r: ProtoReader, start: number, n: number): string {
   return s;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
   const n = end - start;
   if (n === 0) return '';
@@ -533,7 +533,8 @@ function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
       return s;
     }
   }
-  return utf8.decode(buf.subarray(start, end));
+  // bytes that are not UTF-8 are kept (escaped), so that reports print them as pprof does
+  return decodeByteString(buf, start, end);
 }
 
 function fieldName(field: number): string {

@@ -12,6 +12,7 @@ import { decodeLegacy, looksLikeLegacy } from '../formats/legacy-profile.js';
 import { sniffJsonProfile, v8JsonToPprof } from '../formats/v8-json.js';
 import { isUrl } from './url.js';
 import { formatByteSize, maxBytesFor, tooLarge } from './limits.js';
+import { noteInputSize } from './young-gen.js';
 
 /** Deflate cannot compress better than 1032:1: a gzip trailer claiming more is not believed. */
 const MAX_DEFLATE_RATIO = 1032;
@@ -180,6 +181,7 @@ export async function readSourceBytes(source: string, opts: FetchOptions = {}): 
 export function parseProfileBytes(bytes: Uint8Array, name: string, maxBytes?: number): Profile {
   const wasGzip = isGzip(bytes);
   const raw = maybeGunzip(bytes, name, maxBytes);
+  noteInputSize(raw.length);
   const json = sniffJsonProfile(new TextDecoder('latin1').decode(raw.subarray(0, 256)));
   if (json === 'heapsnapshot') {
     throw new LeakscopeError('E_NOT_PROFILE', `${name}: a V8 heap snapshot, not a profile (use "leakscope snapshot summary|diff|retainers|leaks")`);
