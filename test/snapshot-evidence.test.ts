@@ -1,0 +1,91 @@
+/**
+ * `watch --snapshots`: the snapshots' verdict completes the sampler's (issue 14). A heap suspect
+ * whose function stores into what the snapshots call a possible cache becomes a near miss that
+ * says so; a near miss whose function stores into a container rising in every snapshot becomes a
+ * suspect. The source text is read through a function, as the pure core asks.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LeakAnalysis, NearMiss, Suspect } from '../src/core/leak/analyze.js';
+import { confirmFromSnapshots, functionBodyLines, pathVariables, setAsideSnapshotCaches, storesInto, type CacheEvidenceGroup } from '../src/core/leak/snapshot-evidence.js';
+
+const FILE = '/srv/app/server.js';
+const SRC = [
+  "const productCache = new LRUCache({ max: 500 });", // 1
+  'const sessions = new Map();', // 2
+  'function getProduct(id) {', // 3
+  "  const p = { id, data: 'x'.repeat(100) };", // 4
+  '  productCache.set(id, p);', // 5
+  '  return p;', // 6
+  '}', // 7
+  'function createSession(id) {', // 8
+  '  const s = { id };', // 9
+  '  sessions.set(id, s);', // 10
+  '  return s;', // 11
+  '}', // 12
+  'function both(id) {', // 13
+  '  productCache.set(id, {});', // 14
+  '  sessions.set(id, {});', // 15
+  '}', // 16
+  'const handler = (req: Req): Promise<void> => {', // 17
+  "  const s = '}';", // 18
+  '  pending[req.id] = req;', // 19
+  '};', // 20
+].join('\n');
+const read = (f: string): string | null => (f === FILE ? SRC : null);
+
+const cacheGroup: CacheEvidenceGroup = { status: 'possible-cache', name: 'LRUCache entries', retainerPath: ['(module scope)', 'productCache', 'LRUCache', '#map'], cacheEvidence: ['a configured maximum (max 500)'], growth: [40, 80, 90] };
+const leakGroup: CacheEvidenceGroup = { status: 'leak', name: 'Map entries (Object)', owner: { retainerPath: ['(module scope)', 'sessions', 'Map'] }, growth: [300, 600, 900] };
+
+function suspect(name: string, line: number): Suspect {
+  return { profile: 'heap', name, file: FILE, line, stack: [`${name} ${FILE}:${line}`], origin: 'user', growthPerMinute: 1e6, unit: 'bytes', confidence: 0.99, pValue: 0.01, tau: 0.9, totalGrowth: 2e6, firstValue: 1e6, lastValue: 3e6, firstDetectedSample: 6, firstDetectedMs: 12_000, share: 0.1 } as Suspect;
+}
+function nearMiss(name: string, line: number): NearMiss {
+  return { profile: 'heap', name, file: FILE, line, unit: 'bytes', reason: 'immaterial', slopePerMinute: 5e5, growth: 1e6, pValue: 0.2, first: 5e5, last: 1.5e6 } as NearMiss;
+}
+function analysis(suspects: Suspect[], nearMisses: NearMiss[]): LeakAnalysis {
+  return { suspects, nearMisses, kinds: [{ kind: 'heap', totals: [1e7, 1.2e7, 1.5e7], times: [0, 2000, 4000] }] } as unknown as LeakAnalysis;
+}
+
+test('the pieces: a function body (plain, TypeScript arrow with a return type, a brace in a string), stores into a variable, path variables', () => {
+  assert.deepEqual(functionBodyLines(SRC, 3), { from: 3, to: 7 });
+  assert.deepEqual(functionBodyLines(SRC, 17), { from: 17, to: 20 });
+  assert.equal(functionBodyLines('nothing here', 1), null);
+  assert.ok(storesInto('  sessions.set(id, s);', 'sessions'));
+  assert.ok(storesInto('  pending[req.id] = req;', 'pending'));
+  assert.ok(!storesInto('  if (pending[req.id] === req) {}', 'pending'));
+  assert.ok(!storesInto('  this.sessions.set(id, s);', 'sessions'));
+  assert.ok(!storesInto('  sessions.get(id);', 'sessions'));
+  assert.deepEqual(pathVariables(cacheGroup), ['productCache']);
+  assert.deepEqual(pathVariables(leakGroup), ['sessions']);
+});
+
+test('a suspect that stores into a possible cache becomes a near miss that says why; one that stores into a leak too stays', () => {
+  const a = analysis([suspect('getProduct', 3), suspect('both', 13)], []);
+  const aside = setAsideSnapshotCaches(a, [cacheGroup, leakGroup], read);
+  assert.deepEqual(aside.map((s) => s.name), ['getProduct']);
+  assert.deepEqual(a.suspects.map((s) => s.name), ['both']);
+  assert.equal(a.nearMisses[0]!.name, 'getProduct');
+  assert.match(a.nearMisses[0]!.cache!, /stores into a cache \(productCache: a configured maximum \(max 500\)\)/);
+  // no cache in the snapshots: nothing changes
+  const b = analysis([suspect('getProduct', 3)], []);
+  assert.deepEqual(setAsideSnapshotCaches(b, [leakGroup], read), []);
+  assert.equal(b.suspects.length, 1);
+  // the source cannot be read: the suspect stays
+  const c = analysis([suspect('getProduct', 3)], []);
+  assert.deepEqual(setAsideSnapshotCaches(c, [cacheGroup], () => null), []);
+});
+
+test('a near miss that stores into a container rising in every snapshot becomes a suspect, once per group', () => {
+  const a = analysis([], [nearMiss('createSession', 8), nearMiss('getProduct', 3)]);
+  const added = confirmFromSnapshots(a, [cacheGroup, leakGroup], read);
+  assert.deepEqual(added.map((s) => s.name), ['createSession']);
+  assert.match(added[0]!.snapshotConfirmed!, /Map entries \(Object\), rising in every heap snapshot \(300 → 600 → 900\)/);
+  assert.deepEqual(a.nearMisses.map((m) => m.name), ['getProduct']);
+  // a group already claimed by a suspect that stores into it confirms no near miss
+  const b = analysis([suspect('both', 13)], [nearMiss('createSession', 8)]);
+  assert.deepEqual(confirmFromSnapshots(b, [leakGroup], read), []);
+  // a group that did not rise in every snapshot confirms nothing
+  const c = analysis([], [nearMiss('createSession', 8)]);
+  assert.deepEqual(confirmFromSnapshots(c, [{ ...leakGroup, growth: [300, 600, 500] }], read), []);
+});
