@@ -16,7 +16,7 @@ import { gateFigures, runtimeFigures, type LoadRound } from '../../core/soak-fig
 import { writeAtomic } from '../../node/run-dir.js';
 import { renderSoakJunit, renderSoakMarkdown, renderSoakText, soakJson, verdictOf, exitCodeOf, type SoakData, type SoakSettings } from '../../report/soak.js';
 import { parseDuration, pprofBase, runWatch, type WatchResult } from './watch.js';
-import { freePort, isNodeCommand, registerUrl, startService, waitListening, type StartedService } from '../soak-service.js';
+import { agentOrWhy, freePort, isNodeCommand, listenPort, registerUrl, startService, waitListening, type StartedService } from '../soak-service.js';
 import { loadRound, type LoadOptions } from '../soak-load.js';
 import { readMetrics } from '../soak-metrics.js';
 import { readRequests, weightedSequence } from '../soak-requests.js';
@@ -137,7 +137,7 @@ function positiveNumber(v: string | undefined, name: string, dflt: number | unde
 
 const sub = (s: string, port: number | undefined) => (port === undefined ? s : s.replaceAll('{port}', String(port)));
 
-export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, signal: AbortSignal): Promise<{ data: SoakData; elapsedMs: number }> {
+export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, signal: AbortSignal): Promise<{ data: SoakData; elapsedMs: number; interrupted?: string }> {
   // ---- flags, all checked before anything starts
   const rate = positiveNumber(flags.rate, 'rate', undefined, 1_000_000);
   const connections = intOption(flags.connections, 'connections', 1, 10_000) ?? 10;
@@ -170,15 +170,28 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       port = await freePort();
       env.PORT = String(port);
       argv = command.map((a) => sub(a, port));
-      if (isNodeCommand(argv[0]!) && !flags['no-agent'] && pprof === undefined) {
-        const agentPort = await freePort();
-        env.LEAKSCOPE_ADDR = `127.0.0.1:${agentPort}`;
-        if (flags.token) env.LEAKSCOPE_TOKEN = flags.token;
-        argv = [argv[0]!, '--import', registerUrl(), ...argv.slice(1)];
-        pprof = `http://127.0.0.1:${agentPort}/debug/pprof`;
-      }
     }
     const url = sub(flags.url ?? 'http://127.0.0.1:{port}/', port);
+    // The agent: a node command gets `--import leakscope/register` (the agent starts with the
+    // process). Any other command (`npm start`, `npx tsx server.ts`, a script that runs node) gets
+    // it through NODE_OPTIONS, which every node process it starts inherits; LEAKSCOPE_START makes
+    // it start only in the process that listens on the load's port, so npm's, npx's or tsx's own
+    // node never takes the agent's port.
+    let injected = false;
+    let noAgent: string | undefined;
+    if (command.length > 0 && !flags['no-agent'] && pprof === undefined) {
+      const agentPort = await freePort();
+      env.LEAKSCOPE_ADDR = `127.0.0.1:${agentPort}`;
+      if (flags.token) env.LEAKSCOPE_TOKEN = flags.token;
+      if (isNodeCommand(argv[0]!)) argv = [argv[0]!, '--import', registerUrl(), ...argv.slice(1)];
+      else {
+        env.NODE_OPTIONS = [process.env.NODE_OPTIONS?.trim(), `--import ${registerUrl()}`].filter(Boolean).join(' ');
+        const lp = listenPort(url);
+        env.LEAKSCOPE_START = lp !== undefined ? `listen:${lp}` : 'listen';
+      }
+      pprof = `http://127.0.0.1:${agentPort}/debug/pprof`;
+      injected = true;
+    }
     if (pprof !== undefined) pprof = pprofBase(sub(pprof, port));
     try {
       new URL(url);
@@ -188,13 +201,21 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
     const settings: SoakSettings = { url, ...(pprof ? { pprof } : {}), ...(command.length ? { command } : {}), ...(rate ? { rate } : {}), connections, warmupMs, durationMs, rounds };
 
     if (command.length > 0) {
-      log(`starting ${argv.join(' ')} (PORT=${port}${env.LEAKSCOPE_ADDR ? `, agent on ${env.LEAKSCOPE_ADDR}` : ''})`);
+      log(`starting ${argv.join(' ')} (PORT=${port}${injected ? `, agent on ${env.LEAKSCOPE_ADDR}${env.NODE_OPTIONS ? ' through NODE_OPTIONS' : ''}` : ''})`);
       svc = startService(argv, env, flags['echo-service'] ? (s) => io.stderr(s) : () => {});
     }
     // a service soak did not start is there or not: a short wait unless --start-timeout says more
     const firstWait = svc || flags['start-timeout'] !== undefined ? startTimeoutMs : 2000;
     const waited = await waitListening(url, svc ? 'the service' : url, svc, firstWait, signal);
-    if (pprof) await waitListening(pprof, env.LEAKSCOPE_ADDR ? 'the injected leakscope agent' : 'the pprof endpoint', svc, Math.max(2000, startTimeoutMs - waited), signal);
+    if (pprof && injected && !isNodeCommand(argv[0]!)) {
+      // a wrapper (npm, npx, a shell script) may or may not run node: no agent is no failure
+      const why = await agentOrWhy(pprof, svc!, Math.max(2000, Math.min(10_000, startTimeoutMs - waited)), signal);
+      if (why) {
+        noAgent = why;
+        pprof = undefined;
+        delete settings.pprof;
+      }
+    } else if (pprof) await waitListening(pprof, injected ? 'the injected leakscope agent' : 'the pprof endpoint', svc, Math.max(2000, startTimeoutMs - waited), signal);
     log(`listening after ${(waited / 1000).toFixed(1)}s; warm-up ${(warmupMs / 1000).toFixed(1)}s, then ${rounds} rounds over ${(durationMs / 1000).toFixed(1)}s`);
 
     // ---- watch + metrics + load, all under one abort
@@ -242,10 +263,13 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       await watchP?.catch(() => undefined);
       throw new LeakscopeError('E_FETCH', crashed);
     }
-    if (signal.aborted) {
+    // Ctrl-C: the rounds measured so far make the report (as watch's on Ctrl-C); the round cut
+    // short is not counted. Interrupted before the first measured round: nothing to report.
+    const interrupted = signal.aborted;
+    if (interrupted && measured.length === 0) {
       await metrics.stop();
       await watchP?.catch(() => undefined);
-      throw new LeakscopeError('E_FETCH', 'interrupted (Ctrl-C); the service was stopped');
+      throw new LeakscopeError('E_FETCH', `interrupted (Ctrl-C) during the warm-up, before the first measured round; the service was stopped`);
     }
     // the watch ends at its planned duration (warm-up + rounds): wait for its last poll
     let watched: WatchResult | undefined;
@@ -256,7 +280,7 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       } catch (e) {
         leaksUnavailable = `watch failed: ${(e as Error).message}`;
       }
-    } else leaksUnavailable = 'no pprof endpoint to watch: give --pprof, or a Node command for the injected agent';
+    } else leaksUnavailable = noAgent ?? 'no pprof endpoint to watch: give --pprof (a Go service), or drop --no-agent for a Node one';
     await metrics.stop();
     signal.removeEventListener('abort', stopRun);
     if (crashed) throw new LeakscopeError('E_FETCH', crashed);
@@ -264,6 +288,7 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
     const runtime = runtimeFigures(metrics.samples, warmupMs, metrics.source());
     const figures = gateFigures(measured, metrics.samples, runtime);
     const data: SoakData = { settings, ...(warmup ? { warmup } : {}), rounds: measured, runtime, ...(watched ? { leaks: watched } : {}), ...(leaksUnavailable ? { leaksUnavailable } : {}), notes };
+    if (interrupted) notes.unshift(`interrupted (Ctrl-C) after ${measured.length} of ${rounds} round${rounds === 1 ? '' : 's'}: this report covers what was collected`);
     if (measured.length > 0 && measured.every((r) => r.requests === 0)) notes.push('no request was answered: check --url and --requests');
     if (baseline) {
       const b = baseline.settings;
@@ -274,7 +299,8 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       if (diff.length) notes.push(`the baseline ran with other settings (${diff.join(', ')}): the comparison is not like for like`);
       data.gate = { baselineFile: flags.baseline!, savedAt: baseline.savedAt, result: compareRuns(baseline.figures, figures, thresholds) };
     }
-    if (flags.save) {
+    if (flags.save && interrupted) notes.push(`--save ${flags.save}: not written, an interrupted run is no baseline`);
+    else if (flags.save) {
       const b: SoakBaseline = { format: 'leakscope-soak-baseline', version: 1, savedAt: new Date().toISOString(), settings, figures };
       try {
         await writeAtomic(flags.save, JSON.stringify(b, null, 2) + '\n');
@@ -283,7 +309,7 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       }
       data.savedBaseline = flags.save;
     }
-    return { data, elapsedMs: Date.now() - t0 };
+    return { data, elapsedMs: Date.now() - t0, ...(interrupted ? { interrupted: `interrupted after ${measured.length} of ${rounds} round${rounds === 1 ? '' : 's'}` } : {}) };
   } finally {
     if (svc) {
       await svc.stop();
@@ -329,14 +355,16 @@ exit: 0 pass, 3 leak suspect, 4 regression against the baseline, 1 failure, 2 us
     const onSignal = () => {
       interrupts++;
       if (interrupts === 1) {
-        io.stderr('leakscope soak: stopping (interrupted); stopping the service\n');
+        io.stderr('leakscope soak: stopping (Ctrl-C); stopping the service and writing the report for what was collected\n');
         ctrl.abort();
       } else process.exit(130); // the exit hook still stops the service's process group
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const { data, elapsedMs } = await runSoak(values, command, io, ctrl.signal);
+      const { data, elapsedMs, interrupted } = await runSoak(values, command, io, ctrl.signal);
+      // runSoak stopped the service before it returned
+      if (interrupted) io.stderr(`leakscope soak: ${interrupted} (Ctrl-C); the service was stopped; the report covers the rounds measured\n`);
       if (values.junit) {
         try {
           await writeAtomic(values.junit, renderSoakJunit(data, elapsedMs));
