@@ -198,6 +198,10 @@ describe('leakscope soak: bad input', { concurrency: 3 }, () => {
       [['--max-regression', 'latency=10%', '--url', 'http://127.0.0.1:1/'], /unknown metric "latency"/],
       [[], /give a command after -- \(the service to start\) or --url URL/],
       [['--'], /no command after --/],
+      [['--against', tmp, '--baseline', 'b.json', '--', 'node', 'x.js'], /--against DIR and --baseline FILE are two ways to give the baseline: use one/],
+      [['--against', tmp, '--url', 'http://127.0.0.1:1/'], /--against DIR starts the command in DIR too: give the command after --/],
+      [['--against', tmp, '--url', 'http://127.0.0.1:8080/', '--', 'node', 'x.js'], /--against: --url needs \{port\} \(the two builds listen on ports of their own\)/],
+      [['--against', join(tmp, 'nowhere'), '--', 'node', 'x.js'], /--against .*nowhere: not a directory$/],
     ] as [string[], RegExp][]) {
       const r = await soak(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

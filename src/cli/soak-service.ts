@@ -70,13 +70,13 @@ function killGroup(pid: number, sig: NodeJS.Signals): void {
  * Starts `argv` in a process group of its own with `env` added to the environment; stdout and
  * stderr go to leakscope's stderr when `echo`, else only the last lines are kept.
  */
-export function startService(argv: string[], env: Record<string, string>, echo: (s: string) => void): StartedService {
+export function startService(argv: string[], env: Record<string, string>, echo: (s: string) => void, cwd?: string): StartedService {
   installExitHook();
   let tail = '';
   let exitedFlag = false;
   let child: ChildProcess;
   try {
-    child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}) });
   } catch (e) {
     throw new LeakscopeError('E_USAGE', `cannot start ${argv[0]}: ${(e as Error).message}`);
   }
