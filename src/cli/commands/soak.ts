@@ -156,7 +156,6 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
   if (command.length === 0 && flags.url === undefined) throw new LeakscopeError('E_USAGE', 'give a command after -- (the service to start) or --url URL of a running service');
   if (command.length === 0 && /\{port\}/.test(`${flags.url}${flags.pprof ?? ''}`)) throw new LeakscopeError('E_USAGE', '{port} is only replaced in the command soak starts');
   const requests = flags.requests !== undefined ? weightedSequence(await readRequests(flags.requests)) : undefined;
-  const baseline = flags.baseline !== undefined ? await loadBaseline(flags.baseline) : undefined;
   let against: string | undefined;
   if (flags.against !== undefined) {
     if (flags.baseline !== undefined) throw new LeakscopeError('E_USAGE', '--against DIR and --baseline FILE are two ways to give the baseline: use one');
@@ -168,6 +167,7 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
     const st = await stat(against).catch(() => undefined);
     if (!st?.isDirectory()) throw new LeakscopeError('E_USAGE', `--against ${flags.against}: not a directory`);
   }
+  const baseline = flags.baseline !== undefined ? await loadBaseline(flags.baseline) : undefined;
   const log = (s: string) => {
     if (!flags.quiet) io.stderr(`leakscope soak: ${s}\n`);
   };
