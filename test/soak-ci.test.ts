@@ -1,8 +1,9 @@
 /**
  * The CI recipe of README's "Catch leaks in CI": docs/ci/soak.sh on two checkouts of a small
- * service — the base, and a pull request that made its route 500 ms slower. The script builds both
- * (npm ci, npm run build), soaks the base (--save) and the pull request against it, and exits 4
- * with report.md (the PR comment), junit.xml, baseline.json and both run directories in OUT_DIR.
+ * service — the base, and a pull request that made its route 100 ms slower. The script builds both
+ * (npm ci, npm run build), soaks the pull request against the base side by side (--against,
+ * rounds alternating), and exits 4 with report.md (the PR comment), junit.xml, figures.json and
+ * both run directories in OUT_DIR.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -27,7 +28,7 @@ test('docs/ci/soak.sh: a pull request that made a route slower fails with exit 4
   const work = mkdtempSync(join(tmpdir(), 'leakscope-soak-ci-'));
   try {
     service(join(work, 'base'), 0);
-    service(join(work, 'pr'), 500);
+    service(join(work, 'pr'), 100);
     const out = join(work, 'out');
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn('bash', [join(repoRoot, 'docs/ci/soak.sh'), join(work, 'base'), join(work, 'pr'), out], {
@@ -37,9 +38,9 @@ test('docs/ci/soak.sh: a pull request that made a route slower fails with exit 4
           SOAK_CMD: 'node server.mjs',
           SOAK_RATE: '100',
           SOAK_CONNECTIONS: '100',
-          SOAK_DURATION: '4s',
+          SOAK_DURATION: '6s',
           SOAK_WARMUP: '1s',
-          SOAK_ROUNDS: '4',
+          SOAK_ROUNDS: '6',
           npm_config_offline: 'true',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,8 +56,8 @@ test('docs/ci/soak.sh: a pull request that made a route slower fails with exit 4
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     assert.match(md, /^### ❌ leakscope soak: REGRESSION against the baseline \[.*p99 \+/);
     assert.match(readFileSync(join(out, 'junit.xml'), 'utf8'), /name="p99 within 10% of the baseline" time="0"><failure /);
-    assert.match(readFileSync(join(out, 'baseline.json'), 'utf8'), /"format": "leakscope-soak-baseline"/);
-    assert.ok(existsSync(join(out, 'base-run', 'index.jsonl')) && existsSync(join(out, 'pr-run', 'index.jsonl')), 'run directories');
+    assert.match(readFileSync(join(out, 'figures.json'), 'utf8'), /"format": "leakscope-soak-baseline"/);
+    assert.ok(existsSync(join(out, 'pr-run-baseline', 'index.jsonl')) && existsSync(join(out, 'pr-run', 'index.jsonl')), 'run directories');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

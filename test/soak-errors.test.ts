@@ -108,19 +108,47 @@ describe('leakscope soak: bad input', { concurrency: 3 }, () => {
     await assertAllGone(pidfile);
   });
 
-  test('Ctrl-C (SIGINT) stops the load and the service', async () => {
+  test('Ctrl-C (SIGINT) after a measured round: the report of the rounds so far, the service stopped', async () => {
     const pidfile = join(tmp, 'sigint.pids');
     let sent = false;
-    const r = await soak(['--duration', '30s', '--warmup', '0s', '--rounds', '3', '--rate', '50', '--', process.execPath, svcProgram], { MODE: 'serve', PIDFILE: pidfile }, (s, child) => {
-      if (!sent && /round 1\/3|listening after/.test(s)) {
+    // 6 rounds of 5 s: the signal lands well inside the second round however late it is sent
+    const r = await soak(['--json', '--duration', '30s', '--warmup', '0s', '--rounds', '6', '--rate', '50', '--', process.execPath, svcProgram], { MODE: 'serve', PIDFILE: pidfile }, (s, child) => {
+      if (!sent && /round 1\/6: /.test(s)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.ok(sent, r.stderr);
+    const j = JSON.parse(r.stdout);
+    // the exit status is the report's verdict, as watch's on Ctrl-C
+    assert.equal(r.code, j.exitCode, r.stderr);
+    assert.ok(r.code === 0 || r.code === 3, r.stderr);
+    const m = /leakscope soak: interrupted after (\d+) of 6 rounds \(Ctrl-C\); the service was stopped/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const n = Number(m[1]);
+    assert.ok(n >= 1 && n < 6, r.stderr);
+    assert.equal(j.load.rounds.length, n);
+    assert.ok(j.load.requests > 0);
+    assert.match(j.notes[0], new RegExp(`^interrupted \\(Ctrl-C\\) after ${n} of 6 rounds: this report covers what was collected$`));
+    assert.ok(j.leaks !== null && j.leaks.samples >= 1, JSON.stringify(j.leaks));
+    assert.ok(r.ms < 40_000, `took ${r.ms}ms`);
+    await assertAllGone(pidfile);
+  });
+
+  test('Ctrl-C (SIGINT) during the warm-up: one line, exit 1, the service stopped', async () => {
+    const pidfile = join(tmp, 'sigint-warmup.pids');
+    let sent = false;
+    const r = await soak(['--duration', '30s', '--warmup', '30s', '--rounds', '3', '--rate', '50', '--', process.execPath, svcProgram], { MODE: 'serve', PIDFILE: pidfile }, (s, child) => {
+      if (!sent && /listening after/.test(s)) {
         sent = true;
         setTimeout(() => child.kill('SIGINT'), 500);
       }
     });
     assert.ok(sent, r.stderr);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /interrupted \(Ctrl-C\); the service was stopped/);
-    assert.ok(r.ms < 20_000, `took ${r.ms}ms`);
+    assert.match(r.stderr, /\nleakscope soak: interrupted \(Ctrl-C\) during the warm-up, before the first measured round; the service was stopped\n$/);
+    assert.ok(!/\n\s+at /.test(r.stderr), 'a stack trace');
+    assert.ok(r.ms < 30_000, `took ${r.ms}ms`);
     await assertAllGone(pidfile);
   });
 
@@ -170,6 +198,10 @@ describe('leakscope soak: bad input', { concurrency: 3 }, () => {
       [['--max-regression', 'latency=10%', '--url', 'http://127.0.0.1:1/'], /unknown metric "latency"/],
       [[], /give a command after -- \(the service to start\) or --url URL/],
       [['--'], /no command after --/],
+      [['--against', tmp, '--baseline', 'b.json', '--', 'node', 'x.js'], /--against DIR and --baseline FILE are two ways to give the baseline: use one/],
+      [['--against', tmp, '--url', 'http://127.0.0.1:1/'], /--against DIR starts the command in DIR too: give the command after --/],
+      [['--against', tmp, '--url', 'http://127.0.0.1:8080/', '--', 'node', 'x.js'], /--against: --url needs \{port\} \(the two builds listen on ports of their own\)/],
+      [['--against', join(tmp, 'nowhere'), '--', 'node', 'x.js'], /--against .*nowhere: not a directory$/],
     ] as [string[], RegExp][]) {
       const r = await soak(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

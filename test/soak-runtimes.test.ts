@@ -3,11 +3,13 @@
  * leaks on: exit 3 with a goroutine leak in main.go, GC figures from expvar's pause ring, RSS of the
  * process group; leaks off: exit 0. A Node 22 and a Node 24 service get the agent injected, with
  * weighted requests from a file (3 of 4 to /api, 1 of 4 answered 404: the non-2xx share). A
- * service already running is soaked through --url and --pprof and left running.
+ * service already running is soaked through --url and --pprof and left running. `npm start` of a
+ * small leaking package gets the agent through NODE_OPTIONS in the service's node process (not in
+ * npm's own): the leak is found in server.mjs.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -109,4 +111,55 @@ test('a service that is already running: --url and --pprof, nothing started or s
   } finally {
     svc.kill('SIGTERM');
   }
+});
+
+test('npm start: the agent reaches the service\'s node process through NODE_OPTIONS, not npm\'s, and the leak is found', { timeout: 120_000 }, async (t) => {
+  const npm = spawnSync('npm', ['--version'], { encoding: 'utf8' });
+  if (npm.status !== 0) return t.skip('npm is not on the PATH: the npm start case is not soaked');
+  const dir = join(tmp, 'npm-app');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'npm-app', version: '1.0.0', private: true, scripts: { start: 'node server.mjs' } }));
+  // every request keeps about 8 KB for ever
+  writeFileSync(
+    join(dir, 'server.mjs'),
+    [
+      "import { createServer } from 'node:http';",
+      'const kept = [];',
+      'function remember(url) {',
+      '  kept.push({ url, data: new Array(1000).fill(Math.random()) });',
+      '}',
+      "createServer((req, res) => { remember(req.url); res.end('ok'); }).listen(Number(process.env.PORT), '127.0.0.1');",
+      '',
+    ].join('\n'),
+  );
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [cliPath, 'soak', '--rate', '100', '--duration', '5s', '--warmup', '2s', '--rounds', '5', '--json', '--echo-service', '-o', join(tmp, 'run-npm'), '--', 'npm', 'start'], {
+      cwd: dir,
+      env: { ...process.env, LEAKSCOPE_HEAP_INTERVAL: '32768', npm_config_update_notifier: 'false', npm_config_loglevel: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 110_000);
+    child.on('close', (code) => {
+      clearTimeout(kill);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  assert.equal(r.code, 3, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.match(r.stderr, /agent on 127\.0\.0\.1:\d+ through NODE_OPTIONS/);
+  // one agent: in the node process that listens, none in npm's own node
+  assert.equal(r.stderr.match(/leakscope agent: listening on /g)?.length, 1, r.stderr);
+  assert.ok(!/leakscope agent: .*not started/.test(r.stderr), r.stderr);
+  assert.match(j.runtime.source, /leakscope agent's/);
+  // the suspect is remember() in server.mjs (lines 3–5), named by the agent of the service's process
+  const lines = readFileSync(join(dir, 'server.mjs'), 'utf8').split('\n');
+  const first = lines.findIndex((l) => l.startsWith('function remember')) + 1;
+  assert.ok(
+    j.leaks.suspects.some((s: { name: string; file: string; line: number }) => s.name === 'remember' && s.file.endsWith('npm-app/server.mjs') && s.line >= first && s.line <= first + 2),
+    JSON.stringify(j.leaks.suspects.map((s: { name: string; file: string; line: number }) => `${s.name} ${s.file}:${s.line}`)),
+  );
 });

@@ -4,12 +4,13 @@
 #   docs/ci/soak.sh BASE_DIR PR_DIR OUT_DIR
 #
 # BASE_DIR and PR_DIR are two checkouts (the base branch and the pull request). Each is built
-# (npm ci && npm run build), then its service is started, loaded and watched by `leakscope soak`:
-# the base run saves a baseline, the pull request's run compares with it. Both runs happen on this
-# machine one after the other, so the comparison is like for like. OUT_DIR receives:
-#   baseline.json  the base run's figures        report.md    the PR comment (markdown)
-#   report.json    the PR run's JSON report      junit.xml    for CI systems that read JUnit
-#   base-run/ pr-run/  the run directories (heap/goroutine profiles, snapshots)
+# (npm ci && npm run build), then `leakscope soak --against BASE_DIR` starts both services side by
+# side, loads them in alternating rounds (base, PR, PR, base, …) and watches both: whatever the
+# machine's load does during the run falls on both builds alike, so a busy runner does not fail
+# the gate. OUT_DIR receives:
+#   report.md   the PR comment (markdown)        junit.xml      for CI systems that read JUnit
+#   figures.json  the PR's figures (a --save baseline, for a later --baseline comparison)
+#   pr-run/ pr-run-baseline/  the run directories of the PR and of the base (profiles, snapshots)
 # Exit status: the pull request's soak — 0 pass, 3 leak suspect, 4 regression, 1 failure.
 #
 # Settings (environment):
@@ -20,8 +21,7 @@
 #   SOAK_CONNECTIONS  concurrent connections (default 50)
 #   SOAK_WARMUP    warm-up (default 10s)               SOAK_ROUNDS    rounds (default 6)
 #   SOAK_LIMITS    --max-regression (default: leakscope's, p99=10%,rps=5%,errors=0.5pp,rss-slope=1MiB/min)
-#   LEAKSCOPE      how to run leakscope (default: the pull request's PR_DIR/node_modules/.bin/leakscope,
-#                  for both runs)
+#   LEAKSCOPE      how to run leakscope (default: the pull request's PR_DIR/node_modules/.bin/leakscope)
 set -euo pipefail
 base=$(cd "$1" && pwd); pr=$(cd "$2" && pwd); mkdir -p "$3"; out=$(cd "$3" && pwd)
 cmd=${SOAK_CMD:-node dist/server.js}
@@ -33,13 +33,9 @@ flags=(--url "http://127.0.0.1:{port}${SOAK_PATH:-/}" --rate "${SOAK_RATE:-200}"
 
 for dir in "$base" "$pr"; do (cd "$dir" && npm ci --no-audit --no-fund && npm run build --if-present); done
 
-# the base: its figures become the baseline (its own leak verdict does not fail this job)
-(cd "$base" && $leakscope soak "${flags[@]}" -o "$out/base-run" --save "$out/baseline.json" -q -- $cmd > "$out/base.txt") || true
-test -s "$out/baseline.json" || { echo "soak.sh: the base run saved no baseline (see $out/base.txt)" >&2; exit 1; }
-
-# the pull request, against it: markdown for the comment, JSON and JUnit beside it
+# the pull request against the base, side by side: markdown for the comment, JUnit beside it
 set +e
-(cd "$pr" && $leakscope soak "${flags[@]}" -o "$out/pr-run" --baseline "$out/baseline.json" --junit "$out/junit.xml" --markdown -- $cmd > "$out/report.md")
+(cd "$pr" && $leakscope soak "${flags[@]}" -o "$out/pr-run" --against "$base" --save "$out/figures.json" --junit "$out/junit.xml" --markdown -- $cmd > "$out/report.md")
 code=$?
 set -e
 echo "soak.sh: leakscope soak exited $code (0 pass, 3 leak suspect, 4 regression)"

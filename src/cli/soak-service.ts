@@ -1,10 +1,12 @@
 /**
- * The service a soak run starts: free ports, `{port}` / PORT, the agent injected into a Node
- * command (`--import leakscope/register`, LEAKSCOPE_ADDR on a free port), waiting until it listens,
+ * The service a soak run starts: free ports, `{port}` / PORT, the agent injected into any command
+ * (NODE_OPTIONS="--import leakscope/register", LEAKSCOPE_ADDR on a free port, LEAKSCOPE_START so
+ * that it starts in the node process that listens), waiting until it listens,
  * and stopping it with everything it started (its own process group: SIGTERM, then SIGKILL) — on
  * success, on failure, on Ctrl-C and when leakscope itself exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -68,13 +70,13 @@ function killGroup(pid: number, sig: NodeJS.Signals): void {
  * Starts `argv` in a process group of its own with `env` added to the environment; stdout and
  * stderr go to leakscope's stderr when `echo`, else only the last lines are kept.
  */
-export function startService(argv: string[], env: Record<string, string>, echo: (s: string) => void): StartedService {
+export function startService(argv: string[], env: Record<string, string>, echo: (s: string) => void, cwd?: string): StartedService {
   installExitHook();
   let tail = '';
   let exitedFlag = false;
   let child: ChildProcess;
   try {
-    child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}) });
   } catch (e) {
     throw new LeakscopeError('E_USAGE', `cannot start ${argv[0]}: ${(e as Error).message}`);
   }
@@ -158,6 +160,64 @@ export async function waitListening(url: string, what: string, svc: StartedServi
     if (await canConnect(host, port)) return Date.now() - t0;
     if (Date.now() - t0 > timeoutMs) {
       throw new LeakscopeError('E_FETCH', `${what} did not listen at ${u.host} within ${Math.round(timeoutMs / 1000)}s (--start-timeout)`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** the TCP port of an http(s) URL (the one the service listens on for the load) */
+export function listenPort(url: string): number | undefined {
+  try {
+    const u = new URL(url);
+    return Number(u.port || (u.protocol === 'https:' ? 443 : u.protocol === 'http:' ? 80 : NaN)) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a node executable runs in process group `pgid` (Linux /proc); undefined when that
+ * cannot be told (no /proc).
+ */
+export async function groupRunsNode(pgid: number): Promise<boolean | undefined> {
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = await readFile(`/proc/${n}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[2]) !== pgid) continue;
+      if (/^node(\d+)?$/i.test(basename(await readlink(`/proc/${n}/exe`)))) return true;
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return false;
+}
+
+/**
+ * After the service listens: waits for the agent injected through NODE_OPTIONS into a command
+ * that is not node itself (npm, npx, a script). Resolves to undefined when the agent answers, or
+ * to why there is none — no node process in the service's process group (a Go or Python service:
+ * give --pprof), or none came up within `timeoutMs`. Never throws but on Ctrl-C.
+ */
+export async function agentOrWhy(pprof: string, svc: StartedService, timeoutMs: number, signal: AbortSignal): Promise<string | undefined> {
+  const u = new URL(pprof);
+  const t0 = Date.now();
+  for (let i = 0; ; i++) {
+    if (signal.aborted) throw new LeakscopeError('E_FETCH', 'interrupted while waiting for the injected leakscope agent');
+    if (await canConnect(u.hostname, Number(u.port))) return undefined;
+    // a node process that listens exists by now; a second look covers a slow /proc scan
+    if (i === 0 || i === 10) {
+      if ((await groupRunsNode(svc.pid)) === false) return 'no node process runs in the command soak started, so no leakscope agent: give --pprof for a Go service';
+    }
+    if (Date.now() - t0 > timeoutMs) {
+      return `the leakscope agent injected through NODE_OPTIONS did not answer at ${u.host} within ${Math.round(timeoutMs / 1000)}s (does the command pass NODE_OPTIONS on to node, and does the service listen through node:net?)`;
     }
     await new Promise((r) => setTimeout(r, 100));
   }

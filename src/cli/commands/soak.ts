@@ -4,10 +4,12 @@
  * listens, load it with autocannon in rounds (after a warm-up), watch it with the `watch` engine,
  * read its runtime metrics, stop everything it started, and print one verdict. `--save` stores the
  * run's figures; `--baseline` compares with them (core/compare.ts) and exits 4 on a regression
- * (3 stays "leak suspect").
+ * (3 stays "leak suspect"). `--against DIR` starts the same command in DIR (the baseline build)
+ * beside this one and alternates their rounds, so that the machine's drift falls on both alike.
  */
 import { setMaxListeners } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import type { CliIO, CommandSpec } from '../io.js';
 import { byteSizeOption, intOption, parseCommandArgs } from '../args.js';
 import { LeakscopeError } from '../../core/errors.js';
@@ -16,9 +18,9 @@ import { gateFigures, runtimeFigures, type LoadRound } from '../../core/soak-fig
 import { writeAtomic } from '../../node/run-dir.js';
 import { renderSoakJunit, renderSoakMarkdown, renderSoakText, soakJson, verdictOf, exitCodeOf, type SoakData, type SoakSettings } from '../../report/soak.js';
 import { parseDuration, pprofBase, runWatch, type WatchResult } from './watch.js';
-import { freePort, isNodeCommand, registerUrl, startService, waitListening, type StartedService } from '../soak-service.js';
+import { agentOrWhy, freePort, isNodeCommand, listenPort, registerUrl, startService, waitListening, type StartedService } from '../soak-service.js';
 import { loadRound, type LoadOptions } from '../soak-load.js';
-import { readMetrics } from '../soak-metrics.js';
+import { readMetrics, type MetricsReader } from '../soak-metrics.js';
 import { readRequests, weightedSequence } from '../soak-requests.js';
 
 const soakOptions = {
@@ -46,6 +48,7 @@ const soakOptions = {
   junit: { type: 'string' },
   save: { type: 'string' },
   baseline: { type: 'string' },
+  against: { type: 'string' },
   'max-regression': { type: 'string' },
   'echo-service': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
@@ -76,6 +79,7 @@ interface SoakFlags {
   junit?: string;
   save?: string;
   baseline?: string;
+  against?: string;
   'max-regression'?: string;
   'echo-service'?: boolean;
   quiet?: boolean;
@@ -137,7 +141,7 @@ function positiveNumber(v: string | undefined, name: string, dflt: number | unde
 
 const sub = (s: string, port: number | undefined) => (port === undefined ? s : s.replaceAll('{port}', String(port)));
 
-export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, signal: AbortSignal): Promise<{ data: SoakData; elapsedMs: number }> {
+export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, signal: AbortSignal): Promise<{ data: SoakData; elapsedMs: number; interrupted?: string }> {
   // ---- flags, all checked before anything starts
   const rate = positiveNumber(flags.rate, 'rate', undefined, 1_000_000);
   const connections = intOption(flags.connections, 'connections', 1, 10_000) ?? 10;
@@ -152,16 +156,42 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
   if (command.length === 0 && flags.url === undefined) throw new LeakscopeError('E_USAGE', 'give a command after -- (the service to start) or --url URL of a running service');
   if (command.length === 0 && /\{port\}/.test(`${flags.url}${flags.pprof ?? ''}`)) throw new LeakscopeError('E_USAGE', '{port} is only replaced in the command soak starts');
   const requests = flags.requests !== undefined ? weightedSequence(await readRequests(flags.requests)) : undefined;
+  let against: string | undefined;
+  if (flags.against !== undefined) {
+    if (flags.baseline !== undefined) throw new LeakscopeError('E_USAGE', '--against DIR and --baseline FILE are two ways to give the baseline: use one');
+    if (command.length === 0) throw new LeakscopeError('E_USAGE', '--against DIR starts the command in DIR too: give the command after --');
+    for (const [f, v] of [['url', flags.url], ['pprof', flags.pprof]] as const) {
+      if (v !== undefined && !v.includes('{port}')) throw new LeakscopeError('E_USAGE', `--against: --${f} needs {port} (the two builds listen on ports of their own)`);
+    }
+    against = resolvePath(flags.against);
+    const st = await stat(against).catch(() => undefined);
+    if (!st?.isDirectory()) throw new LeakscopeError('E_USAGE', `--against ${flags.against}: not a directory`);
+  }
   const baseline = flags.baseline !== undefined ? await loadBaseline(flags.baseline) : undefined;
   const log = (s: string) => {
     if (!flags.quiet) io.stderr(`leakscope soak: ${s}\n`);
   };
   const notes: string[] = [];
 
-  // ---- the service
-  let svc: StartedService | undefined;
-  const t0 = Date.now();
-  try {
+  // ---- the services: the one under test and, with --against, the baseline build beside it
+  interface Target {
+    /** in messages: "the service" / "the baseline build" */
+    name: string;
+    cwd?: string;
+    argv: string[];
+    env: Record<string, string>;
+    port?: number;
+    url: string;
+    pprof?: string;
+    injected: boolean;
+    noAgent?: string;
+    svc?: StartedService;
+    watchP?: Promise<WatchResult>;
+    metrics?: MetricsReader;
+    warmup?: LoadRound;
+    measured: LoadRound[];
+  }
+  const prepare = async (name: string, cwd: string | undefined): Promise<Target> => {
     let port: number | undefined;
     let argv = command;
     const env: Record<string, string> = {};
@@ -170,101 +200,169 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       port = await freePort();
       env.PORT = String(port);
       argv = command.map((a) => sub(a, port));
-      if (isNodeCommand(argv[0]!) && !flags['no-agent'] && pprof === undefined) {
-        const agentPort = await freePort();
-        env.LEAKSCOPE_ADDR = `127.0.0.1:${agentPort}`;
-        if (flags.token) env.LEAKSCOPE_TOKEN = flags.token;
-        argv = [argv[0]!, '--import', registerUrl(), ...argv.slice(1)];
-        pprof = `http://127.0.0.1:${agentPort}/debug/pprof`;
-      }
     }
     const url = sub(flags.url ?? 'http://127.0.0.1:{port}/', port);
-    if (pprof !== undefined) pprof = pprofBase(sub(pprof, port));
     try {
       new URL(url);
     } catch {
       throw new LeakscopeError('E_USAGE', `--url "${url}" is not a URL`);
     }
-    const settings: SoakSettings = { url, ...(pprof ? { pprof } : {}), ...(command.length ? { command } : {}), ...(rate ? { rate } : {}), connections, warmupMs, durationMs, rounds };
-
-    if (command.length > 0) {
-      log(`starting ${argv.join(' ')} (PORT=${port}${env.LEAKSCOPE_ADDR ? `, agent on ${env.LEAKSCOPE_ADDR}` : ''})`);
-      svc = startService(argv, env, flags['echo-service'] ? (s) => io.stderr(s) : () => {});
+    // The agent: a node command gets `--import leakscope/register` (the agent starts with the
+    // process). Any other command (`npm start`, `npx tsx server.ts`, a script that runs node) gets
+    // it through NODE_OPTIONS, which every node process it starts inherits; LEAKSCOPE_START makes
+    // it start only in the process that listens on the load's port, so npm's, npx's or tsx's own
+    // node never takes the agent's port.
+    let injected = false;
+    if (command.length > 0 && !flags['no-agent'] && pprof === undefined) {
+      const agentPort = await freePort();
+      env.LEAKSCOPE_ADDR = `127.0.0.1:${agentPort}`;
+      if (flags.token) env.LEAKSCOPE_TOKEN = flags.token;
+      if (isNodeCommand(argv[0]!)) argv = [argv[0]!, '--import', registerUrl(), ...argv.slice(1)];
+      else {
+        env.NODE_OPTIONS = [process.env.NODE_OPTIONS?.trim(), `--import ${registerUrl()}`].filter(Boolean).join(' ');
+        const lp = listenPort(url);
+        env.LEAKSCOPE_START = lp !== undefined ? `listen:${lp}` : 'listen';
+      }
+      pprof = `http://127.0.0.1:${agentPort}/debug/pprof`;
+      injected = true;
     }
-    // a service soak did not start is there or not: a short wait unless --start-timeout says more
-    const firstWait = svc || flags['start-timeout'] !== undefined ? startTimeoutMs : 2000;
-    const waited = await waitListening(url, svc ? 'the service' : url, svc, firstWait, signal);
-    if (pprof) await waitListening(pprof, env.LEAKSCOPE_ADDR ? 'the injected leakscope agent' : 'the pprof endpoint', svc, Math.max(2000, startTimeoutMs - waited), signal);
-    log(`listening after ${(waited / 1000).toFixed(1)}s; warm-up ${(warmupMs / 1000).toFixed(1)}s, then ${rounds} rounds over ${(durationMs / 1000).toFixed(1)}s`);
+    if (pprof !== undefined) pprof = pprofBase(sub(pprof, port));
+    return { name, ...(cwd ? { cwd } : {}), argv, env, ...(port !== undefined ? { port } : {}), url, ...(pprof ? { pprof } : {}), injected, measured: [] };
+  };
+
+  const targets: Target[] = [];
+  const t0 = Date.now();
+  try {
+    const cur = await prepare('the service', undefined);
+    targets.push(cur);
+    const base = against !== undefined ? await prepare('the baseline build', against) : undefined;
+    if (base) targets.push(base);
+    const settings: SoakSettings = { url: cur.url, ...(cur.pprof ? { pprof: cur.pprof } : {}), ...(command.length ? { command } : {}), ...(rate ? { rate } : {}), connections, warmupMs, durationMs, rounds };
+
+    for (const t of targets) {
+      if (command.length === 0) continue;
+      log(`starting ${t.argv.join(' ')}${t.cwd ? ` in ${t.cwd} (the baseline build)` : ''} (PORT=${t.port}${t.injected ? `, agent on ${t.env.LEAKSCOPE_ADDR}${t.env.NODE_OPTIONS ? ' through NODE_OPTIONS' : ''}` : ''})`);
+      t.svc = startService(t.argv, t.env, flags['echo-service'] ? (s) => io.stderr(s) : () => {}, t.cwd);
+    }
+    let waited = 0;
+    for (const t of targets) {
+      // a service soak did not start is there or not: a short wait unless --start-timeout says more
+      const firstWait = t.svc || flags['start-timeout'] !== undefined ? startTimeoutMs : 2000;
+      const w = await waitListening(t.url, t.svc ? t.name : t.url, t.svc, firstWait, signal);
+      waited = Math.max(waited, w);
+      if (t.pprof && t.injected && !isNodeCommand(t.argv[0]!)) {
+        // a wrapper (npm, npx, a shell script) may or may not run node: no agent is no failure
+        const why = await agentOrWhy(t.pprof, t.svc!, Math.max(2000, Math.min(10_000, startTimeoutMs - w)), signal);
+        if (why) {
+          t.noAgent = why;
+          delete t.pprof;
+          if (t === cur) delete settings.pprof;
+        }
+      } else if (t.pprof) await waitListening(t.pprof, t.injected ? `the leakscope agent injected into ${t.name}` : 'the pprof endpoint', t.svc, Math.max(2000, startTimeoutMs - w), signal);
+    }
+    log(`listening after ${(waited / 1000).toFixed(1)}s; warm-up ${(warmupMs / 1000).toFixed(1)}s, then ${rounds} rounds over ${(durationMs / 1000).toFixed(1)}s${base ? `, each round of the baseline build and of this one in turn (${base.cwd})` : ''}`);
 
     // ---- watch + metrics + load, all under one abort
     const run = new AbortController();
-    setMaxListeners(0, run.signal); // the watch, the metrics reader and each round listen to it
+    setMaxListeners(0, run.signal); // the watches, the metrics readers and each round listen to it
     const stopRun = () => run.abort();
     signal.addEventListener('abort', stopRun, { once: true });
     let crashed: string | undefined;
-    svc?.exited.then(({ code, signal: sig }) => {
-      if (!run.signal.aborted) {
-        const tail = svc!.tail().trim().split('\n').filter(Boolean).pop() ?? '';
-        crashed = `the service exited (${sig ? `signal ${sig}` : `code ${code}`}) during the load${tail ? `: ${tail.slice(0, 200)}` : ''}`;
-        run.abort();
-      }
-    });
+    for (const t of targets) {
+      t.svc?.exited.then(({ code, signal: sig }) => {
+        if (!run.signal.aborted) {
+          const tail = t.svc!.tail().trim().split('\n').filter(Boolean).pop() ?? '';
+          crashed = `${t.name} exited (${sig ? `signal ${sig}` : `code ${code}`}) during the load${tail ? `: ${tail.slice(0, 200)}` : ''}`;
+          run.abort();
+        }
+      });
+    }
     const loadStart = Date.now();
-    const totalMs = warmupMs + durationMs;
+    const totalMs = targets.length * (warmupMs + durationMs);
     const intervalFlag = flags.interval ?? `${Math.max(1000, Math.round(totalMs / 30))}ms`;
     const watchIo: CliIO = { stdout: () => {}, stderr: () => {}, isTTY: false };
-    let watchP: Promise<WatchResult> | undefined;
-    if (pprof) {
-      watchP = runWatch(pprof, { interval: intervalFlag, duration: `${totalMs}ms`, quiet: true, out: flags.out, profiles: flags.profiles, sensitivity: flags.sensitivity, 'min-samples': flags['min-samples'], snapshots: flags.snapshots, token: flags.token ?? process.env.LEAKSCOPE_TOKEN, 'max-bytes': flags['max-bytes'] }, watchIo, run.signal);
-      watchP.catch(() => {}); // awaited below
+    const token = flags.token ?? process.env.LEAKSCOPE_TOKEN;
+    for (const t of targets) {
+      // both builds are watched alike (each poll forces a GC in the service): no bias between them
+      if (t.pprof) {
+        const out = t === cur ? flags.out : flags.out !== undefined ? `${flags.out}-baseline` : undefined;
+        t.watchP = runWatch(t.pprof, { interval: intervalFlag, duration: `${totalMs}ms`, quiet: true, out, profiles: flags.profiles, sensitivity: flags.sensitivity, 'min-samples': flags['min-samples'], snapshots: flags.snapshots, token, 'max-bytes': flags['max-bytes'] }, watchIo, run.signal);
+        t.watchP.catch(() => {}); // awaited below
+      }
+      t.metrics = readMetrics({ pprofBase: t.pprof, token, pgid: t.svc?.pid, everyMs: Math.max(250, Math.min(1000, durationMs / rounds / 8)), t0: loadStart });
     }
-    const metrics = readMetrics({ pprofBase: pprof, token: flags.token ?? process.env.LEAKSCOPE_TOKEN, pgid: svc?.pid, everyMs: Math.max(250, Math.min(1000, durationMs / rounds / 8)), t0: loadStart });
+    const stopMetrics = () => Promise.all(targets.map((t) => t.metrics?.stop()));
+    const settle = () => Promise.all(targets.map((t) => t.watchP?.catch(() => undefined)));
 
-    const load: LoadOptions = { url, connections, ...(rate ? { rate } : {}), ...(requests ? { requests } : {}), timeoutSec: requestTimeout };
-    let warmup: LoadRound | undefined;
-    const measured: LoadRound[] = [];
+    const loadOf = (t: Target): LoadOptions => ({ url: t.url, connections, ...(rate ? { rate } : {}), ...(requests ? { requests } : {}), timeoutSec: requestTimeout });
+    const label = (t: Target) => (base ? (t === base ? ' (baseline build)' : ' (this build)') : '');
+    let measuredFrom = 0;
     try {
       if (warmupMs > 0) {
-        warmup = await loadRound(load, warmupMs, loadStart, run.signal);
-        log(`warm-up: ${warmup.requests} requests, ${warmup.rps.toFixed(0)} req/s, p99 ${warmup.p99}ms`);
+        for (const t of targets) {
+          if (run.signal.aborted) break;
+          t.warmup = await loadRound(loadOf(t), warmupMs, loadStart, run.signal);
+          log(`warm-up${label(t)}: ${t.warmup.requests} requests, ${t.warmup.rps.toFixed(0)} req/s, p99 ${t.warmup.p99}ms`);
+        }
       }
+      measuredFrom = Date.now() - loadStart;
+      // with a baseline build beside: its rounds and ours alternate, A B B A A B …, so that the
+      // machine's drift over the run falls on both alike
       for (let r = 0; r < rounds && !run.signal.aborted; r++) {
-        const lr = await loadRound(load, durationMs / rounds, loadStart, run.signal);
-        if (run.signal.aborted) break;
-        measured.push(lr);
-        log(`round ${r + 1}/${rounds}: ${lr.requests} requests, ${lr.rps.toFixed(0)} req/s, p99 ${lr.p99}ms, errors ${lr.errors + lr.non2xx}`);
+        const order = base ? (r % 2 === 0 ? [base, cur] : [cur, base]) : [cur];
+        for (const t of order) {
+          if (run.signal.aborted) break;
+          const lr = await loadRound(loadOf(t), durationMs / rounds, loadStart, run.signal);
+          if (run.signal.aborted) break;
+          t.measured.push(lr);
+          log(`round ${r + 1}/${rounds}${label(t)}: ${lr.requests} requests, ${lr.rps.toFixed(0)} req/s, p99 ${lr.p99}ms, errors ${lr.errors + lr.non2xx}`);
+        }
       }
     } finally {
-      if (run.signal.aborted || crashed) await metrics.stop();
+      if (run.signal.aborted || crashed) await stopMetrics();
     }
     if (crashed) {
-      await watchP?.catch(() => undefined);
+      await settle();
       throw new LeakscopeError('E_FETCH', crashed);
     }
-    if (signal.aborted) {
-      await metrics.stop();
-      await watchP?.catch(() => undefined);
-      throw new LeakscopeError('E_FETCH', 'interrupted (Ctrl-C); the service was stopped');
+    // Ctrl-C: the rounds measured so far make the report (as watch's on Ctrl-C); the round cut
+    // short is not counted. Interrupted before the first measured round: nothing to report.
+    const interrupted = signal.aborted;
+    const measured = cur.measured;
+    if (interrupted && measured.length === 0) {
+      await stopMetrics();
+      await settle();
+      throw new LeakscopeError('E_FETCH', `interrupted (Ctrl-C) during the warm-up, before the first measured round; the service was stopped`);
     }
-    // the watch ends at its planned duration (warm-up + rounds): wait for its last poll
+    // the watches end at their planned duration (warm-up + rounds): wait for their last poll
     let watched: WatchResult | undefined;
     let leaksUnavailable: string | undefined;
-    if (watchP) {
+    if (cur.watchP) {
       try {
-        watched = await watchP;
+        watched = await cur.watchP;
       } catch (e) {
         leaksUnavailable = `watch failed: ${(e as Error).message}`;
       }
-    } else leaksUnavailable = 'no pprof endpoint to watch: give --pprof, or a Node command for the injected agent';
-    await metrics.stop();
+    } else leaksUnavailable = cur.noAgent ?? 'no pprof endpoint to watch: give --pprof (a Go service), or drop --no-agent for a Node one';
+    const baseWatched = base?.watchP ? await base.watchP.catch(() => undefined) : undefined;
+    await stopMetrics();
     signal.removeEventListener('abort', stopRun);
     if (crashed) throw new LeakscopeError('E_FETCH', crashed);
 
-    const runtime = runtimeFigures(metrics.samples, warmupMs, metrics.source());
-    const figures = gateFigures(measured, metrics.samples, runtime);
+    const figuresOf = (t: Target) => {
+      const runtime = runtimeFigures(t.metrics!.samples, measuredFrom, t.metrics!.source());
+      return { runtime, figures: gateFigures(t.measured, t.metrics!.samples, runtime) };
+    };
+    const { runtime, figures } = figuresOf(cur);
+    const warmup = cur.warmup;
     const data: SoakData = { settings, ...(warmup ? { warmup } : {}), rounds: measured, runtime, ...(watched ? { leaks: watched } : {}), ...(leaksUnavailable ? { leaksUnavailable } : {}), notes };
+    if (interrupted) notes.unshift(`interrupted (Ctrl-C) after ${measured.length} of ${rounds} round${rounds === 1 ? '' : 's'}: this report covers what was collected`);
     if (measured.length > 0 && measured.every((r) => r.requests === 0)) notes.push('no request was answered: check --url and --requests');
+    if (base) {
+      const bs = baseWatched?.analysis.suspects ?? [];
+      if (bs.length > 0) notes.push(`the baseline build has leak suspects too: ${bs.map((x) => x.name).slice(0, 3).join(', ')}${bs.length > 3 ? ', …' : ''}${baseWatched?.meta.runDir ? ` (its profiles: ${baseWatched.meta.runDir})` : ''}`);
+      data.gate = { baselineFile: `${base.cwd} (the baseline build, interleaved round by round)`, savedAt: new Date(t0).toISOString(), result: compareRuns(figuresOf(base).figures, figures, thresholds) };
+    }
     if (baseline) {
       const b = baseline.settings;
       const diff: string[] = [];
@@ -274,7 +372,8 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       if (diff.length) notes.push(`the baseline ran with other settings (${diff.join(', ')}): the comparison is not like for like`);
       data.gate = { baselineFile: flags.baseline!, savedAt: baseline.savedAt, result: compareRuns(baseline.figures, figures, thresholds) };
     }
-    if (flags.save) {
+    if (flags.save && interrupted) notes.push(`--save ${flags.save}: not written, an interrupted run is no baseline`);
+    else if (flags.save) {
       const b: SoakBaseline = { format: 'leakscope-soak-baseline', version: 1, savedAt: new Date().toISOString(), settings, figures };
       try {
         await writeAtomic(flags.save, JSON.stringify(b, null, 2) + '\n');
@@ -283,11 +382,9 @@ export async function runSoak(flags: SoakFlags, command: string[], io: CliIO, si
       }
       data.savedBaseline = flags.save;
     }
-    return { data, elapsedMs: Date.now() - t0 };
+    return { data, elapsedMs: Date.now() - t0, ...(interrupted ? { interrupted: `interrupted after ${measured.length} of ${rounds} round${rounds === 1 ? '' : 's'}` } : {}) };
   } finally {
-    if (svc) {
-      await svc.stop();
-    }
+    await Promise.all(targets.map((t) => t.svc?.stop()));
   }
 }
 
@@ -312,6 +409,9 @@ export const soakCommand: CommandSpec = {
   --json | --markdown   report format (default text); --junit FILE also writes JUnit XML
   --save FILE           store this run's figures as a baseline
   --baseline FILE       compare with a baseline: exit 4 on a regression
+  --against DIR         compare with the baseline build in DIR, run beside this one: the same
+                        command started in DIR, rounds alternating between the two (exit 4 on a
+                        regression); immune to the machine's drift between two runs
   --max-regression L    limits, e.g. p99=10%,rps=5%,errors=0.5pp,rss-slope=1MiB/min (the default;
                         also p50, p90, max, heap-slope; metric=off drops one)
   --echo-service        copy the service's stdout/stderr to stderr
@@ -329,14 +429,16 @@ exit: 0 pass, 3 leak suspect, 4 regression against the baseline, 1 failure, 2 us
     const onSignal = () => {
       interrupts++;
       if (interrupts === 1) {
-        io.stderr('leakscope soak: stopping (interrupted); stopping the service\n');
+        io.stderr('leakscope soak: stopping (Ctrl-C); stopping the service and writing the report for what was collected\n');
         ctrl.abort();
       } else process.exit(130); // the exit hook still stops the service's process group
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const { data, elapsedMs } = await runSoak(values, command, io, ctrl.signal);
+      const { data, elapsedMs, interrupted } = await runSoak(values, command, io, ctrl.signal);
+      // runSoak stopped the service before it returned
+      if (interrupted) io.stderr(`leakscope soak: ${interrupted} (Ctrl-C); the service was stopped; the report covers the rounds measured\n`);
       if (values.junit) {
         try {
           await writeAtomic(values.junit, renderSoakJunit(data, elapsedMs));
