@@ -39,24 +39,38 @@ async function findSource(pprofBase: string | undefined, token: string | undefin
   return { kind: 'none' };
 }
 
-/** RSS in bytes of every process in process group `pgid` (Linux), or undefined */
-export async function groupRss(pgid: number): Promise<number | undefined> {
+/** The pids of the processes in process group `pgid` (Linux /proc), or undefined without /proc. */
+export async function groupPids(pgid: number): Promise<number[] | undefined> {
   let names: string[];
   try {
     names = await readdir('/proc');
   } catch {
     return undefined;
   }
-  let total = 0;
-  let found = false;
+  const pids: number[] = [];
   for (const n of names) {
     if (!/^\d+$/.test(n)) continue;
     try {
       const stat = await readFile(`/proc/${n}/stat`, 'utf8');
       // pid (comm) state ppid pgrp …: comm may hold spaces and parentheses
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[2]) !== pgid) continue;
-      const statm = await readFile(`/proc/${n}/statm`, 'utf8');
+      if (Number(rest[2]) === pgid) pids.push(Number(n));
+    } catch {
+      // the process ended meanwhile, or is not ours to read
+    }
+  }
+  return pids;
+}
+
+/** RSS in bytes of every process in process group `pgid` (Linux), or undefined */
+export async function groupRss(pgid: number): Promise<number | undefined> {
+  const pids = await groupPids(pgid);
+  if (!pids) return undefined;
+  let total = 0;
+  let found = false;
+  for (const pid of pids) {
+    try {
+      const statm = await readFile(`/proc/${pid}/statm`, 'utf8');
       total += Number(statm.split(' ')[1]) * 4096;
       found = true;
     } catch {

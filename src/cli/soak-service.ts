@@ -6,11 +6,12 @@
  * success, on failure, on Ctrl-C and when leakscope itself exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LeakscopeError } from '../core/errors.js';
+import { groupPids } from './soak-metrics.js';
 
 /** a free TCP port on 127.0.0.1 (the kernel's choice; free when asked) */
 export function freePort(): Promise<number> {
@@ -180,19 +181,11 @@ export function listenPort(url: string): number | undefined {
  * cannot be told (no /proc).
  */
 export async function groupRunsNode(pgid: number): Promise<boolean | undefined> {
-  let names: string[];
-  try {
-    names = await readdir('/proc');
-  } catch {
-    return undefined;
-  }
-  for (const n of names) {
-    if (!/^\d+$/.test(n)) continue;
+  const pids = await groupPids(pgid);
+  if (!pids) return undefined;
+  for (const pid of pids) {
     try {
-      const stat = await readFile(`/proc/${n}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[2]) !== pgid) continue;
-      if (/^node(\d+)?$/i.test(basename(await readlink(`/proc/${n}/exe`)))) return true;
+      if (/^node(\d+)?$/i.test(basename(await readlink(`/proc/${pid}/exe`)))) return true;
     } catch {
       // gone meanwhile, or not ours to read
     }
