@@ -5,6 +5,7 @@
  * bounded by the input size.
  */
 import { LeakscopeError } from '../core/errors.js';
+import { encodeByteString, hasEscapedBytes } from './byte-strings.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
@@ -294,7 +295,8 @@ export class ProtoWriter {
   }
 
   fieldString(field: number, s: string): void {
-    const b = encoder.encode(s);
+    // bytes that were not UTF-8 were decoded as escaped bytes (byte-strings.ts): written back as themselves
+    const b = hasEscapedBytes(s) ? encodeByteString(s) : encoder.encode(s);
     this.tag(field, WIRE_LEN);
     this.varint(b.length);
     this.bytes(b);
