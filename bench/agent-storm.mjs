@@ -193,9 +193,22 @@ async function quiet(host) {
   }
 }
 
+// STORM_SCHED=idle (default where chrt exists): the storm client runs under SCHED_IDLE, so it gets a
+// core only when neither the host nor autocannon wants it, the nearest this one machine comes to a
+// client on another machine; STORM_SCHED=nice: nice 10 only (the earlier measurements).
+function hasChrt() {
+  try {
+    execFileSync('chrt', ['--idle', '0', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const STORM_SCHED = process.argv[2] !== '--storm' && (process.env.STORM_SCHED ?? 'idle') === 'idle' && hasChrt() ? 'idle' : 'nice';
 function storm(url) {
   return new Promise((resolve) => {
-    const p = spawn('nice', ['-n', '10', process.execPath, fileURLToPath(import.meta.url), '--storm', url, String(DURATION + 1), String(STORM)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const cmd = [process.execPath, fileURLToPath(import.meta.url), '--storm', url, String(DURATION + 1), String(STORM)];
+    const p = STORM_SCHED === 'idle' ? spawn('chrt', ['--idle', '0', 'nice', '-n', '10', ...cmd], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn('nice', ['-n', '10', ...cmd], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(p);
     let out = '';
     p.stdout.on('data', (d) => (out += d));
@@ -247,14 +260,15 @@ for (let round = 0; round < ROUNDS; round++) {
       const s = st ? await st : undefined;
       const busy = await quiet(h);
       for (const other of Object.values(hosts)) await quiet(other);
-      results[`${name} ${mode}`].push({ rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx, storm: s, busy });
+      results[`${name} ${mode}`].push({ round, rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx, storm: s, busy });
       process.stderr.write(`round ${round + 1} ${name} ${mode}: ${r.requests.average.toFixed(0)} req/s p99 ${r.latency.p99} ms${s ? ` agent answers ${JSON.stringify(s.statuses)}, host busy ${busy} s after` : ''}\n`);
       await sleep(2000); // rate limits and sharing windows expire between measurements
     }
   }
 }
-console.log(`\nhost ${NODE === process.execPath ? process.version : NODE}${PIN ? ' on core 1, load generators on core 0' : ''}: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} autocannon connections on /json; storms of ${STORM} concurrent agent requests (nice 10)`);
-console.log('| host | storm | host req/s | ratio | host p99 ms | host busy after, s | agent answers (median round) |\n|---|---|---:|---:|---:|---:|---|');
+console.log(`\nhost ${NODE === process.execPath ? process.version : NODE}${PIN ? ' on core 1, load generators on core 0' : ''}: ${ROUNDS} rounds × ${DURATION} s, ${CONNECTIONS} autocannon connections on /json; storms of ${STORM} concurrent agent requests (${STORM_SCHED === 'idle' ? 'SCHED_IDLE, nice 10' : 'nice 10'})`);
+console.log('"ratio": median req/s over the control\'s median; "paired": the median over rounds of req/s over the same round\'s control');
+console.log('| host | storm | host req/s | ratio | paired | host p99 ms | host busy after, s | agent answers (median round) |\n|---|---|---:|---:|---:|---:|---:|---|');
 for (const name of ROUNDS > 0 ? Object.keys(hosts) : []) {
   const control = median(results[`${name} control`].map((x) => x.rps));
   for (const mode of modes) {
@@ -262,7 +276,9 @@ for (const name of ROUNDS > 0 ? Object.keys(hosts) : []) {
     const rps = median(xs.map((x) => x.rps));
     const mid = [...xs].sort((a, b) => a.rps - b.rps)[xs.length >> 1];
     const answers = mid.storm ? Object.entries(mid.storm.statuses).map(([k, v]) => `${v}× ${k}`).join(', ') : '';
-    console.log(`| ${name} | ${mode === 'control' ? 'none (control)' : mode} | ${rps.toFixed(0)} | ${(rps / control).toFixed(3)} | ${median(xs.map((x) => x.p99))} | ${mode === 'control' ? '' : median(xs.map((x) => x.busy)).toFixed(1)} | ${answers} |`);
+    const controls = results[`${name} control`];
+    const paired = median(xs.map((x) => x.rps / controls.find((c) => c.round === x.round).rps));
+    console.log(`| ${name} | ${mode === 'control' ? 'none (control)' : mode} | ${rps.toFixed(0)} | ${(rps / control).toFixed(3)} | ${paired.toFixed(3)} | ${median(xs.map((x) => x.p99))} | ${mode === 'control' ? '' : median(xs.map((x) => x.busy)).toFixed(1)} | ${answers} |`);
   }
 }
 console.log(`\nThe storm alone (no autocannon), ${DURATION} s: share of a core used by the host's main thread and by its other threads (agent worker, GC helpers), and how long the host stayed busy after the storm ended`);
