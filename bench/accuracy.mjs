@@ -11,8 +11,13 @@
 // Usage: npm run build && node bench/accuracy.mjs [--services a,b] [--node 20,22,24]
 //          [--duration 60s] [--interval 2s] [--rate 100-300] [--connections 8] [--no-memlab]
 //          [--verbose] [--json out.json] [--keep]
+//        node bench/accuracy.mjs --rescore DIR...   (kept directories of an earlier --keep run:
+//          today's engine on their recorded profiles and snapshot groups, through `leakscope
+//          snapshot leaks` (its groups rewrite the directory's snapshot-leaks.json) and `leakscope
+//          analyze --json`, scored again; no service runs)
 // --json writes the scores and what was reported (suspects, groups), for re-scoring.
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +27,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = await import(join(root, 'dist/test/helpers/accuracy-run.js'));
 const acc = await import(join(root, 'dist/test/helpers/accuracy.js'));
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
   options: {
     services: { type: 'string', default: run.SERVICES.join(',') },
     node: { type: 'string', default: '20,22,24' },
@@ -34,7 +39,9 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    rescore: { type: 'boolean', default: false },
   },
+  allowPositionals: true,
 });
 const [lo, hi] = values.rate.split('-').map(Number);
 const memlab = values['no-memlab'] ? undefined : run.memlabBin();
@@ -43,7 +50,32 @@ if (!memlab && !values['no-memlab']) process.stderr.write('memlab not found (set
 const cell = (s, n) => (s ? `${s.found.length}/${n} · ${s.misattributed.length} · ${s.missed.length} · ${s.falsePositives.length}` : '—');
 const rows = [];
 const results = [];
-for (const service of values.services.split(',')) {
+if (values.rescore) {
+  // leakscope-accuracy-<service>-<node>-XXXXXX/run, as --keep leaves them
+  for (const dir of positionals) {
+    const m = /leakscope-accuracy-(.+)-(\d+)-[^/]+\/?$/.exec(dir);
+    if (!m) throw new Error(`${dir}: not a kept accuracy directory (leakscope-accuracy-<service>-<node>-…)`);
+    const [, service, v] = m;
+    const key = run.loadAnswerKey(service);
+    // the snapshots' groups again with today's finder, as watch saves them
+    const snaps = readdirSync(join(dir, 'run')).filter((f) => /^snapshot-\d+\.heapsnapshot$/.test(f)).sort().map((f) => join(dir, 'run', f));
+    if (snaps.length >= 3) {
+      const sl = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'snapshot', 'leaks', ...snaps, '--json', '--quiet'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+      if (sl.status !== 0 && sl.status !== 3) throw new Error(`${dir}: snapshot leaks exited ${sl.status}: ${sl.stderr.trim()}`);
+      writeFileSync(join(dir, 'run', 'snapshot-leaks.json'), sl.stdout);
+    }
+    const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'analyze', join(dir, 'run'), '--json'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    if (r.status !== 0 && r.status !== 3) throw new Error(`${dir}: analyze exited ${r.status}: ${r.stderr.trim()}`);
+    const j = JSON.parse(r.stdout);
+    const watch = acc.scoreWatch(key, j.suspects ?? []);
+    const snapshot = j.snapshotLeaks ? acc.scoreSnapshot(key, j.snapshotLeaks) : undefined;
+    const n = key.leaks.length;
+    rows.push([service, `Node ${v}`, cell(watch, n), cell(snapshot, n), 'n/a', 'recorded']);
+    results.push({ service, node: v, watch, snapshot, reported: { suspects: j.suspects, snapshotGroups: j.snapshotLeaks ?? null } });
+    if (values.verbose) process.stderr.write(`${service} on Node ${v} (${dir}):\n${acc.explainScore('watch', watch)}\n${snapshot ? acc.explainScore('snapshot leaks', snapshot) : 'snapshot leaks: none recorded'}\n`);
+  }
+}
+for (const service of values.rescore ? [] : values.services.split(',')) {
   const key = run.loadAnswerKey(service);
   const problems = acc.checkAnswerKey(key, run.readRepoFile);
   if (problems.length) throw new Error(`${service}: answer key out of step with its source: ${problems.join('; ')}`);

@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SourceMapResolver } from '../agent/sourcemaps.js';
 import type { LeakAnalysis } from '../core/leak/analyze.js';
-import { configuringPackage, findConfigurationCalls } from '../core/leak/configured.js';
+import { configuringPackage, configuringPackageOfOutside, findConfigurationCalls, rootPackage } from '../core/leak/configured.js';
 import type { FrameRef } from '../core/leak/summary.js';
 
 /** Source files up to this size are read. */
@@ -69,13 +69,11 @@ export function addConfiguredSites(a: LeakAnalysis, read: (file: string) => stri
     if (!texts.has(f)) texts.set(f, read(f));
     return texts.get(f)!;
   };
-  for (const s of a.suspects) {
-    const pkg = configuringPackage(s);
-    if (!pkg) continue;
-    const kind = a.kinds.find((k) => k.kind === s.profile);
-    const files = [...new Set([s.file, ...(s.callers ?? []).map((c) => c.file), ...(kind?.userFiles ?? [])])].filter((f) => f && !/[\\/]node_modules[\\/]/.test(f));
+  /** the calls of what the user's files (in this order, packages' files skipped) import from pkg */
+  const calls = (files: string[], pkg: string): FrameRef[] => {
     const found: FrameRef[] = [];
-    for (const f of files) {
+    for (const f of new Set(files)) {
+      if (!f || /[\\/]node_modules[\\/]/.test(f)) continue;
       const src = text(f);
       if (src === null) continue;
       for (const c of findConfigurationCalls(src, pkg)) {
@@ -85,7 +83,43 @@ export function addConfiguredSites(a: LeakAnalysis, read: (file: string) => stri
       }
       if (found.length >= 4) break;
     }
+    return found;
+  };
+  for (const s of a.suspects) {
+    const pkg = configuringPackage(s);
+    if (!pkg) continue;
+    const kind = a.kinds.find((k) => k.kind === s.profile);
+    const found = calls([s.file, ...(s.callers ?? []).map((c) => c.file), ...(kind?.userFiles ?? [])], pkg);
     if (found.length === 0) continue;
     s.configuredAt = { ...found[0]!, ...(found.length > 1 ? { also: found.slice(1, 4) } : {}) };
   }
+  // A confirmed heap site with no frame of the user's (LeakAnalysis.outside) inside a package that
+  // a framework calls (express-session's middleware, run by express's router) is charged to the
+  // line where the user's code sets that package up, and becomes a suspect there, ranked below the
+  // others; a package the user's code never sets up stays outside. See configuringPackageOfOutside.
+  const keepOutside: typeof a.outside = [];
+  const promoted: typeof a.suspects = [];
+  for (const o of a.outside) {
+    const pkg = configuringPackageOfOutside(o);
+    const found = pkg ? calls(a.kinds.find((k) => k.kind === o.profile)?.userFiles ?? [], pkg) : [];
+    if (found.length === 0) {
+      keepOutside.push(o);
+      continue;
+    }
+    const at = found[0]!;
+    const root = rootPackage(o.stack);
+    promoted.push({
+      ...o,
+      name: at.name,
+      file: at.file,
+      line: at.line,
+      origin: 'user',
+      library: { name: o.name, file: o.file, line: o.line },
+      ...(root ? { entryPackage: root } : {}),
+      configuredAt: { ...at, ...(found.length > 1 ? { also: found.slice(1, 4) } : {}) },
+    });
+  }
+  a.outside = keepOutside;
+  a.suspects.push(...promoted);
 }
+

@@ -1,6 +1,7 @@
 /**
  * `leakscope analyze <run-dir | profiles…>`: the watch report, offline — from a run directory
- * written by `watch` (its index gives poll times, gaps and segments) or from profile files.
+ * written by `watch` (its index gives poll times, gaps and segments) or from profile files. A run
+ * directory with `snapshot-leaks.json` gets the same snapshot-evidence rules as watch's final report.
  */
 import type { CommandSpec } from '../io.js';
 import { parseCommandArgs, intOption } from '../args.js';
@@ -8,7 +9,8 @@ import { LeakscopeError } from '../../core/errors.js';
 import { analyzeLeaks } from '../../core/leak/analyze.js';
 import { loadRun } from '../../node/run-dir.js';
 import { isFleetDir } from '../../node/fleet-dir.js';
-import { addConfiguredSites } from '../../node/leak-sources.js';
+import { addConfiguredSites, readSource } from '../../node/leak-sources.js';
+import { confirmFromSnapshots, setAsideSnapshotCaches } from '../../core/leak/snapshot-evidence.js';
 import { parseSensitivity, writeReport } from './watch.js';
 import type { SnapshotLeakGroup } from '../../report/watch.js';
 import { readFile } from 'node:fs/promises';
@@ -58,6 +60,11 @@ export const analyzeCommand: CommandSpec = {
       } catch {
         /* unreadable: report without it */
       }
+    }
+    // the snapshots' evidence, as watch applies it at the end of a run (src/core/leak/snapshot-evidence.ts)
+    if (snapshotLeaks) {
+      setAsideSnapshotCaches(analysis, snapshotLeaks, readSource);
+      confirmFromSnapshots(analysis, snapshotLeaks, readSource);
     }
     return writeReport(
       io,

@@ -41,6 +41,35 @@ export function configuringPackage(s: Pick<Suspect, 'profile' | 'library' | 'ent
 }
 
 /**
+ * The same question for a confirmed heap site with no user frame at all (`LeakAnalysis.outside`):
+ * the package its bytes are allocated in, when a different package (the framework at the root of
+ * the stack: express's router, fastify's hooks) calls into it. express-session's middleware
+ * creates each session from express's router, so no frame of the user's is on that stack, and the
+ * only line of the user's that drives it is `app.use(session({...}))`. A site inside the framework
+ * itself (fastify's own request objects, reached from `node:http`) gets no package: the user's
+ * `Fastify()` does not say what to change. The stack is the suspect's, leaf first, as
+ * `name file:line` texts.
+ */
+export function configuringPackageOfOutside(s: Pick<Suspect, 'profile' | 'origin' | 'file' | 'stack'>): string | undefined {
+  if (s.profile !== 'heap' || s.origin !== 'library') return undefined;
+  const leaf = libraryPackage(s.file);
+  if (!leaf) return undefined;
+  const root = rootPackage(s.stack);
+  return root && root !== leaf ? leaf : undefined;
+}
+
+/** The package of the outermost library frame of a stack (`name file:line` texts, leaf first), or ''. */
+export function rootPackage(stack: readonly string[]): string {
+  let root = '';
+  for (const text of stack) {
+    const m = /\s(\S+):\d+$/.exec(text);
+    const pkg = m ? libraryPackage(m[1]!) : '';
+    if (pkg) root = pkg;
+  }
+  return root;
+}
+
+/**
  * The source with comments and the contents of string and template literals replaced by blanks
  * (newlines kept, so offsets and line numbers still hold). Quotes themselves stay.
  */
