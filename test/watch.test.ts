@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { runWatch, pprofBase, parseDuration, writeReport, pollEvery } from '../src/cli/commands/watch.js';
+import { runWatch, pprofBase, parseDuration, writeReport, pollEvery, snapshotSpacingMs } from '../src/cli/commands/watch.js';
 import { main } from '../src/cli/main.js';
 import { parseProfileBytes } from '../src/node/source.js';
 import type { CliIO } from '../src/cli/io.js';
@@ -71,6 +71,17 @@ test('url and duration parsing', () => {
   assert.equal(pollEvery(1300, 5000), 1);
   assert.equal(pollEvery(2100, 3000), 3);
   assert.equal(pollEvery(4000, 5000), 3);
+});
+
+test('--snapshots: the four snapshots are spread over three quarters of what is left of the run', () => {
+  // the accuracy suite's 60 s runs confirm a site 10–20 s in: 10–12.5 s apart instead of 5
+  assert.equal(snapshotSpacingMs(50_000), 12_500);
+  assert.equal(snapshotSpacingMs(40_000), 10_000);
+  // never closer than 5 s, never further than a minute; no --duration: 5 s
+  assert.equal(snapshotSpacingMs(8_000), 5_000);
+  assert.equal(snapshotSpacingMs(-3_000), 5_000);
+  assert.equal(snapshotSpacingMs(3_600_000), 60_000);
+  assert.equal(snapshotSpacingMs(undefined), 5_000);
 });
 
 test('watch: polls, saves atomically, marks the gap, recognises the restart, reports', async (t) => {

@@ -506,9 +506,12 @@ export function renderLeakText(a: LeakAnalysis, meta: ReportMeta): string {
   }
   if (meta.snapshotLeaks) {
     lines.push('');
-    if (meta.snapshotLeaks.length === 0) lines.push('Heap snapshots: no class grew across the three snapshots.');
+    // watch takes four; a run directory of an older version holds three
+    const n = Math.max(0, ...meta.snapshotLeaks.map((g) => (Array.isArray(g.growth) ? g.growth.length : 0)));
+    const count = ['', 'one', 'two', 'three', 'four', 'five', 'six'][n] ?? String(n);
+    if (meta.snapshotLeaks.length === 0) lines.push('Heap snapshots: no class grew across the snapshots.');
     else {
-      lines.push('Heap snapshots (three, through the agent) — growing classes:');
+      lines.push(`Heap snapshots (${count ? `${count}, ` : ''}through the agent) — growing classes:`);
       for (const g of meta.snapshotLeaks) lines.push(`  - ${groupLine(g)}`);
     }
   }

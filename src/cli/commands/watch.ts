@@ -43,8 +43,22 @@ export function pollEvery(costMs: number, intervalMs: number): number {
   return Math.max(1, Math.ceil(costMs / (intervalMs * MAX_DUTY)));
 }
 
-/** time between the heap snapshots of --snapshots */
+/** time between the heap snapshots of --snapshots, at least (and with no --duration) */
 const SNAPSHOT_SPACING_MS = 5000;
+/** ... and at most */
+const SNAPSHOT_SPACING_MAX_MS = 60_000;
+
+/**
+ * The spacing of the four snapshots: with a --duration, they are spread over three quarters of
+ * what is left of the run (the last quarter is for writing and analysing them). A cache that is
+ * still warming when the first heap site is confirmed slows visibly over a wider span, a cache
+ * that has just filled turns entries over before the last snapshot, and a leak rises by the same
+ * amount per interval however far apart they are.
+ */
+export function snapshotSpacingMs(remainingMs: number | undefined): number {
+  if (remainingMs === undefined || !Number.isFinite(remainingMs)) return SNAPSHOT_SPACING_MS;
+  return Math.round(Math.min(SNAPSHOT_SPACING_MAX_MS, Math.max(SNAPSHOT_SPACING_MS, (0.75 * remainingMs) / (SNAPSHOT_COUNT - 1))));
+}
 
 export const watchOptions = {
   interval: { type: 'string' },
@@ -189,7 +203,7 @@ export interface WatchResult {
 
 /** Hooks for `--snapshots` (set by the snapshot integration; absent → the flag reports why). */
 export interface SnapshotHook {
-  (ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void; maxBytes?: number }): Promise<SnapshotLeakGroup[]>;
+  (ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void; maxBytes?: number; spacingMs?: number }): Promise<SnapshotLeakGroup[]>;
 }
 let snapshotHook: SnapshotHook | undefined = agentSnapshots;
 export function setSnapshotHook(h: SnapshotHook | undefined): void {
@@ -233,7 +247,7 @@ export async function downloadSnapshot(url: string, path: string, token: string 
 
 /**
  * The default \`--snapshots\` step for a Node target: four heap snapshots through the agent
- * (\`/debug/pprof/heapsnapshot?gc=1\`), a few seconds apart, saved in the run directory as
+ * (\`/debug/pprof/heapsnapshot?gc=1\`), spread over the rest of the run (snapshotSpacingMs), saved in the run directory as
  * \`snapshot-N.heapsnapshot\`, then \`leakscope snapshot leaks S1 … S4 --json\` in a child process
  * (it needs memory and CPU; the watch loop keeps polling meanwhile). Its groups are also saved as
  * \`snapshot-leaks.json\` for \`analyze\`. The fourth snapshot is what lets \`snapshot leaks\` tell
@@ -241,7 +255,7 @@ export async function downloadSnapshot(url: string, path: string, token: string 
  * a leak; when stopped after the third, the three are analysed.
  */
 const SNAPSHOT_COUNT = 4;
-async function agentSnapshots(ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void; maxBytes?: number }): Promise<SnapshotLeakGroup[]> {
+async function agentSnapshots(ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void; maxBytes?: number; spacingMs?: number }): Promise<SnapshotLeakGroup[]> {
   const files: string[] = [];
   for (let i = 1; i <= SNAPSHOT_COUNT; i++) {
     if (ctx.signal.aborted && i > 1) throw new LeakscopeError('E_FETCH', `interrupted after ${i - 1} of ${SNAPSHOT_COUNT} heap snapshots`);
@@ -249,7 +263,7 @@ async function agentSnapshots(ctx: { base: string; token?: string; runDir: strin
     const path = join(ctx.runDir, `snapshot-${i}.heapsnapshot`);
     await downloadSnapshot(`${ctx.base}/heapsnapshot?gc=1`, path, ctx.token, ctx.signal, ctx.maxBytes);
     files.push(path);
-    if (i < SNAPSHOT_COUNT) await sleep(SNAPSHOT_SPACING_MS, ctx.signal);
+    if (i < SNAPSHOT_COUNT) await sleep(ctx.spacingMs ?? SNAPSHOT_SPACING_MS, ctx.signal);
   }
   if (ctx.signal.aborted) throw new LeakscopeError('E_FETCH', 'interrupted before the analysis of the heap snapshots');
   ctx.log(`finding the leaking classes across the ${files.length} heap snapshots`);
@@ -451,7 +465,8 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
     } else failedRounds++;
     if (fresh.length < results.length) status = `target unreachable (${lastError})${failedRounds > 0 ? `; retrying with backoff` : ''}`;
 
-    // --snapshots: the first time a heap site is confirmed, take three snapshots through the agent.
+    // --snapshots: the first time a heap site is confirmed, take four snapshots through the agent,
+    // spread over the rest of the run (snapshotSpacingMs).
     if (flags.snapshots && snapshotsState === 'idle' && analysis.suspects.some((s) => s.profile === 'heap' && !s.file.endsWith('.go'))) {
       snapshotsState = 'running';
       if (!snapshotHook) {
@@ -460,7 +475,8 @@ export async function runWatch(url: string, flags: WatchFlags, io: CliIO, signal
       } else {
         status = 'heap site confirmed: taking four heap snapshots through the agent (the service pauses while each is written)';
         const hook = snapshotHook;
-        snapshotPromise = hook({ base, token, runDir: run.dir, signal, log: (s) => (status = s), maxBytes }).then(
+        const spacingMs = snapshotSpacingMs(durationMs !== undefined ? started + durationMs - Date.now() : undefined);
+        snapshotPromise = hook({ base, token, runDir: run.dir, signal, log: (s) => (status = s), maxBytes, spacingMs }).then(
           (groups) => {
             snapshotLeaks = groups;
             snapshotsState = 'done';
@@ -552,7 +568,8 @@ export const watchCommand: CommandSpec = {
   --sensitivity S       low | normal (default) | high
   --min-samples N       samples before any verdict (default 5)
   --snapshots           Node agent: when a heap site is confirmed, take four heap snapshots
-                        (pauses the service) and name the leaking class and its retainers
+                        (pauses the service) and name the leaking class and its retainers;
+                        with --duration they are spread over the rest of the run
   --max-bytes N         most bytes read per poll (default 512MiB) and per heap snapshot
                         (default 8GiB); 2GB, 1GiB…; or LEAKSCOPE_MAX_BYTES
   --json | --markdown   report format (default text)
