@@ -3,7 +3,7 @@
 // builds and serialises 20 objects per request).
 //
 // Two server processes run side by side: one plain, one started with `--import leakscope/register`
-// (its defaults: heap sampling at 512 KiB, metrics on). Rounds alternate between three modes, in a
+// (its defaults: heap sampling at 128 KiB, metrics on). Rounds alternate between three modes, in a
 // rotating order: plain, agent, and agent while a CPU profile is being taken. Each round measures
 //   1. throughput: autocannon, closed loop, CONNECTIONS connections for DURATION s → req/s, p99;
 //   2. cost at a fixed rate: autocannon at RATE req/s for DURATION s, server CPU time

@@ -14,7 +14,8 @@ export interface AgentOptions {
   token?: string;
   /** false: no HTTP server of its own (mount `agent.handler` in the app's server instead) */
   listen?: boolean;
-  /** heap sampling interval in bytes (default 524288, Go's MemProfileRate); 0 turns sampling off */
+  /** heap sampling interval in bytes (default 131072: a quarter of Go's MemProfileRate, see
+   *  README "What `heap` means"); 0 turns sampling off */
   heapInterval?: number;
   /** CPU profiler sampling interval in microseconds (default 10000: Go's 100 Hz) */
   cpuInterval?: number;
@@ -45,7 +46,7 @@ export interface ResolvedOptions {
   allowedHosts: string[];
 }
 
-export const DEFAULT_HEAP_INTERVAL = 512 * 1024;
+export const DEFAULT_HEAP_INTERVAL = 128 * 1024;
 export const DEFAULT_CPU_INTERVAL_US = 10_000;
 
 export function isLoopback(host: string): boolean {
