@@ -387,6 +387,8 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
     const confirmedLibs = new Set<string>();
     /** this kind's near misses, by function key (a library suspect takes its callers' away) */
     const kindNear = new Map<NearMiss, string>();
+    /** the own allocations of a function confirmed through a configured library, grown but not confirmed */
+    const ownNear: NearMiss[] = [];
     for (const info of catalog.sites.values()) {
       if (info.level !== 'function') continue;
       const y = series(info.key);
@@ -495,6 +497,14 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
           } else if (m.level === 'stack' && g > stackG) [ownStack, stackG] = [m, g];
         }
         const vo = ownLine ? judgeSeries(x, yo, lastTotal, unit, params) : undefined;
+        // grew, but failed a rule: a near miss of its own, which the function's confirmed library
+        // suspect does not hide (the snapshots may confirm it: snapshot-evidence.ts)
+        if (vo && !vo.leak && ownLine) {
+          const so = theilSen(x, yo).slope;
+          if (so > 0 && yo[n - 1]! - yo[0]! >= 0.5 * Math.max(params.floor[unit], params.materialFraction * Math.max(0, lastTotal))) {
+            ownNear.push(nearMiss(kind, { ...info, library: undefined }, { ...ownLine, library: undefined }, unit, vo, so, yo, n));
+          }
+        }
         if (vo?.leak && ownLine) {
           let k0 = n;
           if (opts.firstDetected !== false) {
@@ -565,6 +575,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       }
     }
     for (const [m, fk] of kindNear) if (!confirmedFns.has(fk)) near.push(m);
+    near.push(...ownNear);
   }
   // Rank: growth as a share of the kind's total first (a goroutine leak that is all goroutines
   // outranks a 2% heap creep), then confidence.

@@ -200,7 +200,10 @@ export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvid
   if (rising.length === 0) return [];
   const claimed = new Set<Site>();
   for (const s of a.suspects) {
-    const stored = bodyOf(s, read);
+    // a suspect charged to where a library is configured is that library's allocations: what its
+    // function's body stores into itself (the 'reconnect' listeners next to the session save)
+    // is left to the function's own near miss
+    const stored = s.configuredAt ? undefined : bodyOf(s, read);
     const stackFiles = new Set(s.stack.map(frameFile));
     if (s.library) stackFiles.add(normFile(s.library.file));
     if (s.configuredAt) stackFiles.add(normFile(s.configuredAt.file));
