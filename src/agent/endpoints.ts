@@ -102,7 +102,7 @@ export const DEFAULT_LIMITS: Limits = {
   profileGapMs: 1000,
   stallMs: 30_000,
   costFactor: 10,
-  answersPerSecond: 100,
+  answersPerSecond: 25,
   shareBurst: 8,
   maxWaiting: 256,
   cheapRate: 20,
