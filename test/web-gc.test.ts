@@ -123,7 +123,8 @@ function distinct(dir: string, files: string[]): number {
 test('watch --profiles heap,metrics keeps the scrapes; web <run-dir> shows GC pauses by kind with their numbers', { skip }, async () => {
   const svc = await startService();
   runDir = join(dir, 'run');
-  const w = spawn(process.execPath, [cliPath, 'watch', '--profiles', 'heap,metrics', '--interval', '400ms', '--duration', '6s', '--http', '127.0.0.1:0', '-o', runDir, '--json', `${svc.agent}/debug/pprof`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // 12 s: on a loaded machine the page may get its first data late, and a later scrape must still come
+  const w = spawn(process.execPath, [cliPath, 'watch', '--profiles', 'heap,metrics', '--interval', '400ms', '--duration', '12s', '--http', '127.0.0.1:0', '-o', runDir, '--json', `${svc.agent}/debug/pprof`], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(w);
   let wout = '';
   let werr = '';
