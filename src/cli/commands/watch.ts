@@ -255,7 +255,7 @@ export async function downloadSnapshot(url: string, path: string, token: string 
  * a leak; when stopped after the third, the three are analysed.
  */
 const SNAPSHOT_COUNT = 4;
-async function agentSnapshots(ctx: { base: string; token?: string; runDir: string; signal: AbortSignal; log: (s: string) => void; maxBytes?: number; spacingMs?: number }): Promise<SnapshotLeakGroup[]> {
+async function agentSnapshots(ctx: Parameters<SnapshotHook>[0]): Promise<SnapshotLeakGroup[]> {
   const files: string[] = [];
   for (let i = 1; i <= SNAPSHOT_COUNT; i++) {
     if (ctx.signal.aborted && i > 1) throw new LeakscopeError('E_FETCH', `interrupted after ${i - 1} of ${SNAPSHOT_COUNT} heap snapshots`);

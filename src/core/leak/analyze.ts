@@ -389,6 +389,8 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
     const kindNear = new Map<NearMiss, string>();
     /** the own allocations of a function confirmed through a configured library, grown but not confirmed */
     const ownNear: NearMiss[] = [];
+    /** a near miss grew by at least half the floor (or half the material share of the total) */
+    const grewEnough = (y: Float64Array, floor: number) => y[n - 1]! - y[0]! >= 0.5 * Math.max(floor, params.materialFraction * Math.max(0, lastTotal));
     for (const info of catalog.sites.values()) {
       if (info.level !== 'function') continue;
       const y = series(info.key);
@@ -417,7 +419,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
       };
       if (!v.leak) {
         if (!eligible || opts.firstDetected === false) {
-          if (eligible && slope > 0 && y[n - 1]! - y[0]! >= 0.5 * Math.max(params.floor[unit], params.materialFraction * Math.max(0, lastTotal))) {
+          if (eligible && slope > 0 && grewEnough(y, params.floor[unit])) {
             const { bestLine } = dominant();
             kindNear.set(nearMiss(kind, info, bestLine, unit, v, slope, y, n), info.key);
           }
@@ -434,7 +436,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         const minFloor = params.floor[unit];
         if (!(hi - lo >= 0.5 * minFloor)) continue;
         const k = firstHeld(y, n - 1, false);
-        const grew = slope > 0 && y[n - 1]! - y[0]! >= 0.5 * Math.max(minFloor, params.materialFraction * Math.max(0, lastTotal));
+        const grew = slope > 0 && grewEnough(y, minFloor);
         if (k === 0 && !grew) continue;
         const { bestLine } = dominant();
         const m = nearMiss(kind, info, bestLine, unit, v, slope, y, n);
@@ -501,9 +503,7 @@ export function analyzeLeaks(observations: Observation[], opts: LeakOptions = {}
         // suspect does not hide (the snapshots may confirm it: snapshot-evidence.ts)
         if (vo && !vo.leak && ownLine) {
           const so = theilSen(x, yo).slope;
-          if (so > 0 && yo[n - 1]! - yo[0]! >= 0.5 * Math.max(params.floor[unit], params.materialFraction * Math.max(0, lastTotal))) {
-            ownNear.push(nearMiss(kind, { ...info, library: undefined }, { ...ownLine, library: undefined }, unit, vo, so, yo, n));
-          }
+          if (so > 0 && grewEnough(yo, params.floor[unit])) ownNear.push(nearMiss(kind, info, ownLine, unit, vo, so, yo, n));
         }
         if (vo?.leak && ownLine) {
           let k0 = n;

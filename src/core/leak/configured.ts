@@ -58,12 +58,16 @@ export function configuringPackageOfOutside(s: Pick<Suspect, 'profile' | 'origin
   return root && root !== leaf ? leaf : undefined;
 }
 
+/** The file of one `name file:line` stack text, as written ('' when it names none). */
+export function stackFrameFile(text: string): string {
+  return /\s(\S*):\d+$/.exec(text)?.[1] ?? '';
+}
+
 /** The package of the outermost library frame of a stack (`name file:line` texts, leaf first), or ''. */
 export function rootPackage(stack: readonly string[]): string {
   let root = '';
   for (const text of stack) {
-    const m = /\s(\S+):\d+$/.exec(text);
-    const pkg = m ? libraryPackage(m[1]!) : '';
+    const pkg = libraryPackage(stackFrameFile(text));
     if (pkg) root = pkg;
   }
   return root;

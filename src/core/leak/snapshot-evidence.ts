@@ -11,6 +11,7 @@
  * miss that says why — never dropped without a word. Pure: the source text comes from `read`.
  */
 import type { LeakAnalysis, NearMiss, Suspect } from './analyze.js';
+import { stackFrameFile } from './configured.js';
 
 /** What this needs of a `snapshot leaks --json` group. */
 export interface CacheEvidenceGroup {
@@ -107,8 +108,8 @@ function lineOf(src: string, off: number, line: number, pos: number): number {
 const inLibrary = (f: string): boolean => f.includes('/node_modules/');
 
 const frameFile = (frame: string): string => {
-  const m = /\s(\S*):\d+$/.exec(frame);
-  return m ? normFile(m[1]!) : '';
+  const f = stackFrameFile(frame);
+  return f ? normFile(f) : '';
 };
 
 type Site = { loc: { file: string; line: number } | null; vars: string[]; evidence: string[]; label: string; growth: number[]; name: string };
