@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { judgeRounds } from '../src/core/leak/rounds.js';
 import { LeakscopeError } from '../src/core/errors.js';
-import { assertNoAsyncLeak, assertNoLeak, LeakAssertionError } from '../src/testing/index.js';
+import { assertNoAsyncLeak, assertNoLeak, checkLeak, LeakAssertionError } from '../src/testing/index.js';
 import { renderAsyncLeakFailure } from '../src/report/leak-assert.js';
 import { repoRoot } from './helpers/paths.js';
 
@@ -191,6 +191,26 @@ describe('assertion rules', () => {
     await assert.rejects(assertNoAsyncLeak(fn, { graceMs: -1 }), (e: unknown) => e instanceof LeakscopeError && /graceMs/.test(e.message));
     await assert.rejects(assertNoLeak('x' as unknown as () => void), (e: unknown) => e instanceof LeakscopeError && e.code === 'E_USAGE');
     assert.equal(calls, 0);
+  });
+
+  test('a few slow first calls (a paused scheduler, a GC, the first compilation) do not shrink the rounds', async () => {
+    // the first six calls take 10 ms each: sized on them, a round would be 10 calls and 64 bytes a
+    // call would grow the heap by a few KB in all, too little to call a leak (a CI run once passed
+    // a leaking test that way on a loaded machine)
+    const kept: number[][] = [];
+    const busy = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const r = await checkLeak(
+      (i) => {
+        if (i < 6) busy(10);
+        kept.push([i, i, i, i]);
+      },
+      { snapshots: false },
+    );
+    assert.ok(r.iterationsPerRound >= 1000, `round of ${r.iterationsPerRound} calls`);
+    assert.equal(r.leak, true, JSON.stringify(r.verdict));
   });
 
   test('the failure is an AssertionError any runner reports, with the details as data', () => {

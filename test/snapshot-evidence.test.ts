@@ -89,3 +89,27 @@ test('a near miss that stores into a container rising in every snapshot becomes 
   const c = analysis([], [nearMiss('createSession', 8)]);
   assert.deepEqual(confirmFromSnapshots(c, [{ ...leakGroup, growth: [300, 600, 500] }], read), []);
 });
+
+test('a group rising in every snapshot, stored in the user code that no suspect or near miss accounts for, is a suspect of its own at its store line', () => {
+  const located: CacheEvidenceGroup = { ...leakGroup, name: 'Map entries (Object)', location: `${FILE}:10`, count: 640, retainedSize: 51_200 };
+  const a = analysis([], []);
+  const added = confirmFromSnapshots(a, [located, cacheGroup], read);
+  assert.deepEqual(added.map((s) => `${s.name} ${s.file}:${s.line}`), [`Map entries (Object) ${FILE}:10`]);
+  assert.deepEqual(added[0]!.snapshotOnly, { count: 640, retainedSize: 51_200, growth: [300, 600, 900] });
+  assert.match(added[0]!.snapshotConfirmed!, /rising in every heap snapshot \(300 → 600 → 900: 600 more/);
+  // a suspect with the storing function in its stack (a helper it calls allocated the objects)
+  // already names it
+  const helper = { ...suspect('makeSession', 3), stack: [`makeSession ${FILE}:3`, `createSession ${FILE}:8`, `handle /srv/app/node_modules/express/lib/router.js:40`] };
+  assert.deepEqual(confirmFromSnapshots(analysis([helper], []), [located], read), []);
+  // ... unless that suspect is charged to where a library is configured: its own function's
+  // stores are not its (the 'reconnect' listeners beside a session save)
+  const configured = { ...helper, configuredAt: { name: 'session', file: FILE, line: 1 } } as Suspect;
+  assert.equal(confirmFromSnapshots(analysis([configured], []), [located], read).length, 1);
+  // a near miss whose function stores into it is confirmed instead (once)
+  const b = analysis([], [nearMiss('createSession', 8)]);
+  assert.deepEqual(confirmFromSnapshots(b, [located], read).map((s) => [s.name, s.line, s.snapshotOnly]), [['createSession', 8, undefined]]);
+  // in a library, not rising in every snapshot, or with no location: nothing
+  assert.deepEqual(confirmFromSnapshots(analysis([], []), [{ ...located, location: '/srv/app/node_modules/lib/index.js:5' }], read), []);
+  assert.deepEqual(confirmFromSnapshots(analysis([], []), [{ ...located, growth: [300, 600, 500] }], read), []);
+  assert.deepEqual(confirmFromSnapshots(analysis([], []), [leakGroup], read), []);
+});

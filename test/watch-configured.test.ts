@@ -206,3 +206,28 @@ test('recorded express-session run: a handler confirmed for the session it saves
   assert.deepEqual(score.falsePositives, [], JSON.stringify(score));
   assert.equal(score.found.length, 3, JSON.stringify(score));
 });
+
+test('recorded express-session run: listeners too small for even a near miss are named by the snapshots alone, at their store line', async () => {
+  // Node 22 once gave the /api/notifications handler's own allocations too few sampler steps to
+  // be a near miss; the snapshots still counted the 'reconnect' listeners rising. The same
+  // recording, with that near miss gone, is that run.
+  const dir = join(repoRoot, 'testdata', 'real-services', 'express-session-node20-listeners');
+  const run = await loadRun([dir]);
+  const a = analyzeLeaks(run.observations);
+  addConfiguredSites(a, readRecorded);
+  const handler = (x: { file: string; line: number }) => /express-session\/server\.js$/.test(x.file) && x.line >= 79 && x.line <= 85;
+  a.nearMisses = a.nearMisses.filter((m) => !handler(m));
+  const groups = JSON.parse(readFileSync(join(dir, 'snapshot-leaks.json'), 'utf8')).groups;
+  setAsideSnapshotCaches(a, groups, readRecorded);
+  const added = confirmFromSnapshots(a, groups, readRecorded);
+  const listeners = added.find((s) => s.snapshotOnly);
+  assert.ok(listeners && /express-session\/server\.js$/.test(listeners.file) && listeners.line === 81, JSON.stringify(added.map((s) => [s.name, s.file, s.line])));
+  assert.match(listeners.name, /^'reconnect' listener in app\.get\('\/api\/notifications\/:user'\) callback$/);
+  const json = leakReportJson(a, { target: 't', samples: 30, durationMs: 60_000, gaps: 0 });
+  const score = scoreWatch(loadAnswerKey('express-session'), json.suspects);
+  assert.deepEqual(score.missed, [], JSON.stringify(score));
+  assert.deepEqual(score.falsePositives, [], JSON.stringify(score));
+  assert.deepEqual(score.misattributed, [], JSON.stringify(score));
+  const text = renderLeakText(a, { target: 't', samples: 30, durationMs: 60_000, gaps: 0 });
+  assert.match(text, /found by the heap snapshots alone: \d+ objects born during the run still alive, retaining [\d.]+[kM]B, rising in every snapshot \(325 → 1046 → 1606 → 2214\)/);
+});

@@ -60,6 +60,7 @@ export interface JsonSuspect {
   entryPackage?: string;
   /** a near miss of the sampler confirmed by the heap snapshots of \`watch --snapshots\` */
   snapshotConfirmed?: string;
+  snapshotOnly?: { count: number; retainedSize: number; growth: number[] };
   /** a library the user's code reaches through another one: where the user's code configures it
    *  (`session({...})`), the line to change; `also`: further calls of that library */
   configuredAt?: FrameRef & { also?: FrameRef[] };
@@ -177,6 +178,7 @@ function jsonSuspect(a: LeakAnalysis, s: Suspect): JsonSuspect {
       ...(s.entryPackage ? { entryPackage: s.entryPackage } : {}),
       ...(s.configuredAt ? { configuredAt: s.configuredAt } : {}),
       ...(s.snapshotConfirmed ? { snapshotConfirmed: s.snapshotConfirmed } : {}),
+      ...(s.snapshotOnly ? { snapshotOnly: s.snapshotOnly } : {}),
   };
 }
 
@@ -339,6 +341,10 @@ function suspectHeadline(s: Suspect, k: KindSummary | undefined): string {
 function suspectDetail(s: Suspect, k: KindSummary | undefined, kindTotal: number | undefined, t0: number | undefined): string {
   const label = k ? kindLabel(k) : s.profile;
   const share = kindTotal && kindTotal > 0 ? `, ${Math.round((s.lastValue / kindTotal) * 100)}% of ${label}` : '';
+  if (s.snapshotOnly) {
+    const o = s.snapshotOnly;
+    return `found by the heap snapshots alone: ${o.count} objects born during the run still alive, retaining ${formatValue(o.retainedSize, 'bytes')}, rising in every snapshot (${o.growth.join(' → ')})`;
+  }
   const objs = s.objectsPerMinute !== undefined ? `, ${formatValue(s.objectsPerMinute, 'objects')} objects/min` : '';
   return (
     `${formatRate(s.growthPerMinute, s.unit, s.profile, k?.runtime)}${objs} (${formatValue(s.firstValue, s.unit)} → ${formatValue(s.lastValue, s.unit)}${share}), ` +
@@ -452,7 +458,7 @@ export function renderLeakText(a: LeakAnalysis, meta: ReportMeta): string {
       lines.push(`${String(i + 1).padStart(2)}. ${suspectHeadline(s, k)}`);
       lines.push(`    ${suspectDetail(s, k, kindTotal.get(s.profile), k?.clock ? k.times[0] : undefined)}`);
       if (s.configuredAt) lines.push(`    ${configuredLine(s)}`);
-      if (s.snapshotConfirmed) lines.push(`    confirmed by the heap snapshots: ${s.snapshotConfirmed}`);
+      if (s.snapshotConfirmed && !s.snapshotOnly) lines.push(`    confirmed by the heap snapshots: ${s.snapshotConfirmed}`);
       if (s.callers && s.callers.length > 0) {
         const shown = s.callers.slice(0, 6).map((c) => `${c.name} at ${where(c)}`);
         lines.push(`    also called into from: ${shown.join(', ')}${s.callers.length > shown.length ? `, … ${s.callers.length - shown.length} more` : ''}`);

@@ -2,8 +2,8 @@
  * assertNoLeak: runs a workload many times and fails when what it allocates stays alive and keeps
  * growing with the iterations.
  *
- * 1. Calibration and warm-up: a few timed iterations set the round size (about `roundMs` of work,
- *    5 to 2000 iterations), then `warmup` iterations (default three rounds) let the JIT tier up,
+ * 1. Calibration and warm-up: timed batches set the round size (about `roundMs` of work at the
+ *    fastest batch's pace, 5 to 2000 iterations), then `warmup` iterations (default three rounds) let the JIT tier up,
  *    lazy modules load and first-use caches fill. None of that is measured.
  * 2. Rounds: after each round a full GC (heap.ts), then the heap in use. The series is judged
  *    by `watch`'s rules (core/leak/rounds.ts): a trend that is significant, material, not one
@@ -109,12 +109,7 @@ export async function checkLeak(fn: Workload, options: AssertNoLeakOptions = {})
   // 1. calibration (part of the warm-up) and warm-up
   let ipr = options.iterations;
   if (ipr !== undefined) positiveInt(ipr, 'iterations', 1, 1);
-  else {
-    const t0 = performance.now();
-    await run(5);
-    const per = Math.max(1e-3, (performance.now() - t0) / 5);
-    ipr = Math.min(2000, Math.max(5, Math.round(roundMs / per)));
-  }
+  else ipr = await calibrate(run, roundMs);
   const warmup = positiveInt(options.warmup, 'warmup', 0, 3 * ipr);
   await run(warmup);
 
@@ -148,6 +143,35 @@ export async function checkLeak(fn: Workload, options: AssertNoLeakOptions = {})
   }
   result.elapsedMs = performance.now() - started;
   return result;
+}
+
+const MIN_ROUND = 5;
+const MAX_ROUND = 2000;
+
+/**
+ * Iterations per round: as many as take about `roundMs`, timed on batches of 4, 8, 16, … (at
+ * least three) until a quarter of `roundMs` has gone by or a full round's worth has run. The fastest batch sets the
+ * pace: a batch the scheduler paused, or that met a GC or the first compilation, is slower than
+ * the workload, and a round sized on it would be too small to show a leak of a few bytes a call
+ * (on a loaded CI machine five timed calls once gave 5 iterations a round instead of 2000).
+ */
+async function calibrate(run: (n: number) => Promise<void>, roundMs: number): Promise<number> {
+  let best = Infinity;
+  let spent = 0;
+  let done = 0;
+  let batches = 0;
+  // at least three batches (4 + 8 + 16 calls) unless calls are slow enough that they take 2 rounds
+  const more = (): boolean => (batches < 3 && spent < 2 * roundMs) || (spent < roundMs / 4 && done < MAX_ROUND);
+  for (let batch = 4; more(); batch *= 2, batches++) {
+    const t0 = performance.now();
+    await run(batch);
+    const ms = performance.now() - t0;
+    spent += ms;
+    done += batch;
+    best = Math.min(best, ms / batch);
+  }
+  const per = Math.max(1e-4, best);
+  return Math.min(MAX_ROUND, Math.max(MIN_ROUND, Math.round(roundMs / per)));
 }
 
 async function nameLeaks(run: (n: number) => Promise<void>, ipr: number, sourceMaps: boolean): Promise<NamedLeak[]> {

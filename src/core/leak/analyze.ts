@@ -121,6 +121,9 @@ export interface Suspect {
   /** a near miss of the sampler that the heap snapshots of \`watch --snapshots\` confirm (what
    *  they show, in words; see snapshot-evidence.ts) */
   snapshotConfirmed?: string;
+  /** a suspect the heap snapshots alone found (the sampler's figures below are then zero): what
+   *  they counted of its group */
+  snapshotOnly?: { count: number; retainedSize: number; growth: number[] };
   growthPerMinute: number;
   unit: LeakUnit;
   /** 1 − Mann–Kendall one-sided p-value */

@@ -23,6 +23,8 @@ export interface CacheEvidenceGroup {
   retainerPath?: unknown;
   owner?: unknown;
   growth?: unknown;
+  count?: unknown;
+  retainedSize?: unknown;
 }
 
 /** The variables a group's path starts from: the names right after a `(module scope)` or
@@ -112,7 +114,7 @@ const frameFile = (frame: string): string => {
   return f ? normFile(f) : '';
 };
 
-type Site = { loc: { file: string; line: number } | null; vars: string[]; evidence: string[]; label: string; growth: number[]; name: string };
+type Site = { loc: { file: string; line: number } | null; vars: string[]; evidence: string[]; label: string; growth: number[]; name: string; count: number; retainedSize: number };
 
 function sites(groups: readonly CacheEvidenceGroup[]): { caches: Site[]; leaks: Site[] } {
   const caches: Site[] = [];
@@ -123,7 +125,9 @@ function sites(groups: readonly CacheEvidenceGroup[]): { caches: Site[]; leaks: 
     const evidence = Array.isArray(g.cacheEvidence) ? g.cacheEvidence.filter((e): e is string => typeof e === 'string') : [];
     const growth = Array.isArray(g.growth) ? g.growth.filter((x): x is number => typeof x === 'number') : [];
     const name = typeof g.name === 'string' ? g.name : String(g.className ?? '?');
-    const site = { loc, vars, evidence, growth, name, label: vars[0] ?? (loc ? `line ${loc.line}` : name) };
+    const count = typeof g.count === 'number' ? g.count : 0;
+    const retainedSize = typeof g.retainedSize === 'number' ? g.retainedSize : 0;
+    const site = { loc, vars, evidence, growth, name, count, retainedSize, label: vars[0] ?? (loc ? `line ${loc.line}` : name) };
     if (g.status === 'possible-cache') caches.push(site);
     else leaks.push(site);
   }
@@ -193,7 +197,14 @@ export function setAsideSnapshotCaches(a: LeakAnalysis, groups: readonly CacheEv
  * sampler steps, one big step) whose function stores into a container the snapshots call a leak
  * — its objects rising in every snapshot — that no suspect already stores into, becomes a suspect
  * with \`snapshotConfirmed\` saying so. The sampler sees such a leak at its resolution; the
- * snapshots count its objects. Returns the suspects added.
+ * snapshots count its objects.
+ *
+ * And a group rising in every snapshot, stored at a line of the user's code that no suspect's
+ * stack and no near miss accounts for, becomes a suspect of its own at that line
+ * (\`snapshotOnly\`): a leak of small objects at a modest rate (a listener a request) can leave
+ * too few sampler steps to be even a near miss, and the snapshots still count it. Suspects
+ * charged to a configured library claim nothing through their own function (above).
+ * Returns the suspects added.
  */
 export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvidenceGroup[], read: (file: string) => string | null): Suspect[] {
   const { leaks } = sites(groups);
@@ -203,12 +214,13 @@ export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvid
   for (const s of a.suspects) {
     // a suspect charged to where a library is configured is that library's allocations: what its
     // function's body stores into itself (the 'reconnect' listeners next to the session save)
-    // is left to the function's own near miss
-    const stored = s.configuredAt ? undefined : bodyOf(s, read);
+    // is left to the function's own near miss; any other suspect claims what the functions of
+    // its user frames store
+    const stored = s.configuredAt ? [] : [bodyOf(s, read), ...userFrames(s.stack).map((f) => bodyOf({ profile: s.profile, ...f }, read))];
     const stackFiles = new Set(s.stack.map(frameFile));
     if (s.library) stackFiles.add(normFile(s.library.file));
     if (s.configuredAt) stackFiles.add(normFile(s.configuredAt.file));
-    for (const l of rising) if (stored?.(l) || (l.loc !== null && inLibrary(l.loc.file) && stackFiles.has(l.loc.file))) claimed.add(l);
+    for (const l of rising) if (stored.some((st) => st?.(l)) || (l.loc !== null && inLibrary(l.loc.file) && stackFiles.has(l.loc.file))) claimed.add(l);
   }
   const added: Suspect[] = [];
   for (const m of [...a.nearMisses]) {
@@ -244,5 +256,54 @@ export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvid
     a.suspects.push(s);
     added.push(s);
   }
+  // what is left: rising groups stored in the user's code that nothing above accounts for (a
+  // near miss storing into it would have claimed it)
+  const heap = a.kinds.find((k) => k.kind === 'heap');
+  if (!heap) return added;
+  for (const m of a.nearMisses) {
+    if (m.profile !== 'heap') continue;
+    const stored = bodyOf(m, read);
+    for (const l of rising) if (stored?.(l)) claimed.add(l);
+  }
+  for (const l of rising) {
+    if (claimed.has(l) || l.loc === null || inLibrary(l.loc.file) || l.loc.file.startsWith('node:') || !l.loc.file.startsWith('/')) continue;
+    const first = l.growth[0]!;
+    const last = l.growth[l.growth.length - 1]!;
+    const s: Suspect = {
+      profile: 'heap',
+      name: l.name,
+      file: l.loc.file,
+      line: l.loc.line,
+      stack: [],
+      origin: 'user',
+      growthPerMinute: 0,
+      unit: heap.unit,
+      confidence: 0,
+      pValue: 1,
+      tau: 0,
+      totalGrowth: 0,
+      firstValue: 0,
+      lastValue: 0,
+      firstDetectedSample: heap.totals.length,
+      firstDetectedMs: heap.times[heap.times.length - 1] ?? 0,
+      share: 0,
+      snapshotOnly: { count: l.count, retainedSize: l.retainedSize, growth: l.growth },
+      snapshotConfirmed: `${l.name} stored at ${l.loc.file}:${l.loc.line}, rising in every heap snapshot (${l.growth.join(' → ')}: ${last - first} more from the first to the last); the sampler saw too few steps of it for even a near miss`,
+    };
+    claimed.add(l);
+    a.suspects.push(s);
+    added.push(s);
+  }
   return added;
+}
+
+/** The user's frames of a stack (`name file:line` texts): file and the function's first line. */
+function userFrames(stack: readonly string[]): { file: string; line: number }[] {
+  const out: { file: string; line: number }[] = [];
+  for (const text of stack) {
+    const m = /\s(\S*):(\d+)$/.exec(text);
+    if (!m || !m[1] || inLibrary(m[1]) || m[1].startsWith('node:')) continue;
+    out.push({ file: normFile(m[1]), line: Number(m[2]) });
+  }
+  return out;
 }
