@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LeakAnalysis, NearMiss, Suspect } from '../src/core/leak/analyze.js';
-import { confirmFromSnapshots, functionBodyLines, pathVariables, setAsideSnapshotCaches, storesInto, type CacheEvidenceGroup } from '../src/core/leak/snapshot-evidence.js';
+import { confirmFromSnapshots, enclosingFunctionName, functionBodyLines, pathVariables, setAsideSnapshotCaches, storesInto, type CacheEvidenceGroup } from '../src/core/leak/snapshot-evidence.js';
 
 const FILE = '/srv/app/server.js';
 const SRC = [
@@ -112,4 +112,44 @@ test('a group rising in every snapshot, stored in the user code that no suspect 
   assert.deepEqual(confirmFromSnapshots(analysis([], []), [{ ...located, location: '/srv/app/node_modules/lib/index.js:5' }], read), []);
   assert.deepEqual(confirmFromSnapshots(analysis([], []), [{ ...located, growth: [300, 600, 500] }], read), []);
   assert.deepEqual(confirmFromSnapshots(analysis([], []), [leakGroup], read), []);
+});
+
+test('a suspect whose function calls the helper that stores into a group accounts for it (a helper V8 inlined into its caller)', () => {
+  const file = '/srv/app/geo.ts';
+  const src = [
+    'const geoCache = new Map<string, Geo>();', // 1
+    'function geocode(address: string): Geo {', // 2
+    '  let hit = geoCache.get(address);', // 3
+    '  if (!hit) {', // 4
+    '    hit = { address };', // 5
+    '    geoCache.set(address, hit);', // 6
+    '  }', // 7
+    '  return hit;', // 8
+    '}', // 9
+    "app.get('/api/geocode', (req: Request, res: Response) => {", // 10
+    '  res.json(geocode(String(req.query.address)));', // 11
+    '});', // 12
+    'const lookup = async (id: string): Promise<void> => {', // 13
+    '  if (id) {', // 14
+    '    pending.push(id);', // 15
+    '  }', // 16
+    '};', // 17
+    'class Store {', // 18
+    '  private add(key: string): void {', // 19
+    '    this.items.push(key);', // 20
+    '  }', // 21
+    '}', // 22
+  ].join('\n');
+  assert.equal(enclosingFunctionName(src, 6), 'geocode');
+  assert.equal(enclosingFunctionName(src, 15), 'lookup');
+  assert.equal(enclosingFunctionName(src, 20), 'add');
+  assert.equal(enclosingFunctionName(src, 11), null); // an anonymous arrow at module scope
+  assert.equal(enclosingFunctionName(src, 1), null);
+  const rd = (f: string): string | null => (f === file ? src : null);
+  const group: CacheEvidenceGroup = { status: 'leak', name: 'Object', location: `${file}:6`, growth: [100, 400, 700], count: 600, retainedSize: 1e6 };
+  const handler = { ...suspect('(anonymous)', 10), file, stack: [`stringify /srv/app/node_modules/express/lib/response.js:1155`, `(anonymous) ${file}:10`] };
+  assert.deepEqual(confirmFromSnapshots(analysis([handler], []), [group], rd), []);
+  // without the call, the group is a suspect of its own
+  const other = { ...handler, line: 13, stack: [`lookup ${file}:13`] };
+  assert.deepEqual(confirmFromSnapshots(analysis([other], []), [group], rd).map((s) => s.line), [6]);
 });

@@ -106,6 +106,39 @@ function lineOf(src: string, off: number, line: number, pos: number): number {
   return line;
 }
 
+/** a function head on a line: `function name(`, `name = (…) =>` / `name = function`, or a method
+ *  `name(…) {` (not `if (`, `for (`, …) */
+const HEAD_RE = [
+  /\bfunction\s*\*?\s*([A-Za-z_$][\w$]*)\s*[<(]/,
+  /\b([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=\s*(?:async\s+)?(?:function\b|(?:\([^)]*\)|[A-Za-z_$][\w$]*)\s*(?::[^=]*)?=>)/,
+  /^\s*(?:(?:public|private|protected|static|async|override)\s+)*([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\([^)]*\)\s*(?::[^{]*)?\{\s*$/,
+];
+const NOT_A_NAME = new Set(['if', 'for', 'while', 'switch', 'catch', 'with', 'return', 'function']);
+
+/**
+ * The name of the innermost named function whose body holds line `line` (1-based): the first
+ * function head found going up from it (at most 300 lines) whose body reaches that line. null when
+ * the line is in an anonymous function or at module scope.
+ */
+export function enclosingFunctionName(src: string, line: number): string | null {
+  const lines = src.split('\n');
+  for (let l = Math.min(line, lines.length); l >= 1 && l > line - 300; l--) {
+    const text = lines[l - 1]!;
+    let name: string | null = null;
+    for (const re of HEAD_RE) {
+      const m = re.exec(text);
+      if (m && m[1] && !NOT_A_NAME.has(m[1])) {
+        name = m[1];
+        break;
+      }
+    }
+    if (!name) continue;
+    const body = functionBodyLines(src, l);
+    if (body && body.from <= line && line <= body.to) return name;
+  }
+  return null;
+}
+
 /** a location in a library: reached through a suspect's stack when a frame is in that file */
 const inLibrary = (f: string): boolean => f.includes('/node_modules/');
 
@@ -145,6 +178,25 @@ function bodyOf(s: { profile: string; file: string; line: number }, read: (file:
   // the function stores into the group's container: the group's store line is in the body, or
   // the body stores into the variable the group's path starts from
   return (g) => (g.loc !== null && g.loc.file === file && g.loc.line >= body.from && g.loc.line <= body.to) || g.vars.some((v) => storesInto(text, v));
+}
+
+/**
+ * Whether the body of a heap site's function calls, by name, the function of the same file that
+ * holds a group's store line: a helper V8 inlined into its caller (geocode() storing into its
+ * cache, charged by the sampler to the handler that calls it).
+ */
+function callsStorer(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
+  if (s.profile !== 'heap') return null;
+  const src = read(s.file);
+  const body = src ? functionBodyLines(src, s.line) : null;
+  if (!src || !body) return null;
+  const file = normFile(s.file);
+  const text = src.split('\n').slice(body.from - 1, body.to).join('\n');
+  return (g) => {
+    if (g.loc === null || g.loc.file !== file) return false;
+    const name = enclosingFunctionName(src, g.loc.line);
+    return name !== null && new RegExp(`(?<![\\w$.])${escapeRe(name)}\\s*\\(`).test(text);
+  };
 }
 
 /**
@@ -216,7 +268,8 @@ export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvid
     // function's body stores into itself (the 'reconnect' listeners next to the session save)
     // is left to the function's own near miss; any other suspect claims what the functions of
     // its user frames store
-    const stored = s.configuredAt ? [] : [bodyOf(s, read), ...userFrames(s.stack).map((f) => bodyOf({ profile: s.profile, ...f }, read))];
+    const frames = [s, ...userFrames(s.stack).map((f) => ({ profile: s.profile, ...f }))];
+    const stored = s.configuredAt ? [] : frames.flatMap((f) => [bodyOf(f, read), callsStorer(f, read)]);
     const stackFiles = new Set(s.stack.map(frameFile));
     if (s.library) stackFiles.add(normFile(s.library.file));
     if (s.configuredAt) stackFiles.add(normFile(s.configuredAt.file));
