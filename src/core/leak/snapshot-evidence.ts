@@ -167,17 +167,23 @@ function sites(groups: readonly CacheEvidenceGroup[]): { caches: Site[]; leaks: 
   return { caches, leaks };
 }
 
-/** The body of a heap site's function in the user's code, and whether it stores into a group. */
-function bodyOf(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
+/** The source of a heap site's file, and the lines and text of its function's body (null when
+ *  it is not a heap site or the source cannot be read). */
+function functionText(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): { src: string; file: string; from: number; to: number; text: string } | null {
   if (s.profile !== 'heap') return null;
   const src = read(s.file);
   const body = src ? functionBodyLines(src, s.line) : null;
   if (!src || !body) return null;
-  const file = normFile(s.file);
-  const text = src.split('\n').slice(body.from - 1, body.to).join('\n');
+  return { src, file: normFile(s.file), ...body, text: src.split('\n').slice(body.from - 1, body.to).join('\n') };
+}
+
+/** The body of a heap site's function in the user's code, and whether it stores into a group. */
+function bodyOf(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
+  const f = functionText(s, read);
+  if (!f) return null;
   // the function stores into the group's container: the group's store line is in the body, or
   // the body stores into the variable the group's path starts from
-  return (g) => (g.loc !== null && g.loc.file === file && g.loc.line >= body.from && g.loc.line <= body.to) || g.vars.some((v) => storesInto(text, v));
+  return (g) => (g.loc !== null && g.loc.file === f.file && g.loc.line >= f.from && g.loc.line <= f.to) || g.vars.some((v) => storesInto(f.text, v));
 }
 
 /**
@@ -186,16 +192,12 @@ function bodyOf(s: { profile: string; file: string; line: number }, read: (file:
  * cache, charged by the sampler to the handler that calls it).
  */
 function callsStorer(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
-  if (s.profile !== 'heap') return null;
-  const src = read(s.file);
-  const body = src ? functionBodyLines(src, s.line) : null;
-  if (!src || !body) return null;
-  const file = normFile(s.file);
-  const text = src.split('\n').slice(body.from - 1, body.to).join('\n');
+  const f = functionText(s, read);
+  if (!f) return null;
   return (g) => {
-    if (g.loc === null || g.loc.file !== file) return false;
-    const name = enclosingFunctionName(src, g.loc.line);
-    return name !== null && new RegExp(`(?<![\\w$.])${escapeRe(name)}\\s*\\(`).test(text);
+    if (g.loc === null || g.loc.file !== f.file) return false;
+    const name = enclosingFunctionName(f.src, g.loc.line);
+    return name !== null && new RegExp(`(?<![\\w$.])${escapeRe(name)}\\s*\\(`).test(f.text);
   };
 }
 
