@@ -180,10 +180,11 @@ test('scoreSnapshot: a group the tool calls a possible cache is neither a find n
 
 // ---- the suite: each service on each Node version, watched and scored ----
 // The strict runs (every planted leak at its file:line, zero false positives) take about 12
-// minutes; scripts/run-tests.mjs runs this file last and alone. They passed 18 runs in a row on
-// 2026-12-06 and then missed one leak in the next 9 (BENCHMARKS.md "Fourth round"), so they stay
-// opt-in until they hold: LEAKSCOPE_ACCURACY=1 runs them. `node bench/accuracy.mjs` prints the table.
-const STRICT = process.env.LEAKSCOPE_ACCURACY === '1';
+// minutes; scripts/run-tests.mjs runs this file last and alone. They run by default: the one miss
+// of 2026-12-06's fourth round (listeners too small for a near miss) is covered by the groups the
+// snapshots alone find, and 18 runs after it passed (BENCHMARKS.md "Fifth round").
+// LEAKSCOPE_ACCURACY=0 skips them. `node bench/accuracy.mjs` prints the table.
+const STRICT = process.env.LEAKSCOPE_ACCURACY !== '0';
 
 /** What must hold, as one readable failure: the leaks not found and the false positives. */
 function verdict(s: ToolScore): { notFound: string[]; falsePositives: string[] } {
@@ -196,7 +197,7 @@ function verdict(s: ToolScore): { notFound: string[]; falsePositives: string[] }
 for (const service of SERVICES) {
   for (const v of ['20', '22', '24']) {
     test(`${service} on Node ${v}: watch and snapshot leaks find every planted leak at its file:line and nothing else`, { timeout: 240000 }, async (t) => {
-      if (!STRICT) return t.skip('the strict real-service accuracy runs are opt-in until they hold every time (issue 14): LEAKSCOPE_ACCURACY=1 runs them');
+      if (!STRICT) return t.skip('LEAKSCOPE_ACCURACY=0: the strict real-service accuracy runs are skipped');
       const bin = NODE_BINARIES[v]!;
       if (!existsSync(bin)) return t.skip(`${bin} is missing (npm install the node22/node24 devDependencies)`);
       const key = loadAnswerKey(service);

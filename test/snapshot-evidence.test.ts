@@ -153,3 +153,10 @@ test('a suspect whose function calls the helper that stores into a group account
   const other = { ...handler, line: 13, stack: [`lookup ${file}:13`] };
   assert.deepEqual(confirmFromSnapshots(analysis([other], []), [group], rd).map((s) => s.line), [6]);
 });
+
+test('a suspect of another profile named at a group\'s own line accounts for it (an interval\'s Timeouts)', () => {
+  const timeouts: CacheEvidenceGroup = { status: 'leak', name: 'Timeout', location: `${FILE}:10`, growth: [50, 90, 130], count: 130, retainedSize: 20_000 };
+  const asyncSuspect = { ...suspect('(anonymous)', 10), profile: 'async', stack: [] } as unknown as Suspect;
+  assert.deepEqual(confirmFromSnapshots(analysis([asyncSuspect], []), [timeouts], read), []);
+  assert.equal(confirmFromSnapshots(analysis([{ ...asyncSuspect, line: 11 }], []), [timeouts], read).length, 1);
+});

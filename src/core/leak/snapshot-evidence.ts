@@ -275,7 +275,10 @@ export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvid
     const stackFiles = new Set(s.stack.map(frameFile));
     if (s.library) stackFiles.add(normFile(s.library.file));
     if (s.configuredAt) stackFiles.add(normFile(s.configuredAt.file));
-    for (const l of rising) if (stored.some((st) => st?.(l)) || (l.loc !== null && inLibrary(l.loc.file) && stackFiles.has(l.loc.file))) claimed.add(l);
+    // a suspect named at the group's own line (an async suspect's setInterval call, whose
+    // Timeouts the snapshots count) is that group, whatever its profile
+    const sameLine = (l: Site): boolean => l.loc !== null && l.loc.file === normFile(s.file) && l.loc.line === s.line;
+    for (const l of rising) if (sameLine(l) || stored.some((st) => st?.(l)) || (l.loc !== null && inLibrary(l.loc.file) && stackFiles.has(l.loc.file))) claimed.add(l);
   }
   const added: Suspect[] = [];
   for (const m of [...a.nearMisses]) {
