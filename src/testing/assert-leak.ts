@@ -3,8 +3,8 @@
  * growing with the iterations.
  *
  * 1. Calibration and warm-up: timed batches set the round size (about `roundMs` of work at the
- *    fastest batch's pace, 5 to 2000 iterations), then `warmup` iterations (default three rounds) let the JIT tier up,
- *    lazy modules load and first-use caches fill. None of that is measured.
+ *    fastest batch's pace, 5 to 2000 iterations), then `warmup` iterations (default three rounds)
+ *    let the JIT tier up, lazy modules load and first-use caches fill. None of that is measured.
  * 2. Rounds: after each round a full GC (heap.ts), then the heap in use. The series is judged
  *    by `watch`'s rules (core/leak/rounds.ts): a trend that is significant, material, not one
  *    step and not flattening in the later rounds.
@@ -150,10 +150,11 @@ const MAX_ROUND = 2000;
 
 /**
  * Iterations per round: as many as take about `roundMs`, timed on batches of 4, 8, 16, … (at
- * least three) until a quarter of `roundMs` has gone by or a full round's worth has run. The fastest batch sets the
- * pace: a batch the scheduler paused, or that met a GC or the first compilation, is slower than
- * the workload, and a round sized on it would be too small to show a leak of a few bytes a call
- * (on a loaded CI machine five timed calls once gave 5 iterations a round instead of 2000).
+ * least three) until a quarter of `roundMs` has gone by or a full round's worth has run. The
+ * fastest batch sets the pace: a batch the scheduler paused, or that met a GC or the first
+ * compilation, is slower than the workload, and a round sized on it would be too small to show a
+ * leak of a few bytes a call (on a loaded CI machine five timed calls once gave 5 iterations a
+ * round instead of 2000).
  */
 async function calibrate(run: (n: number) => Promise<void>, roundMs: number): Promise<number> {
   let best = Infinity;

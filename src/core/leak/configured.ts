@@ -58,9 +58,15 @@ export function configuringPackageOfOutside(s: Pick<Suspect, 'profile' | 'origin
   return root && root !== leaf ? leaf : undefined;
 }
 
+/** The file (as written) and line of one `name file:line` stack text (null when it names none). */
+export function stackFrameAt(text: string): { file: string; line: number } | null {
+  const m = /\s(\S*):(\d+)$/.exec(text);
+  return m ? { file: m[1]!, line: Number(m[2]) } : null;
+}
+
 /** The file of one `name file:line` stack text, as written ('' when it names none). */
 export function stackFrameFile(text: string): string {
-  return /\s(\S*):\d+$/.exec(text)?.[1] ?? '';
+  return stackFrameAt(text)?.file ?? '';
 }
 
 /** The package of the outermost library frame of a stack (`name file:line` texts, leaf first), or ''. */

@@ -11,7 +11,7 @@
  * miss that says why — never dropped without a word. Pure: the source text comes from `read`.
  */
 import type { LeakAnalysis, NearMiss, Suspect } from './analyze.js';
-import { stackFrameFile } from './configured.js';
+import { stackFrameAt, stackFrameFile } from './configured.js';
 
 /** What this needs of a `snapshot leaks --json` group. */
 export interface CacheEvidenceGroup {
@@ -177,26 +177,30 @@ function functionText(s: { profile: string; file: string; line: number }, read: 
   return { src, file: normFile(s.file), ...body, text: src.split('\n').slice(body.from - 1, body.to).join('\n') };
 }
 
-/** The body of a heap site's function in the user's code, and whether it stores into a group. */
-function bodyOf(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
-  const f = functionText(s, read);
-  if (!f) return null;
-  // the function stores into the group's container: the group's store line is in the body, or
-  // the body stores into the variable the group's path starts from
+type FunctionText = NonNullable<ReturnType<typeof functionText>>;
+
+/** Whether a function's body stores into a group: the group's store line is in the body, or the
+ *  body stores into the variable the group's path starts from. */
+function storesIn(f: FunctionText): (g: Site) => boolean {
   return (g) => (g.loc !== null && g.loc.file === f.file && g.loc.line >= f.from && g.loc.line <= f.to) || g.vars.some((v) => storesInto(f.text, v));
 }
 
-/**
- * Whether the body of a heap site's function calls, by name, the function of the same file that
- * holds a group's store line: a helper V8 inlined into its caller (geocode() storing into its
- * cache, charged by the sampler to the handler that calls it).
- */
-function callsStorer(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
+/** The body of a heap site's function in the user's code, and whether it stores into a group. */
+function bodyOf(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
   const f = functionText(s, read);
-  if (!f) return null;
+  return f ? storesIn(f) : null;
+}
+
+/**
+ * Whether a function's body calls, by name, the function of the same file that holds a group's
+ * store line: a helper V8 inlined into its caller (geocode() storing into its cache, charged by
+ * the sampler to the handler that calls it). `storer` names a group's storing function, once per
+ * group, from the source of its file.
+ */
+function callsStorer(f: FunctionText, storer: (g: Site, src: string) => string | null): (g: Site) => boolean {
   return (g) => {
     if (g.loc === null || g.loc.file !== f.file) return false;
-    const name = enclosingFunctionName(f.src, g.loc.line);
+    const name = storer(g, f.src);
     return name !== null && new RegExp(`(?<![\\w$.])${escapeRe(name)}\\s*\\(`).test(f.text);
   };
 }
@@ -265,20 +269,28 @@ export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvid
   const rising = leaks.filter((l) => l.growth.length >= 3 && l.growth.every((v, i) => i === 0 || v > l.growth[i - 1]!));
   if (rising.length === 0) return [];
   const claimed = new Set<Site>();
+  const storers = new Map<Site, string | null>();
+  const storer = (g: Site, src: string): string | null => {
+    if (!storers.has(g)) storers.set(g, g.loc ? enclosingFunctionName(src, g.loc.line) : null);
+    return storers.get(g)!;
+  };
   for (const s of a.suspects) {
     // a suspect charged to where a library is configured is that library's allocations: what its
     // function's body stores into itself (the 'reconnect' listeners next to the session save)
     // is left to the function's own near miss; any other suspect claims what the functions of
     // its user frames store
-    const frames = [s, ...userFrames(s.stack).map((f) => ({ profile: s.profile, ...f }))];
-    const stored = s.configuredAt ? [] : frames.flatMap((f) => [bodyOf(f, read), callsStorer(f, read)]);
+    const frames = s.configuredAt ? [] : [s, ...userFrames(s.stack).map((f) => ({ profile: s.profile, ...f }))];
+    const stored = frames.flatMap((fr) => {
+      const f = functionText(fr, read);
+      return f ? [storesIn(f), callsStorer(f, storer)] : [];
+    });
     const stackFiles = new Set(s.stack.map(frameFile));
     if (s.library) stackFiles.add(normFile(s.library.file));
     if (s.configuredAt) stackFiles.add(normFile(s.configuredAt.file));
     // a suspect named at the group's own line (an async suspect's setInterval call, whose
     // Timeouts the snapshots count) is that group, whatever its profile
     const sameLine = (l: Site): boolean => l.loc !== null && l.loc.file === normFile(s.file) && l.loc.line === s.line;
-    for (const l of rising) if (sameLine(l) || stored.some((st) => st?.(l)) || (l.loc !== null && inLibrary(l.loc.file) && stackFiles.has(l.loc.file))) claimed.add(l);
+    for (const l of rising) if (sameLine(l) || stored.some((st) => st(l)) || (l.loc !== null && inLibrary(l.loc.file) && stackFiles.has(l.loc.file))) claimed.add(l);
   }
   const added: Suspect[] = [];
   for (const m of [...a.nearMisses]) {
@@ -359,9 +371,9 @@ export function confirmFromSnapshots(a: LeakAnalysis, groups: readonly CacheEvid
 function userFrames(stack: readonly string[]): { file: string; line: number }[] {
   const out: { file: string; line: number }[] = [];
   for (const text of stack) {
-    const m = /\s(\S*):(\d+)$/.exec(text);
-    if (!m || !m[1] || inLibrary(m[1]) || m[1].startsWith('node:')) continue;
-    out.push({ file: normFile(m[1]), line: Number(m[2]) });
+    const at = stackFrameAt(text);
+    if (!at || !at.file || inLibrary(at.file) || at.file.startsWith('node:')) continue;
+    out.push({ file: normFile(at.file), line: at.line });
   }
   return out;
 }
