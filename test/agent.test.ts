@@ -444,34 +444,53 @@ describe('agent safety', () => {
 });
 
 describe('agent: the async census does not pause the host', () => {
-  test('census requests on a 40 MB heap keep a 10 ms heartbeat (within 250 ms, or twice the quiet gap on a loaded machine)', async () => {
+  test('census requests on a 40 MB heap keep a 10 ms heartbeat (within 250 ms, or twice the quiet gap or the test process\'s own gap on a loaded machine; three tries)', async () => {
     const program = join(repoRoot, 'test/programs/agent-bigheap.mjs');
     const line = lineOf(readFileSync(program, 'utf8'), 'function bigHeapPoller');
     const svc = await startService({ program });
     const gap = async () => Number((await get(`http://127.0.0.1:${svc.port}/gap`)).body.toString().split(' ')[0]);
+    // A heartbeat in this process over the same window: when the machine itself stalls (other test
+    // files, CI neighbours), this one stalls too, and the service's gap says nothing about the census.
+    const control = () => {
+      let last = performance.now();
+      let max = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        max = Math.max(max, now - last);
+        last = now;
+      }, 10);
+      return () => (clearInterval(timer), Math.round(max * 10) / 10);
+    };
+    const attempts: string[] = [];
     try {
       await sleep(300);
-      // two windows with no census: what this machine's load does to the heartbeat by itself
-      await gap();
-      await sleep(1500);
-      const baseline1 = await gap();
-      await sleep(1500);
-      const baseline = Math.max(baseline1, await gap());
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const r = await get(`${svc.agent}async?debug=1`);
-        assert.equal(r.status, 200);
-        const text = r.body.toString();
-        assert.ok(text.includes(`25 @ Interval\n#\tbigHeapPoller\t${program}:${line}\n`), text);
-        times.push(r.ms);
-        await sleep(50);
+      // A census that paused the host would stop the heartbeat for its whole duration, every time;
+      // a loaded machine delays it now and then. So up to three tries, and one clean try passes.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        // two windows with no census: what this machine's load does to the heartbeat by itself
+        await gap();
+        await sleep(1500);
+        const baseline1 = await gap();
+        await sleep(1500);
+        const baseline = Math.max(baseline1, await gap());
+        const stopControl = control();
+        const times: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const r = await get(`${svc.agent}async?debug=1`);
+          assert.equal(r.status, 200);
+          const text = r.body.toString();
+          assert.ok(text.includes(`25 @ Interval\n#\tbigHeapPoller\t${program}:${line}\n`), text);
+          times.push(r.ms);
+          await sleep(50);
+        }
+        const during = await gap();
+        const own = stopControl();
+        times.sort((a, b) => a - b);
+        assert.ok(times[2]! < 2000, `census took ${times.join(', ')} ms`);
+        if (during < Math.max(250, 2 * baseline, 2 * own)) return;
+        attempts.push(`${during} ms (baseline ${baseline} ms, this process ${own} ms; census ${times.join(', ')} ms)`);
       }
-      const during = await gap();
-      times.sort((a, b) => a - b);
-      // a census that paused the host would stop the heartbeat for its whole duration (seconds on
-      // this heap); a loaded machine alone delays it by up to about its baseline
-      assert.ok(during < Math.max(250, 2 * baseline), `longest heartbeat gap during census requests: ${during} ms (baseline ${baseline} ms; census ${times.join(', ')} ms)`);
-      assert.ok(times[2]! < 2000, `census took ${times.join(', ')} ms`);
+      assert.fail(`longest heartbeat gap during census requests, in three tries: ${attempts.join('; ')}`);
     } finally {
       svc.proc.kill('SIGKILL');
     }
