@@ -70,6 +70,13 @@ export interface Reply {
 export interface Limits {
   /** a forced GC (`heap?gc=1`) runs at most once per this many ms; later ones are answered without */
   gcIntervalMs: number;
+  /**
+   * More than this many `gc=1` requests within one `gcIntervalMs` is a storm, not a poller (watch
+   * asks once per interval): forced GCs are then spaced `gcStormIntervalMs` apart until no storm
+   * was seen for that long.
+   */
+  gcStormRequests: number;
+  gcStormIntervalMs: number;
   /** `heap` and `metrics` requests arriving within this many ms of a collection share its answer */
   shareMs: number;
   /** after a heap snapshot, the next may start after max(this, the last snapshot's duration) */
@@ -97,6 +104,8 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   gcIntervalMs: 5000,
+  gcStormRequests: 8,
+  gcStormIntervalMs: 60_000,
   shareMs: 1000,
   snapshotGapMs: 2000,
   profileGapMs: 1000,
@@ -272,6 +281,10 @@ export class Endpoints {
   private gcInflight: Promise<void> | undefined;
   /** when the last forced GC started (ms; 0: never) */
   private lastGcAt = 0;
+  /** arrival times of the last gcStormRequests + 1 `gc=1` requests (oldest first) */
+  private readonly gcArrivals: number[] = [];
+  /** when a storm of `gc=1` requests was last seen (0: never) */
+  private gcStormAt = 0;
   /** the newest sampling heap profile with and without a forced GC */
   private readonly rawHeaps = new Map<'gc' | 'plain', RawHeap>();
   private lastSnapshotEnd = 0;
@@ -576,8 +589,12 @@ export class Endpoints {
     if (gc) {
       const last = this.rawHeaps.get('gc');
       if (last && last.at >= notBefore) return { raw: last, skipped };
-      if (now - this.lastGcAt < this.limits.gcIntervalMs) {
-        skipped = `skipped: the last forced GC ran ${secs(now - this.lastGcAt)} s ago; at most one every ${secs(this.limits.gcIntervalMs)} s`;
+      const storm = this.gcStormAt > 0 && now - this.gcStormAt < this.limits.gcStormIntervalMs;
+      const interval = storm ? this.limits.gcStormIntervalMs : this.limits.gcIntervalMs;
+      if (now - this.lastGcAt < interval) {
+        skipped = storm
+          ? `skipped: the last forced GC ran ${secs(now - this.lastGcAt)} s ago; at most one every ${secs(interval)} s while more than ${this.limits.gcStormRequests} requests ask for one within ${secs(this.limits.gcIntervalMs)} s`
+          : `skipped: the last forced GC ran ${secs(now - this.lastGcAt)} s ago; at most one every ${secs(interval)} s`;
         gc = false;
       }
     }
@@ -629,6 +646,7 @@ export class Endpoints {
     if (seconds !== undefined && debug !== 0) throw new AgentHttpError(400, 'seconds and debug params are incompatible');
     if (!this.sampling) throw new AgentHttpError(503, 'heap sampling is off (heap interval 0)');
     const arrived = Date.now();
+    if (gc) this.countGcRequest(arrived);
     if (!(await this.stillWanted(reply))) return;
     const gcHeader = (r: RawHeap, skipped: string | undefined): Record<string, string> =>
       gc ? { 'X-Leakscope-Gc': skipped ?? `forced ${secs(Date.now() - r.at)} s ago (at most one every ${secs(this.limits.gcIntervalMs)} s)` } : {};
@@ -669,6 +687,14 @@ export class Endpoints {
       second.raw.deltas.set(key, a);
     }
     this.sendAnswer(reply, a, gcHeader(second.raw, second.skipped ?? first.skipped));
+  }
+
+  /** Notes a `gc=1` request; more than gcStormRequests within gcIntervalMs marks a storm. */
+  private countGcRequest(at: number): void {
+    const a = this.gcArrivals;
+    a.push(at);
+    if (a.length > this.limits.gcStormRequests + 1) a.shift();
+    if (a.length > this.limits.gcStormRequests && at - a[0]! < this.limits.gcIntervalMs) this.gcStormAt = at;
   }
 
   /** A full GC of the main isolate; concurrent callers share one. */
