@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LeakAnalysis, NearMiss, Suspect } from '../src/core/leak/analyze.js';
-import { confirmFromSnapshots, enclosingFunctionName, functionBodyLines, pathVariables, setAsideSnapshotCaches, storesInto, type CacheEvidenceGroup } from '../src/core/leak/snapshot-evidence.js';
+import { boundedCaches, confirmFromSnapshots, enclosingFunctionName, functionBodyLines, pathVariables, setAsideSnapshotCaches, storesInto, type CacheEvidenceGroup } from '../src/core/leak/snapshot-evidence.js';
 
 const FILE = '/srv/app/server.js';
 const SRC = [
@@ -60,6 +60,25 @@ test('the pieces: a function body (plain, TypeScript arrow with a return type, a
   assert.deepEqual(pathVariables(leakGroup), ['sessions']);
 });
 
+test('bounded library caches in the source: lru-cache and QuickLRU with a maximum, TypeScript forms; not without one', () => {
+  const src = [
+    'const productCache = new LRUCache({ max: 1500 });', // 1
+    'const typed: LRUCache<string, Product> = new LRUCache<string, Product>({ ttl: 60_000, max: MAX_PRODUCTS });', // 2
+    'let old = new LRU({ max, maxAge: 1000 });', // 3
+    'const q = new QuickLRU({ maxSize: 1000 });', // 4
+    'const ttlOnly = new LRUCache({ ttl: 1000, ttlAutopurge: true });', // 5
+    'const plain = new Map();', // 6
+    'const sized = new lru.LRUCache({\n  maxSize: 5_000_000,\n  sizeCalculation: (v) => v.length,\n});', // 7-10
+  ].join('\n');
+  assert.deepEqual(boundedCaches(src), [
+    { name: 'productCache', line: 1, bound: 'max: 1500' },
+    { name: 'typed', line: 2, bound: 'max: MAX_PRODUCTS' },
+    { name: 'old', line: 3, bound: 'max' },
+    { name: 'q', line: 4, bound: 'maxSize: 1000' },
+    { name: 'sized', line: 7, bound: 'maxSize: 5_000_000' },
+  ]);
+});
+
 test('a suspect that stores into a possible cache becomes a near miss that says why; one that stores into a leak too stays', () => {
   const a = analysis([suspect('getProduct', 3), suspect('both', 13)], []);
   const aside = setAsideSnapshotCaches(a, [cacheGroup, leakGroup], read);
@@ -67,10 +86,20 @@ test('a suspect that stores into a possible cache becomes a near miss that says 
   assert.deepEqual(a.suspects.map((s) => s.name), ['both']);
   assert.equal(a.nearMisses[0]!.name, 'getProduct');
   assert.match(a.nearMisses[0]!.cache!, /stores into a cache \(productCache: a configured maximum \(max 500\)\)/);
-  // no cache in the snapshots: nothing changes
-  const b = analysis([suspect('getProduct', 3)], []);
-  assert.deepEqual(setAsideSnapshotCaches(b, [leakGroup], read), []);
-  assert.equal(b.suspects.length, 1);
+  // no cache in the snapshots (it was full before the first one): the source builds productCache
+  // with a maximum, and nothing the function stores rises in the snapshots
+  const b = analysis([suspect('getProduct', 3), suspect('both', 13)], []);
+  assert.deepEqual(setAsideSnapshotCaches(b, [leakGroup], read).map((s) => s.name), ['getProduct']);
+  assert.deepEqual(b.suspects.map((s) => s.name), ['both']);
+  assert.equal(
+    b.nearMisses[0]!.cache,
+    'it grew like a leak, but it stores into a cache bounded by its configuration (productCache: built with max: 500 at server.js:1; nothing it stores rises in the heap snapshots)',
+  );
+  // the same source with an unbounded Map: nothing changes
+  const unbounded = SRC.replace('new LRUCache({ max: 500 })', 'new Map()');
+  const b2 = analysis([suspect('getProduct', 3)], []);
+  assert.deepEqual(setAsideSnapshotCaches(b2, [leakGroup], (f) => (f === FILE ? unbounded : null)), []);
+  assert.equal(b2.suspects.length, 1);
   // the source cannot be read: the suspect stays
   const c = analysis([suspect('getProduct', 3)], []);
   assert.deepEqual(setAsideSnapshotCaches(c, [cacheGroup], () => null), []);

@@ -186,11 +186,6 @@ function storesIn(f: FunctionText): (g: Site) => boolean {
 }
 
 /** The body of a heap site's function in the user's code, and whether it stores into a group. */
-function bodyOf(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
-  const f = functionText(s, read);
-  return f ? storesIn(f) : null;
-}
-
 /**
  * Whether a function's body calls, by name, the function of the same file that holds a group's
  * store line: a helper V8 inlined into its caller (geocode() storing into its cache, charged by
@@ -205,18 +200,68 @@ function callsStorer(f: FunctionText, storer: (g: Site, src: string) => string |
   };
 }
 
+/** The body of a heap site's function in the user's code, and whether it stores into a group. */
+function bodyOf(s: { profile: string; file: string; line: number }, read: (file: string) => string | null): ((g: Site) => boolean) | null {
+  const f = functionText(s, read);
+  return f ? storesIn(f) : null;
+}
+
+/** A variable of a file that holds a library LRU cache constructed with a configured maximum. */
+export interface BoundedCache {
+  name: string;
+  line: number;
+  /** the option as written: `max: 1500` */
+  bound: string;
+}
+
+/**
+ * The variables of a source file that hold a library LRU cache built with a configured maximum:
+ * `const productCache = new LRUCache({ max: 1500 })` (lru-cache 7+), `new LRU({ max })` (lru-cache
+ * 6 and older), `new QuickLRU({ maxSize: 1000 })`, TypeScript type arguments and annotations
+ * allowed. Such a cache cannot outgrow its bound; while it fills it grows like a leak.
+ */
+export function boundedCaches(src: string): BoundedCache[] {
+  const out: BoundedCache[] = [];
+  const decl = /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=\n]+)?=\s*new\s+(?:[\w$]+\.)?[\w$]*(?:LRU|Lru|lru)[\w$]*\s*(?:<[^>\n]*>)?\s*\(\s*\{([^}]*)\}/g;
+  for (let m = decl.exec(src); m; m = decl.exec(src)) {
+    const opt = /(?:^|[\s,{])(max|maxSize|maxEntries)\s*(?::\s*([^,}\n]+?))?\s*(?:,|$)/.exec(m[2]!);
+    if (!opt) continue;
+    const line = src.slice(0, m.index).split('\n').length;
+    out.push({ name: m[1]!, line, bound: opt[2] ? `${opt[1]}: ${opt[2].trim()}` : opt[1]! });
+  }
+  return out;
+}
+
 /**
  * Moves the heap suspects whose growth the snapshots explain as a cache into \`a.nearMisses\`, each
  * with \`cache\` set to the snapshots' evidence. Returns the suspects set aside.
+ *
+ * The same for a suspect whose function stores into a library LRU cache the source builds with a
+ * maximum (\`boundedCaches\`) when the snapshots show nothing it stores rising: a cache full
+ * before the first snapshot leaves no group to point at, and the sampler's steps while it filled
+ * (or its churn after) are all it saw. Callers apply this only when snapshots were taken.
  */
 export function setAsideSnapshotCaches(a: LeakAnalysis, groups: readonly CacheEvidenceGroup[], read: (file: string) => string | null): Suspect[] {
   const { caches, leaks } = sites(groups);
-  if (caches.length === 0) return [];
   const aside: Suspect[] = [];
   const keep: Suspect[] = [];
+  const bounded = new Map<string, BoundedCache[]>();
+  const boundedIn = (file: string, src: string): BoundedCache[] => {
+    let b = bounded.get(file);
+    if (!b) bounded.set(file, (b = boundedCaches(src)));
+    return b;
+  };
   for (const s of a.suspects) {
-    const storedHere = s.origin === 'user' ? bodyOf(s, read) : null;
-    const cache = storedHere ? caches.filter(storedHere) : [];
+    const f = s.origin === 'user' ? functionText(s, read) : null;
+    const storedHere = f ? storesIn(f) : null;
+    const fromSnapshots = storedHere ? caches.filter(storedHere) : [];
+    const fromSource = f ? boundedIn(f.file, f.src).filter((b) => storesInto(f.text, b.name)) : [];
+    const cache = [
+      ...fromSnapshots,
+      ...fromSource
+        .filter((b) => !fromSnapshots.some((c) => c.vars.includes(b.name)))
+        .map((b) => ({ label: b.name, evidence: [`built with ${b.bound} at ${f!.file.split('/').pop()}:${b.line}`, 'nothing it stores rises in the heap snapshots'] })),
+    ];
     // a leak stored in the same function, or reached through the suspect's stack (a library the
     // snapshots place a leak in), keeps it a suspect: it may be both
     const stackFiles = new Set(s.stack.map(frameFile));
@@ -242,7 +287,10 @@ export function setAsideSnapshotCaches(a: LeakAnalysis, groups: readonly CacheEv
       pValue: s.pValue,
       first: s.firstValue,
       last: s.lastValue,
-      cache: `it grew like a leak, but the heap snapshots show it stores into a cache (${at}${evidence.length ? `: ${evidence.join('; ')}` : ''})`,
+      cache:
+        fromSnapshots.length > 0
+          ? `it grew like a leak, but the heap snapshots show it stores into a cache (${at}${evidence.length ? `: ${evidence.join('; ')}` : ''})`
+          : `it grew like a leak, but it stores into a cache bounded by its configuration (${at}${evidence.length ? `: ${evidence.join('; ')}` : ''})`,
     };
     a.nearMisses.unshift(m);
   }
