@@ -78,10 +78,17 @@ describe('a storm gets paced answers', () => {
         const collections = Math.ceil(r.elapsedS) + 1;
         assert.ok(total >= 1, `${p}: ${seen}`);
         assert.ok(total <= collections * (CLIENTS + BURST), `${p}: ${total} answers in ${r.elapsedS} s: ${seen}`);
-        for (const n of r.bodies.values()) assert.ok(n <= CLIENTS + BURST, `${p}: one collection answered ${n} times: ${seen}`);
+        if (p === 'heap') {
+          // 20 requests in flight are a storm: every heap read is a full GC of the host, so the
+          // rounds answer from the newest read (one a minute while the storm lasts)
+          assert.equal(r.bodies.size, 1, `${p}: ${seen}`);
+        } else {
+          for (const n of r.bodies.values()) assert.ok(n <= CLIENTS + BURST, `${p}: one collection answered ${n} times: ${seen}`);
+        }
         await sleep(1000); // the next storm starts with the agent idle
       }
       // after the storm, a request finds the agent idle and is answered at once by a fresh collection
+      // (a fresh read: the storm is over when its requests are)
       await sleep(1500);
       const t0 = Date.now();
       const one = await get(`${h.agent}heap`);

@@ -68,15 +68,14 @@ export interface Reply {
  * ("Endpoints", limits); `LEAKSCOPE_STALL_TIMEOUT` (seconds) sets `stallMs`.
  */
 export interface Limits {
-  /** a forced GC (`heap?gc=1`) runs at most once per this many ms; later ones are answered without */
-  gcIntervalMs: number;
   /**
-   * More than this many `gc=1` requests within one `gcIntervalMs` is a storm, not a poller (watch
-   * asks once per interval): forced GCs are then spaced `gcStormIntervalMs` apart until no storm
-   * was seen for that long.
+   * More than this many `heap` requests in flight at once is a storm, not a poller (watch asks
+   * once per interval and waits for the answer). Every heap read starts with a full GC of the host
+   * (V8's sampling profiler forces one when the inspector reads it), so while a storm lasts, reads
+   * are spaced `heapStormIntervalMs` apart: the newest read is answered.
    */
-  gcStormRequests: number;
-  gcStormIntervalMs: number;
+  heapStormRequests: number;
+  heapStormIntervalMs: number;
   /** `heap` and `metrics` requests arriving within this many ms of a collection share its answer */
   shareMs: number;
   /** after a heap snapshot, the next may start after max(this, the last snapshot's duration) */
@@ -103,9 +102,8 @@ export interface Limits {
 }
 
 export const DEFAULT_LIMITS: Limits = {
-  gcIntervalMs: 5000,
-  gcStormRequests: 8,
-  gcStormIntervalMs: 60_000,
+  heapStormRequests: 8,
+  heapStormIntervalMs: 60_000,
   shareMs: 1000,
   snapshotGapMs: 2000,
   profileGapMs: 1000,
@@ -278,13 +276,9 @@ export class Endpoints {
   private readonly metricsPacer: Pacer<{ at: number; answer: Answer }>;
   /** token buckets for cheap answers, by endpoint (a bounded set of keys) */
   private readonly gates = new Map<string, Gate>();
-  private gcInflight: Promise<void> | undefined;
   /** when the last forced GC started (ms; 0: never) */
-  private lastGcAt = 0;
-  /** arrival times of the last gcStormRequests + 1 `gc=1` requests (oldest first) */
-  private readonly gcArrivals: number[] = [];
-  /** when a storm of `gc=1` requests was last seen (0: never) */
-  private gcStormAt = 0;
+  /** `heap` requests in flight */
+  private heapRequestsWaiting = 0;
   /** the newest sampling heap profile with and without a forced GC */
   private readonly rawHeaps = new Map<'gc' | 'plain', RawHeap>();
   private lastSnapshotEnd = 0;
@@ -306,7 +300,8 @@ export class Endpoints {
       await r.raw.profile;
       return r;
     };
-    this.heapPacers = { gc: this.pacer(heapRead(true)), plain: this.pacer(heapRead(false)) };
+    // costly: each read is a full GC on the host's main thread (below)
+    this.heapPacers = { gc: this.pacer(heapRead(true), true), plain: this.pacer(heapRead(false), true) };
     this.metricsPacer = this.pacer(async (): Promise<{ at: number; answer: Answer }> => {
       const at = Date.now();
       const r = (await this.askMain({ op: 'metrics' }, 10_000)) as { contentType: string; body: string };
@@ -391,8 +386,9 @@ export class Endpoints {
 
   /**
    * `costly`: the collection runs on the host's main thread for much of its duration (a census, a
-   * pause for the stack), so its pace follows its duration too. A heap read or a metrics scrape
-   * costs the main thread little, and its duration on a loaded machine is mostly waiting.
+   * pause for the stack, a heap read and the full GC V8 runs before it), so its pace follows its
+   * duration too. A metrics scrape costs the main thread little, and its duration on a loaded
+   * machine is mostly waiting.
    */
   private pacer<T>(collect: () => Promise<T>, costly = false): Pacer<T> {
     const l = this.limits;
@@ -579,33 +575,29 @@ export class Endpoints {
 
   /**
    * The sampling heap profile for a request that arrived at `notBefore` or later is any read that
-   * started at `notBefore` or later (requests share one read, and its encoding). With `gc`, a
-   * forced GC runs first unless one ran within `gcIntervalMs`: then the profile is read without
-   * one and `skipped` says so.
+   * started at `notBefore` or later (requests share one read, and its encoding; `gc=1` requests
+   * share only reads made for `gc=1`). Every read starts with a full GC of the host: the inspector
+   * starts V8's sampling profiler with kSamplingForceGC, and V8 collects all garbage before it
+   * builds the profile (`--trace-gc` prints "sampling profiler"), so `gc=1` needs no GC of its own.
+   * While more than heapStormRequests heap requests are in flight, the newest read of either kind
+   * is answered if it is less than heapStormIntervalMs old, and `skipped` says so.
    */
   private rawHeap(gc: boolean, notBefore: number): { raw: RawHeap; skipped: string | undefined } {
     const now = Date.now();
-    let skipped: string | undefined;
-    if (gc) {
-      const last = this.rawHeaps.get('gc');
-      if (last && last.at >= notBefore) return { raw: last, skipped };
-      const storm = this.gcStormAt > 0 && now - this.gcStormAt < this.limits.gcStormIntervalMs;
-      const interval = storm ? this.limits.gcStormIntervalMs : this.limits.gcIntervalMs;
-      if (now - this.lastGcAt < interval) {
-        skipped = storm
-          ? `skipped: the last forced GC ran ${secs(now - this.lastGcAt)} s ago; at most one every ${secs(interval)} s while more than ${this.limits.gcStormRequests} requests ask for one within ${secs(this.limits.gcIntervalMs)} s`
-          : `skipped: the last forced GC ran ${secs(now - this.lastGcAt)} s ago; at most one every ${secs(interval)} s`;
-        gc = false;
-      }
-    }
     const kind = gc ? 'gc' : 'plain';
     const last = this.rawHeaps.get(kind);
-    if (last && last.at >= notBefore) return { raw: last, skipped };
+    if (last && last.at >= notBefore) return { raw: last, skipped: undefined };
+    if (this.heapRequestsWaiting > this.limits.heapStormRequests) {
+      const newest = [this.rawHeaps.get('gc'), this.rawHeaps.get('plain')].reduce((a, b) => (!a || (b && b.at > a.at) ? b : a), undefined);
+      if (newest && now - newest.at < this.limits.heapStormIntervalMs) {
+        const skipped = `skipped: the last read (and its full GC) ran ${secs(now - newest.at)} s ago; at most one every ${secs(this.limits.heapStormIntervalMs)} s while more than ${this.limits.heapStormRequests} heap requests at once are waiting`;
+        return { raw: newest, skipped };
+      }
+    }
     const raw: RawHeap = {
       at: now,
       gc,
       profile: (async () => {
-        if (gc) await this.collectGarbage();
         const r = await this.insp.post<{ profile: V8SamplingHeapProfile }>('HeapProfiler.getSamplingProfile', {}, 60_000);
         return r.profile;
       })(),
@@ -617,7 +609,7 @@ export class Endpoints {
       if (this.rawHeaps.get(kind) === raw) this.rawHeaps.delete(kind);
     });
     this.rawHeaps.set(kind, raw);
-    return { raw, skipped };
+    return { raw, skipped: undefined };
   }
 
   private heapAnswer(raw: RawHeap, debug: number, as = 'heap'): Promise<Answer> {
@@ -646,10 +638,19 @@ export class Endpoints {
     if (seconds !== undefined && debug !== 0) throw new AgentHttpError(400, 'seconds and debug params are incompatible');
     if (!this.sampling) throw new AgentHttpError(503, 'heap sampling is off (heap interval 0)');
     const arrived = Date.now();
-    if (gc) this.countGcRequest(arrived);
+    this.heapRequestsWaiting++;
+    try {
+      return await this.heapRequest({ as, gc, seconds, debug, arrived }, reply);
+    } finally {
+      this.heapRequestsWaiting--;
+    }
+  }
+
+  private async heapRequest(r: { as: string; gc: boolean; seconds: number | undefined; debug: number; arrived: number }, reply: Reply): Promise<void> {
+    const { as, gc, seconds, debug, arrived } = r;
     if (!(await this.stillWanted(reply))) return;
-    const gcHeader = (r: RawHeap, skipped: string | undefined): Record<string, string> =>
-      gc ? { 'X-Leakscope-Gc': skipped ?? `forced ${secs(Date.now() - r.at)} s ago (at most one every ${secs(this.limits.gcIntervalMs)} s)` } : {};
+    const gcHeader = (h: RawHeap, skipped: string | undefined): Record<string, string> =>
+      skipped ? { 'X-Leakscope-Gc': skipped } : gc ? { 'X-Leakscope-Gc': `forced ${secs(Date.now() - h.at)} s ago (V8 collects before every read)` } : {};
     if (seconds === undefined) {
       // Paced: concurrent requests, and a few within shareMs of a read, share one read and one
       // encoding; later ones wait for the next read.
@@ -687,34 +688,6 @@ export class Endpoints {
       second.raw.deltas.set(key, a);
     }
     this.sendAnswer(reply, a, gcHeader(second.raw, second.skipped ?? first.skipped));
-  }
-
-  /** Notes a `gc=1` request; more than gcStormRequests within gcIntervalMs marks a storm. */
-  private countGcRequest(at: number): void {
-    const a = this.gcArrivals;
-    a.push(at);
-    if (a.length > this.limits.gcStormRequests + 1) a.shift();
-    if (a.length > this.limits.gcStormRequests && at - a[0]! < this.limits.gcIntervalMs) this.gcStormAt = at;
-  }
-
-  /** A full GC of the main isolate; concurrent callers share one. */
-  private collectGarbage(): Promise<void> {
-    if (!this.gcInflight) {
-      this.lastGcAt = Date.now();
-      // one full GC through the stash's gc() (see main-services exposedGc); the inspector's own
-      // collectGarbage only where the stash cannot run it
-      this.gcInflight = this.insp
-        .post<{ result: { value?: unknown } }>(
-          'Runtime.evaluate',
-          { expression: `globalThis[Symbol.for(${JSON.stringify(STASH_KEY)})]?.collectGarbage?.() === true`, returnByValue: true, silent: true },
-          60_000,
-        )
-        .then(async (r) => {
-          if (r.result?.value !== true) await this.insp.post('HeapProfiler.collectGarbage', {}, 60_000);
-        })
-        .finally(() => (this.gcInflight = undefined));
-    }
-    return this.gcInflight;
   }
 
   private async profile(q: URLSearchParams, reply: Reply): Promise<void> {

@@ -9,8 +9,7 @@ import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { Server, Socket } from 'node:net';
 import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay, constants as perfConstants } from 'node:perf_hooks';
-import { getHeapStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import * as prom from 'prom-client';
 import { type Labels, labelState, startRecordingLabels, stopRecordingLabels } from './labels.js';
@@ -41,28 +40,6 @@ export interface Stash {
    * worker calls it through `Runtime.evaluate`, which runs even while the event loop is blocked.
    */
   writeSnapshot: (path: string) => number;
-  /** One full GC of this isolate (what `gc()` does under --expose-gc); returns true. */
-  collectGarbage: () => boolean;
-}
-
-/**
- * The `gc()` function, without the host having been started with --expose-gc: the flag is set
- * only while one new context is made (whose global has `gc`), then cleared again, so the host's own
- * contexts do not gain a `gc` global. One full mark-compact, as Go's runtime.GC() for its `gc=1`;
- * the inspector's HeapProfiler.collectGarbage instead collects "all available garbage" in several
- * memory-reducing passes, after which the host ran about 10% slower for seconds (bench/agent-storm.mjs).
- * (The sampling profile read itself was seen to collect the garbage too on Node 20; gc=1 does not
- * rely on that.)
- */
-function exposedGc(): () => void {
-  const own = (globalThis as { gc?: unknown }).gc;
-  if (typeof own === 'function') return own as () => void;
-  setFlagsFromString('--expose-gc');
-  try {
-    return runInNewContext('gc') as () => void;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
-  }
 }
 
 export function installStash(): void {
@@ -81,7 +58,6 @@ export function installStash(): void {
     getActiveResourcesInfo?: () => string[];
   };
   const timers = installTimerRegistry();
-  let gc: (() => void) | undefined;
   const stash: Stash = {
     Timeout: timeoutProto,
     Immediate: immediateProto,
@@ -99,11 +75,6 @@ export function installStash(): void {
     writeSnapshot: (path: string) => {
       writeHeapSnapshot(path);
       return statSync(path).size;
-    },
-    collectGarbage: () => {
-      gc ??= exposedGc();
-      gc();
-      return true;
     },
   };
   Object.defineProperty(globalThis, key, { value: stash, enumerable: false, configurable: true });
