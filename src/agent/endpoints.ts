@@ -300,8 +300,10 @@ export class Endpoints {
       await r.raw.profile;
       return r;
     };
-    // costly: each read is a full GC on the host's main thread (below)
-    this.heapPacers = { gc: this.pacer(heapRead(true), true), plain: this.pacer(heapRead(false), true) };
+    // Not paced by duration (each read is a full GC on the main thread, but its duration on a
+    // loaded host is mostly waiting, and watch already spaces out polls that take long: pacing by
+    // duration as well made watch poll heap every 6-8 intervals on the accuracy services)
+    this.heapPacers = { gc: this.pacer(heapRead(true)), plain: this.pacer(heapRead(false)) };
     this.metricsPacer = this.pacer(async (): Promise<{ at: number; answer: Answer }> => {
       const at = Date.now();
       const r = (await this.askMain({ op: 'metrics' }, 10_000)) as { contentType: string; body: string };
@@ -386,9 +388,9 @@ export class Endpoints {
 
   /**
    * `costly`: the collection runs on the host's main thread for much of its duration (a census, a
-   * pause for the stack, a heap read and the full GC V8 runs before it), so its pace follows its
-   * duration too. A metrics scrape costs the main thread little, and its duration on a loaded
-   * machine is mostly waiting.
+   * pause for the stack), so its pace follows its duration too. A metrics scrape costs the main
+   * thread little; a heap read is a full GC (below), but its duration on a loaded machine is
+   * mostly waiting.
    */
   private pacer<T>(collect: () => Promise<T>, costly = false): Pacer<T> {
     const l = this.limits;
