@@ -138,8 +138,12 @@ test('fleet faults: bad URLs skipped with a line each; a target file that turns 
     assert.equal(broken.length, 1, r.stderr);
     assert.match(broken[0]!, /; keeping the previous 1 target$/);
     const promDown = err.filter((l) => l.startsWith(`leakscope watch: Prometheus at ${promUrl}:`));
-    assert.equal(promDown.length, 1, r.stderr);
-    assert.match(promDown[0]!, /cannot connect \(ECONNREFUSED\); keeping the previous 1 target$/);
+    // one line per change, not per scrape (about 13 scrapes fail): the stand-in's closeAllConnections
+    // may cut a discovery request in flight first (UND_ERR_SOCKET / ECONNRESET), then every
+    // connection is refused
+    assert.ok(promDown.length >= 1 && promDown.length <= 2, r.stderr);
+    for (const l of promDown) assert.match(l, /cannot connect \((?:ECONNREFUSED|UND_ERR_SOCKET|ECONNRESET)\); keeping the previous 1 target$/);
+    assert.match(promDown.at(-1)!, /cannot connect \(ECONNREFUSED\); keeping the previous 1 target$/);
     // all three kept being watched to the end
     assert.deepEqual(j.targets.map((x) => x.id).sort(), [a.addr, b.addr, c.addr].sort());
     for (const x of j.targets) {
