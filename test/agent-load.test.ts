@@ -128,13 +128,21 @@ describe('agent under hostile load', () => {
       assert.match(next.headers.get('x-leakscope-gc') ?? '', /^forced /, 'a GC was forced for a client that had left');
       assert.equal((await get(`${h.agent}heapsnapshot`)).status, 200, 'a snapshot was taken for a client that had left');
 
-      // a storm: 20 at once, a second after the last read. More than 8 requests at once are not a
-      // poller: reads (each a full GC) are then a minute apart, and the 20 get the last one.
+      // a storm: more than 8 heap requests in flight are not a poller, and reads (each a full GC)
+      // are then a minute apart. Nine 5 s deltas hold their places (so the count does not depend
+      // on how fast 20 connections open); 20 more at once get the last read. The deltas' own
+      // second reads are fresh: an older one would make their delta empty.
+      await sleep(1000);
+      const deltas = Promise.all([...Array(9).keys()].map(() => get(`${h.agent}heap?seconds=5`)));
       await sleep(1000);
       const storm = await Promise.all([...Array(20).keys()].map(() => get(`${h.agent}heap?gc=1`)));
       assert.deepEqual(new Set(storm.map((r) => r.status)), new Set([200]));
       const stormRule = /^skipped: the last read \(and its full GC\) ran \d+\.\d s ago; at most one every 60\.0 s while more than 8 heap requests at once are waiting$/;
       assert.ok(storm.every((r) => stormRule.test(r.headers.get('x-leakscope-gc') ?? '')), storm[0]!.headers.get('x-leakscope-gc') ?? 'no header');
+      for (const d of await deltas) {
+        assert.equal(d.status, 200);
+        assert.equal(d.headers.get('x-leakscope-gc'), null, 'a delta was answered from a read older than its start');
+      }
       // the storm is over when its requests are: a poller gets a fresh read again
       await sleep(1200);
       const calm = await get(`${h.agent}heap?gc=1`);

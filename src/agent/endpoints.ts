@@ -144,10 +144,9 @@ interface SharedStack {
   text?: string;
 }
 
-/** A sampling heap profile read at `at` (ms), with or without a forced GC just before. */
+/** A sampling heap profile read at `at` (ms); V8 ran a full GC just before (see rawHeap). */
 interface RawHeap {
   at: number;
-  gc: boolean;
   profile: Promise<V8SamplingHeapProfile>;
   /** encoded answers by path and debug level (`heap:0`), made once */
   answers: Map<string, Promise<Answer>>;
@@ -276,10 +275,9 @@ export class Endpoints {
   private readonly metricsPacer: Pacer<{ at: number; answer: Answer }>;
   /** token buckets for cheap answers, by endpoint (a bounded set of keys) */
   private readonly gates = new Map<string, Gate>();
-  /** when the last forced GC started (ms; 0: never) */
   /** `heap` requests in flight */
   private heapRequestsWaiting = 0;
-  /** the newest sampling heap profile with and without a forced GC */
+  /** the newest sampling heap profile read for `gc=1` requests and for plain ones */
   private readonly rawHeaps = new Map<'gc' | 'plain', RawHeap>();
   private lastSnapshotEnd = 0;
   private lastSnapshotMs = 0;
@@ -296,7 +294,7 @@ export class Endpoints {
     this.tokenDigest = opts.token ? sha(opts.token) : undefined;
     this.stackPacer = this.pacer(async () => ({ frames: await this.pauseForStack() }), true);
     const heapRead = (gc: boolean) => async () => {
-      const r = this.rawHeap(gc, Date.now());
+      const r = this.rawHeap(gc, Date.now(), true);
       await r.raw.profile;
       return r;
     };
@@ -581,16 +579,20 @@ export class Endpoints {
    * share only reads made for `gc=1`). Every read starts with a full GC of the host: the inspector
    * starts V8's sampling profiler with kSamplingForceGC, and V8 collects all garbage before it
    * builds the profile (`--trace-gc` prints "sampling profiler"), so `gc=1` needs no GC of its own.
-   * While more than heapStormRequests heap requests are in flight, the newest read of either kind
-   * is answered if it is less than heapStormIntervalMs old, and `skipped` says so.
+   * While more than heapStormRequests heap requests are in flight, a `stormShare` read (a paced
+   * answer) is the newest read of either kind if it is less than heapStormIntervalMs old, and
+   * `skipped` says so. The two reads of a `seconds=N` delta never are: an older read would make
+   * its delta short or empty (they are shared by the requests that started with the same read).
    */
-  private rawHeap(gc: boolean, notBefore: number): { raw: RawHeap; skipped: string | undefined } {
+  private rawHeap(gc: boolean, notBefore: number, stormShare: boolean): { raw: RawHeap; skipped: string | undefined } {
     const now = Date.now();
     const kind = gc ? 'gc' : 'plain';
     const last = this.rawHeaps.get(kind);
     if (last && last.at >= notBefore) return { raw: last, skipped: undefined };
-    if (this.heapRequestsWaiting > this.limits.heapStormRequests) {
-      const newest = [this.rawHeaps.get('gc'), this.rawHeaps.get('plain')].reduce((a, b) => (!a || (b && b.at > a.at) ? b : a), undefined);
+    if (stormShare && this.heapRequestsWaiting > this.limits.heapStormRequests) {
+      const g = this.rawHeaps.get('gc');
+      const p = this.rawHeaps.get('plain');
+      const newest = g && p ? (g.at >= p.at ? g : p) : (g ?? p);
       if (newest && now - newest.at < this.limits.heapStormIntervalMs) {
         const skipped = `skipped: the last read (and its full GC) ran ${secs(now - newest.at)} s ago; at most one every ${secs(this.limits.heapStormIntervalMs)} s while more than ${this.limits.heapStormRequests} heap requests at once are waiting`;
         return { raw: newest, skipped };
@@ -598,7 +600,6 @@ export class Endpoints {
     }
     const raw: RawHeap = {
       at: now,
-      gc,
       profile: (async () => {
         const r = await this.insp.post<{ profile: V8SamplingHeapProfile }>('HeapProfiler.getSamplingProfile', {}, 60_000);
         return r.profile;
@@ -663,12 +664,12 @@ export class Endpoints {
       this.sendAnswer(reply, a, { 'X-Leakscope-Age-Ms': String(Math.max(0, Date.now() - raw.at)), ...gcHeader(raw, skipped) });
       return;
     }
-    const first = this.rawHeap(gc, arrived - this.limits.shareMs);
+    const first = this.rawHeap(gc, arrived - this.limits.shareMs, false);
     const before = await first.raw.profile;
     const t0 = first.raw.at;
     await this.wait(Math.max(0, t0 + seconds * 1000 - Date.now()) / 1000, reply);
     if (!(await this.stillWanted(reply))) return;
-    const second = this.rawHeap(gc, t0 + seconds * 1000);
+    const second = this.rawHeap(gc, t0 + seconds * 1000, false);
     const after = await second.raw.profile;
     const t1 = second.raw.at;
     if (reply.closed) return;

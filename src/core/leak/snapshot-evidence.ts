@@ -185,7 +185,6 @@ function storesIn(f: FunctionText): (g: Site) => boolean {
   return (g) => (g.loc !== null && g.loc.file === f.file && g.loc.line >= f.from && g.loc.line <= f.to) || g.vars.some((v) => storesInto(f.text, v));
 }
 
-/** The body of a heap site's function in the user's code, and whether it stores into a group. */
 /**
  * Whether a function's body calls, by name, the function of the same file that holds a group's
  * store line: a helper V8 inlined into its caller (geocode() storing into its cache, charged by
