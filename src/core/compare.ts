@@ -278,8 +278,11 @@ export interface MetricComparison {
   worse: number;
   /** bootstrap 90% interval of the change (signed as `worse`) */
   interval: { lo: number; hi: number };
-  /** one-sided Mann–Whitney p-value of "the current rounds are worse" */
+  /** the p-value the verdict uses: `pRaw` Holm-adjusted over the metrics compared (so that a gate
+   *  of k metrics at α = 0.05 cries wolf on at most 5% of A/A runs, not up to k × 5%) */
   p: number;
+  /** one-sided Mann–Whitney p-value of "the current rounds are worse", for this metric alone */
+  pRaw: number;
   /** the smallest worsening this comparison could tell from noise (same unit as `worse`) */
   detectable: number;
   regression: boolean;
@@ -338,14 +341,43 @@ function changeOf(metric: GateMetric, baseline: number, current: number): number
   return current - baseline; // pp (shares) and slopes: higher is worse
 }
 
+/** the fewest rounds a side with which the best-separated rounds reach p < α after Holm over
+ *  `family` metrics: 1 / C(2n, n) · family < α */
+export function roundsNeeded(family: number, alpha: number): number {
+  let n = 1;
+  let c = 2; // C(2n, n)
+  while (Math.max(1, family) / c >= alpha && n < 100) {
+    c = (c * (2 * n + 1) * (2 * n + 2)) / ((n + 1) * (n + 1));
+    n++;
+  }
+  return n;
+}
+
+/** Holm–Bonferroni adjusted p-values, in the order given: the k-th smallest (from 0) of m is
+ *  multiplied by m − k, and an adjusted value is never below the one before it in that order. */
+export function holm(ps: readonly number[]): number[] {
+  const m = ps.length;
+  const order = ps.map((p, i) => ({ p, i })).sort((x, y) => x.p - y.p);
+  const out = new Array<number>(m);
+  let running = 0;
+  order.forEach(({ p, i }, k) => {
+    running = Math.max(running, Math.min(1, (m - k) * p));
+    out[i] = running;
+  });
+  return out;
+}
+
 /** Compares the current run's figures with the baseline's under the thresholds. */
 export function compareRuns(baseline: Figures, current: Figures, thresholds: readonly Threshold[], alpha = 0.05): GateResult {
   const metrics: MetricComparison[] = [];
   const notes: string[] = [];
+  const present = (f: Figures, t: Threshold) => Number.isFinite(f[t.metric]?.value);
+  // the family Holm adjusts over: the metrics both runs have
+  const family = thresholds.filter((t) => present(baseline, t) && present(current, t)).length;
   for (const t of thresholds) {
     const a = baseline[t.metric];
     const b = current[t.metric];
-    const base: MetricComparison = { metric: t.metric, threshold: t, baseline: a?.value ?? NaN, current: b?.value ?? NaN, worse: NaN, interval: { lo: NaN, hi: NaN }, p: 1, detectable: NaN, regression: false };
+    const base: MetricComparison = { metric: t.metric, threshold: t, baseline: a?.value ?? NaN, current: b?.value ?? NaN, worse: NaN, interval: { lo: NaN, hi: NaN }, p: 1, pRaw: 1, detectable: NaN, regression: false };
     if (!a || !b || !Number.isFinite(a.value) || !Number.isFinite(b.value)) {
       metrics.push({ ...base, skipped: `${t.metric} is missing from the ${!a || !Number.isFinite(a.value) ? 'baseline' : 'current run'}` });
       continue;
@@ -358,11 +390,18 @@ export function compareRuns(baseline: Figures, current: Figures, thresholds: rea
     const noise = noiseLevel(t, a.rounds, b.rounds);
     const detectable = Math.max(t.value, Number.isFinite(noise) ? noise : Infinity);
     let skipped: string | undefined;
-    if (mw.minP >= alpha) skipped = `${a.rounds.length} and ${b.rounds.length} rounds cannot reach p < ${alpha} (use --rounds 4 or more)`;
-    // worse than the limit, beyond what these rounds can tell from noise, and significant
-    const regression = !skipped && worse > detectable && p < alpha;
-    metrics.push({ ...base, worse, interval, p, detectable: skipped ? Infinity : detectable, regression, ...(skipped ? { skipped } : {}) });
+    if (mw.minP * family >= alpha) skipped = `${a.rounds.length} and ${b.rounds.length} rounds cannot reach p < ${alpha}${family > 1 ? ` over the ${family} metrics compared` : ''} (use --rounds ${roundsNeeded(family, alpha)} or more)`;
+    metrics.push({ ...base, worse, interval, p, pRaw: p, detectable: skipped ? Infinity : detectable, ...(skipped ? { skipped } : {}) });
   }
+  // Holm's step-down adjustment over the metrics compared: each metric tested at α alone would let
+  // an A/A run of four metrics fail one in five times
+  const tested = metrics.filter((m) => !m.skipped);
+  const adjusted = holm(tested.map((m) => m.pRaw));
+  tested.forEach((m, i) => {
+    m.p = adjusted[i]!;
+    // worse than the limit, beyond what these rounds can tell from noise, and significant
+    m.regression = m.worse > m.detectable && m.p < alpha;
+  });
   if (metrics.some((m) => m.skipped?.includes('rounds'))) notes.push('too few rounds for a significant comparison: no regression can be declared');
   return { regressions: metrics.filter((m) => m.regression), metrics, alpha, notes };
 }

@@ -218,6 +218,12 @@ function gateRows(g: NonNullable<SoakData['gate']>): string[][] {
   ]);
 }
 
+/** how the p column was adjusted: by Holm over the metrics compared, when there are several */
+function holmNote(g: NonNullable<SoakData['gate']>): string {
+  const n = g.result.metrics.filter((m) => !m.skipped).length;
+  return n > 1 ? `Holm-adjusted over the ${n} metrics compared, ` : '';
+}
+
 const GATE_HEAD = ['metric', 'baseline', 'current', 'worse by', 'limit', 'detectable', 'p', 'verdict'];
 
 export function renderSoakText(d: SoakData): string {
@@ -225,7 +231,7 @@ export function renderSoakText(d: SoakData): string {
   if (d.leaks) out.push(renderLeakText(d.leaks.analysis, d.leaks.meta).trimEnd(), '');
   else out.push(`leaks: no verdict (${d.leaksUnavailable ?? 'not watched'})`, '');
   if (d.gate) {
-    out.push(`gate against ${d.gate.baselineFile} (saved ${d.gate.savedAt}); a regression is worse than its limit and significant (one-sided Mann–Whitney over rounds, p < ${d.gate.result.alpha}):`);
+    out.push(`gate against ${d.gate.baselineFile} (saved ${d.gate.savedAt}); a regression is worse than its limit and significant (one-sided Mann–Whitney over rounds, ${holmNote(d.gate)}p < ${d.gate.result.alpha}):`);
     const rows = [GATE_HEAD, ...gateRows(d.gate)];
     const w = GATE_HEAD.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) out.push(`  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ')}`);
@@ -252,7 +258,7 @@ export function renderSoakMarkdown(d: SoakData): string {
   out.push(`| GC pause total / p99 | ${ms(r.gcPauseTotalMs)} / ${r.gcP99Ms !== undefined ? `${r.gcP99Bound ? '≤ ' : ''}${ms(r.gcP99Ms)}` : 'n/a'} |`);
   out.push(`| event-loop delay p99 | ${r.eventLoopP99Ms !== undefined ? ms(r.eventLoopP99Ms) : 'n/a'} |`, '');
   if (d.gate) {
-    out.push(`**Gate** against \`${d.gate.baselineFile}\` (Mann–Whitney over rounds, p < ${d.gate.result.alpha}):`, '');
+    out.push(`**Gate** against \`${d.gate.baselineFile}\` (Mann–Whitney over rounds, ${holmNote(d.gate)}p < ${d.gate.result.alpha}):`, '');
     out.push(`| ${GATE_HEAD.join(' | ')} |`, `|${GATE_HEAD.map(() => '---').join('|')}|`);
     for (const row of gateRows(d.gate)) out.push(`| ${row.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
     out.push('');
