@@ -158,3 +158,25 @@ test('churn of many independent random series: the false-positive rate stays low
   }
   assert.ok(flagged / trials < 0.03, `${flagged}/${trials} random series flagged`);
 });
+
+test('verdict on exact counts: timers in flight that rise with the latency fall back and are no leak; a leak with work in flight on top still is', () => {
+  const p = verdictParams('normal');
+  const x = Float64Array.from({ length: 30 }, (_, i) => i / 30);
+  // server.js:96 of the express-session service in a clean-clone CI run (Node 22): a per-request
+  // deadline timer, cleared when the response finishes, counted every 2 s while the service slowed
+  // under its other leaks — the only false positive of that run
+  const deadlines = [0, 0, 3, 3, 5, 5, 5, 2, 6, 7, 7, 7, 9, 4, 2, 2, 5, 4, 7, 8, 8, 11, 11, 10, 10, 10, 10, 10, 10, 5];
+  const v = judgeSeries(x, deadlines, 28, 'count', p);
+  assert.equal(v.reason, 'falls-back', JSON.stringify(v));
+  // the same series cut before its last fall still falls back by 5 (9 → 4) against ~10 of growth
+  assert.equal(judgeSeries(x, deadlines, 28, 'count', p, 0, 29).reason, 'falls-back');
+  // setInterval per request never cleared (a few a second), with those in-flight timers on top
+  const leaked = deadlines.map((d, i) => 3 * i + d);
+  assert.equal(judgeSeries(x, leaked, 200, 'count', p).leak, true);
+  // a slow leak of one resource every other sample, alone: every step up, never down
+  const slow = Array.from({ length: 30 }, (_, i) => 20 + Math.floor(i / 2));
+  assert.equal(judgeSeries(x, slow, 40, 'count', p).leak, true);
+  // the rule is for exact counts: sampled bytes wobble with the sampler and are judged as before
+  const bytes = deadlines.map((d, i) => (i * 2 + d) * 1e6);
+  assert.equal(judgeSeries(x, bytes, 1e8, 'bytes', p).reason === 'falls-back', false);
+});

@@ -54,8 +54,10 @@ test('docs/ci/soak.sh: a pull request that made a route slower fails with exit 4
     assert.equal(r.code, 4, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /soak\.sh: leakscope soak exited 4 \(0 pass, 3 leak suspect, 4 regression\)/);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    assert.match(md, /^### ❌ leakscope soak: REGRESSION against the baseline \[.*p99 \+/);
-    assert.match(readFileSync(join(out, 'junit.xml'), 'utf8'), /name="p99 within 10% of the baseline" time="0"><failure /);
+    // 100 ms more per request: p99, rps (the connections wait longer) or both — after Holm over four
+    // metrics a loaded machine's rounds do not always carry both
+    assert.match(md, /^### ❌ leakscope soak: REGRESSION against the baseline \[(p99|rps) \+/);
+    assert.match(readFileSync(join(out, 'junit.xml'), 'utf8'), /name="(p99 within 10%|rps within 5%) of the baseline" time="0"><failure /);
     assert.match(readFileSync(join(out, 'figures.json'), 'utf8'), /"format": "leakscope-soak-baseline"/);
     assert.ok(existsSync(join(out, 'pr-run-baseline', 'index.jsonl')) && existsSync(join(out, 'pr-run', 'index.jsonl')), 'run directories');
   } finally {

@@ -6,7 +6,7 @@
  * leaks on: exit 3 with the leak named (JSON contract, JUnit); leaks off: exit 0 and a saved
  * baseline; a build with a 500 ms delay on /api against it: exit 4 on p99. Side by side (--against,
  * rounds alternating, default limits): the same build twice passes (A/A), a build 100 ms slower
- * on /api fails on p99. (The Go service and Node 22/24: test/soak-runtimes.test.ts.)
+ * on /api fails on p99 or rps. (The Go service and Node 22/24: test/soak-runtimes.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -389,19 +389,29 @@ describe('soak on the example Node service', { concurrency: 1 }, () => {
     assert.ok(existsSync(join(`${out}-baseline`, 'index.jsonl')), 'the baseline build was watched too');
   });
 
-  test('a build 100 ms slower on /api beside the base (--against): exit 4 on p99 at the default limits', { timeout: 150_000 }, async () => {
+  test('a build 100 ms slower on /api beside the base (--against): exit 4 on its latency or throughput at the default limits', { timeout: 150_000 }, async () => {
     const base = build('ab-base', 0);
     const junit = join(tmp, 'slow100.xml');
     const r = await soak([...SIDE, '--against', base, '--json', '--junit', junit, '-o', join(tmp, 'run-ab'), '--', process.execPath, 'server.mjs'], { LEAKS: 'off' }, build('ab-current', 100));
     assert.equal(r.code, 4, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.verdict, 'regression');
-    assert.ok(j.gate.regressions.includes('p99'), JSON.stringify(j.gate));
+    // 100 ms more per request shows as p99, as rps (the connections wait longer), or both; after
+    // Holm over four metrics the rounds of a loaded machine do not always carry both (a CI run had
+    // p99 +59% at raw p = 0.021, adjusted 0.062, and rps −44% at adjusted p = 0.0098)
+    const regressed: string[] = j.gate.regressions;
+    assert.ok(regressed.length > 0 && regressed.every((m) => m === 'p99' || m === 'rps'), JSON.stringify(j.gate));
     assert.match(j.gate.baseline, /ab-base \(the baseline build, interleaved round by round\)$/);
     const p99 = j.gate.metrics.find((m: { metric: string }) => m.metric === 'p99');
     assert.ok(p99.current >= 100, JSON.stringify(p99));
-    assert.ok(p99.p < 0.05 && p99.worse > p99.detectable, JSON.stringify(p99));
-    assert.match(readFileSync(junit, 'utf8'), /<testcase classname="leakscope.soak.gate" name="p99 within 10% of the baseline" time="0"><failure message="p99 worse by \+[\d.]+% \(limit 10%, p=0.0\d\d\)" type="regression"\/>/);
+    assert.ok(p99.worse > p99.detectable, JSON.stringify(p99));
+    for (const m of j.gate.metrics as { metric: string; p: number; worse: number; detectable: number; regression: boolean }[]) {
+      if (m.regression) assert.ok(m.p < 0.05 && m.worse > m.detectable, JSON.stringify(m));
+    }
+    const xmlText = readFileSync(junit, 'utf8');
+    const first = regressed[0]!;
+    const limit = first === 'p99' ? '10%' : '5%';
+    assert.match(xmlText, new RegExp(`<testcase classname="leakscope.soak.gate" name="${first} within ${limit} of the baseline" time="0"><failure message="${first} worse by \\+[\\d.]+% \\(limit ${limit}, p=0.0\\d\\d\\)" type="regression"/>`));
   });
 
   test('a build with a 500 ms delay on /api against the saved baseline: exit 4 on p99', async (t) => {

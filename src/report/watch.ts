@@ -256,6 +256,7 @@ const WHY: Record<VerdictReason, string> = {
   'not-monotonic': 'it rises and falls',
   plateau: 'it stopped growing in the later half (a cache filling up?)',
   'single-jump': 'most of its growth came in one step',
+  'falls-back': 'its count falls back between samples (work in flight comes and goes; what leaks stays)',
 };
 
 /** Why a near miss is not a suspect, in words. */

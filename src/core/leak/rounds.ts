@@ -55,6 +55,7 @@ export function judgeRounds(bytes: ArrayLike<number>, iterationsPerRound: number
     floor: { bytes: p.minGrowth, objects: p.minGrowth, count: p.minGrowth },
     lateRatio: p.lateRatio,
     maxJumpShare: p.maxJumpShare,
+    maxFallShare: Infinity, // bytes: the fall rule is for exact counts
   };
   const v = judgeSeries(x, bytes, 0, 'bytes', vp);
   return { ...v, bytesPerIteration: v.slope, first: n > 0 ? bytes[0]! : NaN, last: n > 0 ? bytes[n - 1]! : NaN };

@@ -10,6 +10,11 @@
  *                                half, at least 3 points) must keep a fraction of the overall slope;
  * - one step (a lazy init, one late GC) → no single interval may carry more than `maxJumpShare`
  *                                of the growth: a leak grows in many small steps;
+ * - work in flight (counts only) → an exact count (async resources, goroutines) may not fall
+ *                                between two samples by `maxFallShare` of its growth or more: what
+ *                                leaked stays, while per-request timers, sockets and goroutines
+ *                                come and go with the load, and their count rises when the load
+ *                                or the latency does;
  * - churn that dies            → fails the trend test or the later-part slope.
  */
 import { mannKendall, theilSen } from './stats.js';
@@ -29,12 +34,15 @@ export interface VerdictParams {
   lateRatio: number;
   /** the largest rise between two consecutive samples must be at most this share of the growth */
   maxJumpShare: number;
+  /** for exact counts: the largest fall between two consecutive samples must stay below this share
+   *  of the growth */
+  maxFallShare: number;
 }
 
 export const SENSITIVITY: Record<Sensitivity, Omit<VerdictParams, 'minSamples'>> = {
-  low: { alpha: 0.01, minTau: 0.6, materialFraction: 0.05, lateRatio: 0.5, maxJumpShare: 0.4, floor: { bytes: 4 * 1024 * 1024, objects: 4000, count: 20 } },
-  normal: { alpha: 0.05, minTau: 0.5, materialFraction: 0.01, lateRatio: 0.3, maxJumpShare: 0.5, floor: { bytes: 1024 * 1024, objects: 1000, count: 5 } },
-  high: { alpha: 0.1, minTau: 0.35, materialFraction: 0.002, lateRatio: 0.2, maxJumpShare: 0.6, floor: { bytes: 256 * 1024, objects: 200, count: 2 } },
+  low: { alpha: 0.01, minTau: 0.6, materialFraction: 0.05, lateRatio: 0.5, maxJumpShare: 0.4, maxFallShare: 0.3, floor: { bytes: 4 * 1024 * 1024, objects: 4000, count: 20 } },
+  normal: { alpha: 0.05, minTau: 0.5, materialFraction: 0.01, lateRatio: 0.3, maxJumpShare: 0.5, maxFallShare: 0.5, floor: { bytes: 1024 * 1024, objects: 1000, count: 5 } },
+  high: { alpha: 0.1, minTau: 0.35, materialFraction: 0.002, lateRatio: 0.2, maxJumpShare: 0.6, maxFallShare: 0.75, floor: { bytes: 256 * 1024, objects: 200, count: 2 } },
 };
 
 export const DEFAULT_MIN_SAMPLES = 5;
@@ -43,7 +51,7 @@ export function verdictParams(sensitivity: Sensitivity = 'normal', minSamples = 
   return { ...SENSITIVITY[sensitivity], minSamples: Math.max(3, minSamples) };
 }
 
-export type VerdictReason = 'leak' | 'too-few-samples' | 'no-growth' | 'immaterial' | 'not-significant' | 'not-monotonic' | 'plateau' | 'single-jump';
+export type VerdictReason = 'leak' | 'too-few-samples' | 'no-growth' | 'immaterial' | 'not-significant' | 'not-monotonic' | 'plateau' | 'single-jump' | 'falls-back';
 
 export interface Verdict {
   leak: boolean;
@@ -112,5 +120,12 @@ export function judgeSeries(
   let maxJump = 0;
   for (let i = from + 1; i < to; i++) maxJump = Math.max(maxJump, y[i]! - y[i - 1]!);
   if (maxJump > params.maxJumpShare * growth) return none('single-jump', withLate);
+  if (unit === 'count') {
+    // sampled units (bytes, objects) wobble with the sampler; an exact count falls only when
+    // what it counts ends
+    let maxFall = 0;
+    for (let i = from + 1; i < to; i++) maxFall = Math.max(maxFall, y[i - 1]! - y[i]!);
+    if (maxFall >= params.maxFallShare * growth) return none('falls-back', withLate);
+  }
   return { leak: true, reason: 'leak', ...withLate };
 }
