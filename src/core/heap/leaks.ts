@@ -365,12 +365,22 @@ export function findLeaks(last: HeapAnalysis, earlier: IdHorizon[], opts: LeakOp
     const r = root(found[m]!);
     return r !== acc && isReported[r.index] === 1;
   };
+  //    The same for what a request in flight holds: Node's IncomingMessage and ServerResponse,
+  //    and the timers and immediates pending for it. Every one of them reaches the session store,
+  //    the app and whatever the request touched (`inflight → Map → Object → req → IncomingMessage
+  //    → sessionStore → MemoryStore`, a deadline timer's `res`, an immediate's `onsave()` closure
+  //    over `store`). A path through one names whatever was in flight when the snapshot was
+  //    written, not the owner. (Avoided nodes are still taken when nothing else reaches a group:
+  //    a timer leak's path runs through its timers.)
+  const transientNames = new Set(['IncomingMessage', 'ServerResponse', 'Timeout', 'Immediate'].map((x) => g.strings.indexOf(x)).filter((x) => x >= 0));
+  const transient = (v: number): boolean => raw.nodeType[v] === g.t.object && transientNames.has(raw.nodeName[v]!);
   let pathTree = tree;
-  if (reported.some((acc) => pathTo(tree, acc.rep).some((st, i, all) => i < all.length - 1 && foreignMember(st.node, acc)))) {
+  const detour = (acc: Acc) => pathTo(tree, acc.rep).some((st, i, all) => i < all.length - 1 && (foreignMember(st.node, acc) || transient(st.node)));
+  if (reported.some(detour)) {
     const avoid = new Uint8Array(n);
     for (let v = 1; v < n; v++) {
       const m = memberOf[v]!;
-      avoid[v] = leaked[v] || (m >= 0 && isReported[root(found[m]!).index]) ? 1 : 0;
+      avoid[v] = leaked[v] || (m >= 0 && isReported[root(found[m]!).index]) || transient(v) ? 1 : 0;
     }
     pathTree = retainerTree(g, last.retaining, avoid);
   }
