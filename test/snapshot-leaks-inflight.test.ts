@@ -6,25 +6,14 @@
  * the in-flight map's `set` as the place the sessions are stored. The path shown must be the owner's:
  * the middleware's closure in the app's stack. On every installed Node version.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cliPath, repoRoot } from './helpers/paths.js';
-import { nodeBinaries, runNode } from './helpers/snapshot-node.js';
+import { repoRoot } from './helpers/paths.js';
+import { fileTempDir, lineContaining, snapshotLeaksOnEachNode } from './helpers/snapshot-node.js';
 
 const program = path.join(repoRoot, 'test', 'programs', 'snapshot-inflight.mjs');
-let dir = '';
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'leakscope-snapshot-inflight-'));
-});
-after(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const lineOf = (text: string) => readFileSync(program, 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
+const dir = fileTempDir('leakscope-snapshot-inflight-');
 
 interface Group {
   status: string;
@@ -35,27 +24,17 @@ interface Group {
 }
 
 test('a session store reached through requests in flight: the path runs through the middleware that owns it', async (t) => {
-  const { present, missing } = nodeBinaries();
-  for (const m of missing) t.diagnostic(`not installed, skipped: ${m}`);
-  for (const bin of present.filter((b) => !b.label.includes('18'))) {
-    await t.test(bin.label, () => {
-      const out = path.join(dir, bin.label.replace(/\W+/g, '_'));
-      mkdirSync(out);
-      runNode(bin.path, [program, out, '300'], 60_000);
-      const r = spawnSync(process.execPath, [cliPath, 'snapshot', 'leaks', '--json', ...['s1', 's2', 's3'].map((s) => path.join(out, `${s}.heapsnapshot`))], { encoding: 'utf8', timeout: 60_000 });
-      assert.equal(r.status, 0, r.stderr);
-      const groups = (JSON.parse(r.stdout) as { groups: Group[] }).groups;
-      const ctx = JSON.stringify(groups, null, 1);
-      const leaks = groups.filter((g) => g.status === 'leak');
-      assert.equal(leaks.length, 1, ctx);
-      const g = leaks[0]!;
-      assert.ok(g.count >= 600, ctx);
-      assert.equal(g.location, `${program}:${lineOf('// SESSION')}`, ctx);
-      for (const p of [g.retainerPath, g.owner?.retainerPath ?? []]) {
-        assert.deepEqual(p.slice(0, 3), ['(module scope)', 'app', 'Object'], ctx);
-        assert.ok(p.includes('session()') && p.includes('store') && p.includes('sessions'), ctx);
-        for (const transient of ['inflight', 'IncomingMessage', 'ServerResponse', 'Timeout', 'timerListMap', 'Immediate']) assert.ok(!p.includes(transient), `${transient} in ${p.join(' → ')}`);
-      }
-    });
-  }
+  await snapshotLeaksOnEachNode<Group>(t, dir(), program, ['300'], (groups) => {
+    const ctx = JSON.stringify(groups, null, 1);
+    const leaks = groups.filter((g) => g.status === 'leak');
+    assert.equal(leaks.length, 1, ctx);
+    const g = leaks[0]!;
+    assert.ok(g.count >= 600, ctx);
+    assert.equal(g.location, `${program}:${lineContaining(program, '// SESSION')}`, ctx);
+    for (const p of [g.retainerPath, g.owner?.retainerPath ?? []]) {
+      assert.deepEqual(p.slice(0, 3), ['(module scope)', 'app', 'Object'], ctx);
+      assert.ok(p.includes('session()') && p.includes('store') && p.includes('sessions'), ctx);
+      for (const transient of ['inflight', 'IncomingMessage', 'ServerResponse', 'Timeout', 'timerListMap', 'Immediate']) assert.ok(!p.includes(transient), `${transient} in ${p.join(' → ')}`);
+    }
+  });
 });
