@@ -267,17 +267,12 @@ describe('agent in a service with planted leaks (Node 20)', () => {
     assert.equal((await get(`${base}/drop`)).status, 200);
     const after = await forcedHeap();
     assert.ok(after, 'the GC right after the drop was not forced');
+    // Nearly all of the 9.6 MB is gone. A sample or two (128 KiB each) may outlive it: V8's forced
+    // GC finishes an incremental marking cycle in progress, and objects allocated black during
+    // it survive (README, Limits under load). Two clean-clone CI runs saw one 131264-byte sample,
+    // once still there a second later. Without the GC, all ~75 samples would be.
     const left = cumByFunction(after, 1).get(key) ?? 0;
-    if (left > 0) {
-      // V8's forced GC finishes an incremental marking cycle in progress, and objects allocated
-      // black during that cycle survive it (README, Limits under load): at most a sample or two
-      // of the 9.6 MB, and never at the next read (a clean-clone CI saw 131264 bytes, one sample)
-      assert.ok(left <= 2 * 131264 && left < held / 10, `the dropped garbage is still in the profile: ${left} of ${held} bytes`);
-      await sleep(1100);
-      const next = await forcedHeap();
-      assert.ok(next, 'the next read was not forced');
-      assert.equal(cumByFunction(next, 1).get(key) ?? 0, 0, `the dropped garbage is still in the profile at the next read (${left} bytes at the first)`);
-    }
+    assert.ok(left <= 2 * 131264 && left < held / 10, `the dropped garbage is still in the profile: ${left} of ${held} bytes`);
   });
 
   test('200 concurrent agent requests while the host serves load', async () => {
