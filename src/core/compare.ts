@@ -378,8 +378,8 @@ export function compareRuns(baseline: Figures, current: Figures, thresholds: rea
     const a = baseline[t.metric];
     const b = current[t.metric];
     const base: MetricComparison = { metric: t.metric, threshold: t, baseline: a?.value ?? NaN, current: b?.value ?? NaN, worse: NaN, interval: { lo: NaN, hi: NaN }, p: 1, pRaw: 1, detectable: NaN, regression: false };
-    if (!a || !b || !Number.isFinite(a.value) || !Number.isFinite(b.value)) {
-      metrics.push({ ...base, skipped: `${t.metric} is missing from the ${!a || !Number.isFinite(a.value) ? 'baseline' : 'current run'}` });
+    if (!a || !b || !present(baseline, t) || !present(current, t)) {
+      metrics.push({ ...base, skipped: `${t.metric} is missing from the ${present(baseline, t) ? 'current run' : 'baseline'}` });
       continue;
     }
     const slope = t.unit === 'bytes-per-min';

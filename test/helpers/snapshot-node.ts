@@ -51,9 +51,10 @@ export function lineContaining(file: string, text: string): number {
 
 /**
  * On every installed Node version but 18 (a subtest each): `program OUTDIR …args` writes
- * s1–s3.heapsnapshot, `leakscope snapshot leaks --json` reads them, and `check` gets the groups.
+ * s1–s3.heapsnapshot, `leakscope snapshot leaks --json` reads them, and `check` gets the groups
+ * (and the Node binary that wrote them).
  */
-export async function snapshotLeaksOnEachNode<G>(t: TestContext, dir: string, program: string, args: string[], check: (groups: G[]) => void, timeoutMs = 60_000): Promise<void> {
+export async function snapshotLeaksOnEachNode<G>(t: TestContext, dir: string, program: string, args: string[], check: (groups: G[], bin: NodeBinary) => void, timeoutMs = 60_000): Promise<void> {
   const { present, missing } = nodeBinaries();
   for (const m of missing) t.diagnostic(`not installed, skipped: ${m}`);
   for (const bin of present.filter((b) => !b.label.includes('18'))) {
@@ -63,7 +64,7 @@ export async function snapshotLeaksOnEachNode<G>(t: TestContext, dir: string, pr
       runNode(bin.path, [program, out, ...args], timeoutMs);
       const r = spawnSync(process.execPath, [cliPath, 'snapshot', 'leaks', '--json', ...['s1', 's2', 's3'].map((s) => join(out, `${s}.heapsnapshot`))], { encoding: 'utf8', timeout: timeoutMs });
       if (r.status !== 0) throw new Error(`snapshot leaks failed (${r.status ?? r.signal}): ${r.stderr}`);
-      check((JSON.parse(r.stdout) as { groups: G[] }).groups);
+      check((JSON.parse(r.stdout) as { groups: G[] }).groups, bin);
     });
   }
 }

@@ -118,14 +118,15 @@ export function judgeSeries(
   const withLate = { ...withSlope, lateSlope };
   if (!(lateSlope >= params.lateRatio * ts.slope)) return none('plateau', withLate);
   let maxJump = 0;
-  for (let i = from + 1; i < to; i++) maxJump = Math.max(maxJump, y[i]! - y[i - 1]!);
-  if (maxJump > params.maxJumpShare * growth) return none('single-jump', withLate);
-  if (unit === 'count') {
-    // sampled units (bytes, objects) wobble with the sampler; an exact count falls only when
-    // what it counts ends
-    let maxFall = 0;
-    for (let i = from + 1; i < to; i++) maxFall = Math.max(maxFall, y[i - 1]! - y[i]!);
-    if (maxFall >= params.maxFallShare * growth) return none('falls-back', withLate);
+  let maxFall = 0;
+  for (let i = from + 1; i < to; i++) {
+    const d = y[i]! - y[i - 1]!;
+    if (d > maxJump) maxJump = d;
+    else if (-d > maxFall) maxFall = -d;
   }
+  if (maxJump > params.maxJumpShare * growth) return none('single-jump', withLate);
+  // sampled units (bytes, objects) wobble with the sampler; an exact count falls only when what
+  // it counts ends
+  if (unit === 'count' && maxFall >= params.maxFallShare * growth) return none('falls-back', withLate);
   return { leak: true, reason: 'leak', ...withLate };
 }
