@@ -267,10 +267,11 @@ describe('agent in a service with planted leaks (Node 20)', () => {
     assert.equal((await get(`${base}/drop`)).status, 200);
     const after = await forcedHeap();
     assert.ok(after, 'the GC right after the drop was not forced');
-    // Nearly all of the 9.6 MB is gone. A sample or two (128 KiB each) may outlive it: V8's forced
-    // GC finishes an incremental marking cycle in progress, and objects allocated black during
-    // it survive (README, Limits under load). Two clean-clone CI runs saw one 131264-byte sample,
-    // once still there a second later. Without the GC, all ~75 samples would be.
+    // Nearly all of the 9.6 MB is gone. A sample or two (128 KiB each) may outlive it (README,
+    // Limits under load): V8's forced GC finishes an incremental marking cycle in progress, and
+    // objects allocated black during it survive. Two clean-clone CI runs saw one 131264-byte
+    // sample, once still there a second later, which that does not explain. Without the GC, all
+    // ~75 samples would be.
     const left = cumByFunction(after, 1).get(key) ?? 0;
     assert.ok(left <= 2 * 131264 && left < held / 10, `the dropped garbage is still in the profile: ${left} of ${held} bytes`);
   });
